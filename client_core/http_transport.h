@@ -1,0 +1,76 @@
+// The one seam between the gateway and HTTP: start a request, get exactly one
+// result. The libcurl implementation (curl_transport.h) is the only code that
+// includes curl; tests use a fake that replays canned responses.
+//
+//   auto call = transport->Start(std::move(request), [](HttpResult r) { ... });
+//   call->Cancel();  // aborts the transfer; the callback still runs once, CANCELLED
+#ifndef FILESGW_CLIENT_CORE_HTTP_TRANSPORT_H_
+#define FILESGW_CLIENT_CORE_HTTP_TRANSPORT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace filesgw::client_core {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"
+  std::string url;     // absolute
+  HeaderList headers;
+  std::string body;
+  absl::Duration connect_timeout = absl::Seconds(30);  // SDK open timeout
+  // Longest wait for the next bytes of the response (SDK read timeout).
+  absl::Duration read_timeout = absl::Seconds(80);
+  // The whole exchange ends by then (the caller's gRPC deadline).
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+struct HttpResponse {
+  int status = 0;
+  HeaderList headers;  // names lower-cased, in arrival order
+  std::string body;
+
+  // The first value of a header (name compared case-insensitively), or nullptr.
+  const std::string* Header(std::string_view name) const;
+  // Every value of a header, in arrival order.
+  std::vector<std::string_view> HeaderValues(std::string_view name) const;
+};
+
+struct HttpResult {
+  // OK when an HTTP response arrived (whatever its status). Otherwise
+  // UNAVAILABLE (connect failure, reset, ...), DEADLINE_EXCEEDED or CANCELLED.
+  absl::Status transport;
+  // False only when the request provably never reached the server (DNS or
+  // connect failure): the one case where a non-idempotent call may be retried.
+  bool request_sent = false;
+  HttpResponse response;
+};
+
+class HttpCall {
+ public:
+  virtual ~HttpCall() = default;
+  // Aborts the request if still running; idempotent and thread-safe.
+  virtual void Cancel() = 0;
+};
+
+using HttpCallback = std::function<void(HttpResult)>;
+
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  // Starts `request`; `done` runs exactly once, on a transport thread, and must
+  // not block. Never returns null.
+  virtual std::shared_ptr<HttpCall> Start(HttpRequest request, HttpCallback done) = 0;
+};
+
+}  // namespace filesgw::client_core
+
+#endif  // FILESGW_CLIENT_CORE_HTTP_TRANSPORT_H_

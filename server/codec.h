@@ -1,0 +1,52 @@
+// Descriptor-driven conversion between gRPC messages and Files.com REST:
+// request message -> path + query / JSON / multipart body, and JSON answer ->
+// response message in protobuf wire format. No per-message code.
+#ifndef FILESGW_SERVER_CODEC_H_
+#define FILESGW_SERVER_CODEC_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "server/route.h"
+
+namespace filesgw::server {
+
+struct EncodedRequest {
+  std::string path_and_query;  // relative to /api/rest/v1, e.g. "/users/1" or "/users?per_page=10"
+  std::string body;            // empty for query-string methods
+  std::string content_type;    // "application/json", "multipart/form-data; boundary=..." or empty
+};
+
+// Builds the REST request. Path params are percent-encoded ('/' kept literal
+// for `path`-like fields); GET/DELETE params go in the query string
+// (`sort_by[username]=asc`, `filter[name]=x`, arrays as `ids[0]=1&ids[1]=2`);
+// POST/PATCH/PUT params in a JSON object keyed by the Files.com JSON keys, or
+// multipart/form-data when a bytes param is set. Unset optional fields are not
+// sent. INVALID_ARGUMENT when a path param is unset or empty.
+absl::StatusOr<EncodedRequest> EncodeRequest(const Route& route,
+                                             const google::protobuf::Message& request);
+
+// Converts a Files.com JSON value to `type` in protobuf wire format. Ignores
+// unknown keys, accepts null as absent, int64 as numbers or strings, numbers
+// for string fields (decimals), strings for bools/numbers where unambiguous,
+// and keys such as "subfolders_locked?" (via json_name). INVALID_ARGUMENT on
+// malformed JSON or a value of the wrong shape, naming the field.
+absl::Status JsonToBinary(const google::protobuf::Descriptor* type, std::string_view json,
+                          std::string* out);
+
+// Builds the response bytes for `route` from the 2xx body: Empty -> "";
+// message -> JsonToBinary; list -> items (+ next_cursor for paginated lists).
+absl::Status DecodeResponse(const Route& route, std::string_view json,
+                            std::string_view next_cursor, std::string* out);
+
+// Writes `message` as a Files.com JSON object (Files.com keys, int64 as numbers,
+// bytes as base64, Struct/ListValue as plain JSON, maps as objects).
+absl::Status MessageToJson(const google::protobuf::Message& message, std::string* out);
+
+}  // namespace filesgw::server
+
+#endif  // FILESGW_SERVER_CODEC_H_
