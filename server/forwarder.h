@@ -1,0 +1,40 @@
+// The one generic forwarding path for every unary RPC: request bytes ->
+// dynamic message -> REST request (codec) -> FilesClient (retries, deadline,
+// cancellation) -> JSON answer -> response bytes, or a rich error status.
+#ifndef FILESGW_SERVER_FORWARDER_H_
+#define FILESGW_SERVER_FORWARDER_H_
+
+#include <atomic>
+#include <memory>
+
+#include "client_core/files_client.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/server_callback.h"
+#include "server/log.h"
+#include "server/route.h"
+
+namespace filesgw::server {
+
+class Forwarder {
+ public:
+  Forwarder(std::shared_ptr<client_core::FilesClient> client, Logger* log);
+
+  // Starts forwarding; the returned reactor finishes the RPC when the upstream
+  // answers, and aborts the upstream call when the RPC is cancelled.
+  grpc::ServerUnaryReactor* Forward(const Route* route, grpc::CallbackServerContext* context,
+                                    const grpc::ByteBuffer* request, grpc::ByteBuffer* response);
+
+  int64_t in_flight() const { return in_flight_.load(); }
+
+ private:
+  class Call;
+  std::shared_ptr<client_core::FilesClient> client_;
+  Logger* log_;
+  std::atomic<int64_t> in_flight_{0};
+  std::atomic<uint64_t> next_id_{1};
+};
+
+}  // namespace filesgw::server
+
+#endif  // FILESGW_SERVER_FORWARDER_H_

@@ -1,0 +1,91 @@
+#include "server/gateway.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "client_core/curl_transport.h"
+#include "client_core/scheduler.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "proto/api_pool.h"
+#include "server/reflection_service.h"
+
+namespace filesgw::server {
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
+    const GatewayOptions& options, Logger* log,
+    std::shared_ptr<client_core::HttpTransport> transport) {
+  std::unique_ptr<Gateway> gw(new Gateway);
+  gw->log_ = log;
+  if (transport == nullptr) {
+    client_core::CurlTransportOptions curl;
+    curl.source_ip = options.source_ip;
+    transport = client_core::MakeCurlTransport(curl);
+  }
+  client_core::ClientOptions client;
+  client.base_url = options.base_url;
+  client.api_key = options.api_key;
+  client.open_timeout = options.open_timeout;
+  client.read_timeout = options.read_timeout;
+  client.initial_retry_delay = options.initial_retry_delay;
+  client.max_retry_delay = options.max_retry_delay;
+  client.max_retries = options.max_retries;
+  gw->client_ = std::make_shared<client_core::FilesClient>(
+      std::move(transport), client_core::MakeRealScheduler(), client);
+  gw->forwarder_ = std::make_unique<Forwarder>(gw->client_, log);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &gw->port_);
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  std::vector<std::string> names;
+  for (const auto* service : proto::Api().services) {
+    auto built = ApiService::Create(service, gw->forwarder_.get());
+    if (!built.ok()) return built.status();
+    names.push_back(service->full_name());
+    builder.RegisterService(built->get());
+    gw->services_.push_back(std::move(*built));
+  }
+  names.push_back("grpc.health.v1.Health");
+  gw->extra_services_ = MakeReflectionServices(proto::Api().pool.get(), names);
+  for (auto& s : gw->extra_services_) builder.RegisterService(s.get());
+
+  gw->server_ = builder.BuildAndStart();
+  if (gw->server_ == nullptr || gw->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+  }
+  gw->server_->GetHealthCheckService()->SetServingStatus(true);
+  log->Info("listening", {{"address", options.listen},
+                          {"port", gw->port_},
+                          {"services", static_cast<int64_t>(gw->services_.size())},
+                          {"rpcs", static_cast<int64_t>(gw->rpc_count())}});
+  return gw;
+}
+
+size_t Gateway::rpc_count() const {
+  size_t n = 0;
+  for (const auto& s : services_) n += s->routes().size();
+  return n;
+}
+
+void Gateway::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  log_->Info("draining", {{"in_flight", forwarder_->in_flight()},
+                          {"grace_s", absl::ToDoubleSeconds(grace)}});
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  log_->Info("stopped", {});
+}
+
+void Gateway::Wait() { server_->Wait(); }
+
+Gateway::~Gateway() {
+  if (server_ != nullptr) {
+    Shutdown(absl::ZeroDuration());
+    server_->Wait();
+  }
+}
+
+}  // namespace filesgw::server

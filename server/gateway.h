@@ -1,0 +1,55 @@
+// The assembled gateway: upstream client, the generic forwarder, one dynamic
+// service per files.v1 resource, health and reflection, on one gRPC server.
+// main.cc and the integration tests both start it through here.
+//
+//   auto gw = Gateway::Start(options, &log);   // options.listen may use port 0
+//   ... gw.value()->port() ...
+//   gw.value()->Shutdown(absl::Seconds(20));  // drain
+#ifndef FILESGW_SERVER_GATEWAY_H_
+#define FILESGW_SERVER_GATEWAY_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client_core/files_client.h"
+#include "client_core/http_transport.h"
+#include "grpcpp/server.h"
+#include "server/api_service.h"
+#include "server/forwarder.h"
+#include "server/log.h"
+#include "server/options.h"
+
+namespace filesgw::server {
+
+class Gateway {
+ public:
+  // `transport` may be null (libcurl is used); tests inject their own.
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(
+      const GatewayOptions& options, Logger* log,
+      std::shared_ptr<client_core::HttpTransport> transport = nullptr);
+  ~Gateway();
+
+  int port() const { return port_; }
+  size_t rpc_count() const;
+
+  // Reports NOT_SERVING, stops accepting calls, lets in-flight calls finish
+  // within `grace`, then cancels the rest. Safe to call twice.
+  void Shutdown(absl::Duration grace);
+  void Wait();
+
+ private:
+  Gateway() = default;
+  Logger* log_ = nullptr;
+  std::shared_ptr<client_core::FilesClient> client_;
+  std::unique_ptr<Forwarder> forwarder_;
+  std::vector<std::unique_ptr<ApiService>> services_;
+  std::vector<std::unique_ptr<grpc::Service>> extra_services_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace filesgw::server
+
+#endif  // FILESGW_SERVER_GATEWAY_H_

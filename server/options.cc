@@ -1,0 +1,144 @@
+#include "server/options.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace filesgw::server {
+namespace {
+
+absl::Status ReadSecretFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read key file ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *out = std::string(absl::StripAsciiWhitespace(ss.str()));
+  if (out->empty()) return absl::InvalidArgumentError(absl::StrCat("key file ", path, " is empty"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool ParseDurationFlag(const std::string& text, absl::Duration* out) {
+  double seconds = 0;
+  if (absl::SimpleAtod(text, &seconds)) {
+    if (seconds < 0) return false;
+    *out = absl::Seconds(seconds);
+    return true;
+  }
+  return absl::ParseDuration(text, out) && *out >= absl::ZeroDuration();
+}
+
+std::string UsageText() {
+  return R"(files-gateway: the Files.com REST API over gRPC.
+
+  --listen=ADDR               gRPC address (host:port or unix:/path) [127.0.0.1:50051; FILESGW_LISTEN]
+  --base-url=URL              Files.com base URL, e.g. https://app.files.com [FILES_BASE_URL]
+                              (empty and no API key: start the embedded emulator)
+  --api-key-file=PATH         file holding the Files.com API key [FILES_API_KEY_FILE, or FILES_API_KEY]
+  --open-timeout=DUR          connect timeout [30s; FILESGW_OPEN_TIMEOUT]
+  --read-timeout=DUR          longest wait for response bytes [80s; FILESGW_READ_TIMEOUT]
+  --max-retries=N             retries per call [3; FILESGW_MAX_RETRIES]
+  --initial-retry-delay=DUR   first backoff [0.5s; FILESGW_INITIAL_RETRY_DELAY]
+  --max-retry-delay=DUR       backoff cap [2s; FILESGW_MAX_RETRY_DELAY]
+  --drain-timeout=DUR         SIGTERM grace for in-flight calls [20s; FILESGW_DRAIN_TIMEOUT]
+  --source-ip=IP              local address for upstream connections [FILESGW_SOURCE_IP]
+  --log-level=LEVEL           debug|info|warn|error [info; FILESGW_LOG_LEVEL]
+)";
+}
+
+absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args,
+                                            const EnvLookup& env) {
+  GatewayOptions o;
+  struct Flag {
+    const char* name;
+    const char* env;
+    std::string value;
+    bool set = false;
+  };
+  Flag flags[] = {
+      {"listen", "FILESGW_LISTEN", "", false},
+      {"base-url", "FILES_BASE_URL", "", false},
+      {"api-key-file", "FILES_API_KEY_FILE", "", false},
+      {"open-timeout", "FILESGW_OPEN_TIMEOUT", "", false},
+      {"read-timeout", "FILESGW_READ_TIMEOUT", "", false},
+      {"max-retries", "FILESGW_MAX_RETRIES", "", false},
+      {"initial-retry-delay", "FILESGW_INITIAL_RETRY_DELAY", "", false},
+      {"max-retry-delay", "FILESGW_MAX_RETRY_DELAY", "", false},
+      {"drain-timeout", "FILESGW_DRAIN_TIMEOUT", "", false},
+      {"source-ip", "FILESGW_SOURCE_IP", "", false},
+      {"log-level", "FILESGW_LOG_LEVEL", "", false},
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      o.help = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) return absl::InvalidArgumentError(absl::StrCat("unexpected argument ", arg));
+    std::string name = arg.substr(2), value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    if (name == "api-key") {
+      return absl::InvalidArgumentError(
+          "--api-key is not accepted: secrets on the command line show in ps; use "
+          "--api-key-file or FILES_API_KEY");
+    }
+    Flag* flag = nullptr;
+    for (auto& f : flags) {
+      if (name == f.name) flag = &f;
+    }
+    if (flag == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+    if (!has_value) {
+      if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+      value = args[++i];
+    }
+    flag->value = value;
+    flag->set = true;
+  }
+  for (auto& f : flags) {
+    if (f.set || !env) continue;
+    if (const char* v = env(f.env); v != nullptr && *v != '\0') {
+      f.value = v;
+      f.set = true;
+    }
+  }
+  auto duration = [](const Flag& f, absl::Duration* out) -> absl::Status {
+    if (!f.set) return absl::OkStatus();
+    if (!ParseDurationFlag(f.value, out)) {
+      return absl::InvalidArgumentError(absl::StrCat("--", f.name, ": not a duration: ", f.value));
+    }
+    return absl::OkStatus();
+  };
+  if (flags[0].set) o.listen = flags[0].value;
+  if (flags[1].set) o.base_url = std::string(absl::StripSuffix(flags[1].value, "/"));
+  if (flags[2].set) {
+    if (auto s = ReadSecretFile(flags[2].value, &o.api_key); !s.ok()) return s;
+  } else if (env) {
+    if (const char* k = env("FILES_API_KEY"); k != nullptr && *k != '\0') o.api_key = k;
+  }
+  if (auto s = duration(flags[3], &o.open_timeout); !s.ok()) return s;
+  if (auto s = duration(flags[4], &o.read_timeout); !s.ok()) return s;
+  if (flags[5].set && (!absl::SimpleAtoi(flags[5].value, &o.max_retries) || o.max_retries < 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("--max-retries: not a count: ", flags[5].value));
+  }
+  if (auto s = duration(flags[6], &o.initial_retry_delay); !s.ok()) return s;
+  if (auto s = duration(flags[7], &o.max_retry_delay); !s.ok()) return s;
+  if (auto s = duration(flags[8], &o.drain_timeout); !s.ok()) return s;
+  if (flags[9].set) o.source_ip = flags[9].value;
+  if (flags[10].set && !ParseLogLevel(flags[10].value, &o.log_level)) {
+    return absl::InvalidArgumentError(absl::StrCat("--log-level: expected debug|info|warn|error, got ", flags[10].value));
+  }
+  if (!o.api_key.empty() && o.base_url.empty()) o.base_url = "https://app.files.com";
+  return o;
+}
+
+}  // namespace filesgw::server

@@ -1,0 +1,52 @@
+// Gateway configuration from flags, with environment variables as fallbacks
+// (flag > environment > default). Secrets come only from files or the
+// environment, never from flags, so they do not show in `ps`.
+//
+//   FILESGW_LISTEN, FILES_BASE_URL, FILES_API_KEY / FILES_API_KEY_FILE,
+//   FILESGW_OPEN_TIMEOUT, FILESGW_READ_TIMEOUT, FILESGW_MAX_RETRIES,
+//   FILESGW_INITIAL_RETRY_DELAY, FILESGW_MAX_RETRY_DELAY, FILESGW_LOG_LEVEL
+#ifndef FILESGW_SERVER_OPTIONS_H_
+#define FILESGW_SERVER_OPTIONS_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/log.h"
+
+namespace filesgw::server {
+
+struct GatewayOptions {
+  std::string listen = "127.0.0.1:50051";
+  // Empty: start the embedded emulator and forward to it.
+  std::string base_url;
+  std::string api_key;  // from --api-key-file or FILES_API_KEY
+  absl::Duration open_timeout = absl::Seconds(30);
+  absl::Duration read_timeout = absl::Seconds(80);
+  int max_retries = 3;
+  absl::Duration initial_retry_delay = absl::Milliseconds(500);
+  absl::Duration max_retry_delay = absl::Seconds(2);
+  LogLevel log_level = LogLevel::kInfo;
+  // How long SIGTERM waits for in-flight calls before cancelling them.
+  absl::Duration drain_timeout = absl::Seconds(20);
+  std::string source_ip;
+  bool help = false;
+};
+
+using EnvLookup = std::function<const char*(const char*)>;
+
+// INVALID_ARGUMENT naming the flag for unknown flags, bad values or an
+// unreadable key file.
+absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args,
+                                            const EnvLookup& env);
+
+std::string UsageText();
+
+// "30s", "500ms", "2m", "1.5" (seconds).
+bool ParseDurationFlag(const std::string& text, absl::Duration* out);
+
+}  // namespace filesgw::server
+
+#endif  // FILESGW_SERVER_OPTIONS_H_
