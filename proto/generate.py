@@ -84,6 +84,11 @@ def field_decl(type_name, repeated, imports):
     return ("repeated " if repeated else "optional ", proto)
 
 
+def field_name(name):
+    """Proto field names are lower_snake_case; the wire key stays in json_name."""
+    return snake(name) if re.search(r"[A-Z]", name) else name
+
+
 def json_option(name, json_key, extra=None):
     opts = list(extra or [])
     if json_key != name:
@@ -101,8 +106,9 @@ def render_model(name, spec, imports, indent=""):
     lines = [indent + "message %s {" % name]
     for number, f in enumerate(spec["fields"], start=1):
         label, proto = field_decl(f["type"], f["repeated"], imports)
+        name = field_name(f["name"])
         lines.append(indent + "  %s%s %s = %d%s;" % (
-            label, proto, f["name"], number, json_option(f["name"], f["json"])))
+            label, proto, name, number, json_option(name, f["json"])))
     lines.append(indent + "}")
     return lines
 
