@@ -1,0 +1,270 @@
+// Gateway overhead: FindUser and ListUsers(per_page=1000) through files-gateway
+// vs the same REST call made directly with libcurl to the emulator, with the
+// gateway's CPU time per call read from /proc, and 1,000 concurrent calls.
+//
+//   build/bench/gateway_bench [--build DIR] [--calls N]
+//
+// Starts build/emulator/files-emulator and build/server/files-gateway as
+// separate processes so the gateway's CPU is measured alone. Prints figures
+// and targets side by side; asserts nothing.
+#include <curl/curl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/credentials.h"
+
+namespace {
+
+struct Proc {
+  pid_t pid = -1;
+  FILE* out = nullptr;
+};
+
+// Starts `argv`, reads its output until a line containing `marker`, returns the line.
+Proc Spawn(std::vector<std::string> argv, const std::string& marker, std::string* line,
+           const std::vector<std::string>& env = {}) {
+  int fds[2];
+  if (pipe(fds) != 0) std::abort();
+  Proc p;
+  p.pid = fork();
+  if (p.pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  p.out = fdopen(fds[0], "r");
+  char buf[4096];
+  while (fgets(buf, sizeof buf, p.out) != nullptr) {
+    if (std::string(buf).find(marker) != std::string::npos) {
+      *line = buf;
+      return p;
+    }
+  }
+  std::fprintf(stderr, "%s did not start\n", argv[0].c_str());
+  std::exit(1);
+}
+
+int PortFrom(const std::string& line) {
+  // Accepts {"port":N} or an address "host:N".
+  auto pos = line.find("\"port\":");
+  if (pos != std::string::npos) return std::atoi(line.c_str() + pos + 7);
+  auto colon = line.rfind(':', line.find_last_of('"') - 1);
+  return std::atoi(line.c_str() + colon + 1);
+}
+
+double CpuSeconds(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string s((std::istreambuf_iterator<char>(in)), {});
+  auto close = s.rfind(')');
+  std::istringstream rest(s.substr(close + 2));
+  std::string field;
+  std::vector<std::string> f;
+  while (rest >> field) f.push_back(field);
+  // utime and stime are fields 14 and 15 of /proc/pid/stat (11 and 12 after the name).
+  return (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+int Threads(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
+  }
+  return -1;
+}
+
+struct Stats {
+  double p50_us = 0, p99_us = 0, mean_us = 0;
+};
+
+Stats Summarize(std::vector<double> us) {
+  std::sort(us.begin(), us.end());
+  Stats s;
+  s.p50_us = us[us.size() / 2];
+  s.p99_us = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+  double sum = 0;
+  for (double u : us) sum += u;
+  s.mean_us = sum / static_cast<double>(us.size());
+  return s;
+}
+
+size_t Sink(char* ptr, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(ptr, size * n);
+  return size * n;
+}
+
+std::vector<double> Direct(const std::string& url, const std::string& key, int calls) {
+  CURL* curl = curl_easy_init();
+  std::string body;
+  struct curl_slist* headers = curl_slist_append(nullptr, ("X-FilesAPI-Key: " + key).c_str());
+  headers = curl_slist_append(headers, "Accept: application/json");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Sink);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+  std::vector<double> us;
+  for (int i = 0; i < calls + 20; ++i) {
+    body.clear();
+    absl::Time t = absl::Now();
+    if (curl_easy_perform(curl) != CURLE_OK) std::abort();
+    if (i >= 20) us.push_back(absl::ToDoubleMicroseconds(absl::Now() - t));
+  }
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return us;
+}
+
+grpc::Status Unary(grpc::GenericStub* stub, const std::string& method, const std::string& request,
+                   size_t* response_size) {
+  grpc::Slice slice(request);
+  grpc::ByteBuffer req(&slice, 1), resp;
+  grpc::ClientContext ctx;
+  std::promise<grpc::Status> done;
+  stub->UnaryCall(&ctx, method, grpc::StubOptions(), &req, &resp,
+                  [&](grpc::Status s) { done.set_value(std::move(s)); });
+  auto s = done.get_future().get();
+  if (response_size != nullptr) *response_size = resp.Length();
+  return s;
+}
+
+std::vector<double> ThroughGateway(grpc::GenericStub* stub, const std::string& method,
+                                   const std::string& request, int calls) {
+  std::vector<double> us;
+  for (int i = 0; i < calls + 20; ++i) {
+    absl::Time t = absl::Now();
+    auto s = Unary(stub, method, request, nullptr);
+    if (!s.ok()) {
+      std::fprintf(stderr, "%s failed: %s\n", method.c_str(), s.error_message().c_str());
+      std::exit(1);
+    }
+    if (i >= 20) us.push_back(absl::ToDoubleMicroseconds(absl::Now() - t));
+  }
+  return us;
+}
+
+// Encodes a varint-keyed request by hand: field 1 (id) = 1 / per_page (field 2) = 1000.
+std::string FindUserRequest() { return std::string("\x08\x01", 2); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string build = "build";
+  int calls = 2000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::string(argv[i]) == "--build") build = argv[i + 1];
+    if (std::string(argv[i]) == "--calls") calls = std::atoi(argv[i + 1]);
+  }
+  curl_global_init(CURL_GLOBAL_ALL);
+  const std::string key = "bench-key";
+  std::string line;
+  Proc emu = Spawn({build + "/emulator/files-emulator", "--listen", "127.0.0.1:0", "--api-key", key},
+                   "{", &line);
+  int emu_port = PortFrom(line);
+  std::string base = absl::StrCat("http://127.0.0.1:", emu_port);
+  Proc gw = Spawn({build + "/server/files-gateway", "--listen", "127.0.0.1:0", "--base-url", base,
+                   "--log-level", "info"},
+                  "\"listening\"", &line, {"FILES_API_KEY=" + key});
+  int gw_port = PortFrom(line);
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", gw_port), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+
+  // ListUsers needs 1,000 users: created straight on the emulator's JSON API.
+  {
+    CURL* curl = curl_easy_init();
+    struct curl_slist* h = curl_slist_append(nullptr, ("X-FilesAPI-Key: " + key).c_str());
+    h = curl_slist_append(h, "Content-Type: application/json");
+    std::string sink;
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Sink);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+    std::string url = base + "/api/rest/v1/users";
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    for (int i = 0; i < 1000; ++i) {
+      std::string body = absl::StrCat(R"({"username":"bench-user-)", i, R"(","email":"bench)", i,
+                                      R"(@example.com","name":"Bench User )", i, "\"}");
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+      curl_easy_perform(curl);
+    }
+    curl_slist_free_all(h);
+    curl_easy_cleanup(curl);
+  }
+
+  std::printf("files-gateway overhead, %d sequential calls each, loopback, 2 cores\n\n", calls);
+  std::printf("%-28s %12s %12s %12s %12s %14s\n", "call", "direct p50", "gateway p50",
+              "added p50", "added p99", "gw CPU/call");
+  struct Case {
+    const char* name;
+    std::string method, request, url;
+    int calls;
+  };
+  std::string list_req("\x10\xe8\x07", 3);  // per_page (field 2) = 1000
+  Case cases[] = {
+      {"FindUser", "/files.v1.UserService/FindUser", FindUserRequest(), base + "/api/rest/v1/users/1", calls},
+      {"ListUsers(per_page=1000)", "/files.v1.UserService/ListUsers", list_req,
+       base + "/api/rest/v1/users?per_page=1000", std::max(50, calls / 20)},
+  };
+  for (auto& c : cases) {
+    auto direct = Summarize(Direct(c.url, key, c.calls));
+    double cpu0 = CpuSeconds(gw.pid);
+    auto via = Summarize(ThroughGateway(&stub, c.method, c.request, c.calls));
+    double cpu_us = (CpuSeconds(gw.pid) - cpu0) * 1e6 / (c.calls + 20);
+    std::printf("%-28s %10.0fus %10.0fus %10.0fus %10.0fus %12.1fus\n", c.name, direct.p50_us,
+                via.p50_us, via.p50_us - direct.p50_us, via.p99_us - direct.p99_us, cpu_us);
+  }
+  std::printf("targets: FindUser gateway CPU <= 50us/call, added p50 <= 150us\n\n");
+
+  // 1,000 concurrent unary calls.
+  const int kConcurrent = 1000;
+  std::atomic<int> failed{0}, done{0};
+  std::promise<void> all;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts(kConcurrent);
+  std::vector<grpc::ByteBuffer> requests(kConcurrent), responses(kConcurrent);
+  int peak_threads = Threads(gw.pid);
+  absl::Time t0 = absl::Now();
+  for (int i = 0; i < kConcurrent; ++i) {
+    contexts[i] = std::make_unique<grpc::ClientContext>();
+    grpc::Slice slice(FindUserRequest());
+    requests[i] = grpc::ByteBuffer(&slice, 1);
+    stub.UnaryCall(contexts[i].get(), "/files.v1.UserService/FindUser", grpc::StubOptions(),
+                   &requests[i], &responses[i], [&](grpc::Status s) {
+                     if (!s.ok()) failed.fetch_add(1);
+                     if (done.fetch_add(1) + 1 == kConcurrent) all.set_value();
+                   });
+  }
+  auto fut = all.get_future();
+  while (fut.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
+    peak_threads = std::max(peak_threads, Threads(gw.pid));
+  }
+  std::printf("%d concurrent FindUser: %d failed, %.0f ms, gateway threads (peak seen): %d\n",
+              kConcurrent, failed.load(), absl::ToDoubleMilliseconds(absl::Now() - t0), peak_threads);
+
+  kill(gw.pid, SIGTERM);
+  kill(emu.pid, SIGTERM);
+  waitpid(gw.pid, nullptr, 0);
+  waitpid(emu.pid, nullptr, 0);
+  return 0;
+}

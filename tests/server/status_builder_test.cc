@@ -1,0 +1,118 @@
+#include "server/status_builder.h"
+
+#include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+
+namespace filesgw::server {
+namespace {
+
+google::rpc::Status Rich(const grpc::Status& s) {
+  google::rpc::Status rich;
+  EXPECT_TRUE(rich.ParseFromString(s.error_details()));
+  return rich;
+}
+
+template <typename T>
+bool Detail(const grpc::Status& s, T* out) {
+  for (const auto& any : Rich(s).details()) {
+    if (any.type_url() == "type.googleapis.com/" + T::descriptor()->full_name()) {
+      return out->ParseFromString(any.value());
+    }
+  }
+  return false;
+}
+
+TEST(ClassifyFilesError, GroupDecidesTheCodeWhateverTheHttpStatus) {
+  struct Case {
+    const char* type;
+    int http;
+    grpc::StatusCode code;
+    const char* reason;
+  } cases[] = {
+      {"bad-request/agent-upgrade-required", 422, grpc::StatusCode::INVALID_ARGUMENT, "AGENT_UPGRADE_REQUIRED"},
+      {"not-authenticated/invalid-session", 401, grpc::StatusCode::UNAUTHENTICATED, "INVALID_SESSION"},
+      {"not-authorized/folder-admin-permission-required", 403, grpc::StatusCode::PERMISSION_DENIED,
+       "FOLDER_ADMIN_PERMISSION_REQUIRED"},
+      {"not-found/user-not-found", 404, grpc::StatusCode::NOT_FOUND, "USER_NOT_FOUND"},
+      {"processing-failure/destination-exists", 422, grpc::StatusCode::FAILED_PRECONDITION, "DESTINATION_EXISTS"},
+      {"processing-failure/file-locked", 422, grpc::StatusCode::ABORTED, "FILE_LOCKED"},
+      {"rate-limited/too-many-requests", 429, grpc::StatusCode::RESOURCE_EXHAUSTED, "TOO_MANY_REQUESTS"},
+      {"service-unavailable/site-disabled", 422, grpc::StatusCode::UNAVAILABLE, "SITE_DISABLED"},
+      {"site-configuration/account-already-exists", 403, grpc::StatusCode::FAILED_PRECONDITION, nullptr},
+      // The wire status disagrees with the type: the type wins.
+      {"not-found/user-not-found", 422, grpc::StatusCode::NOT_FOUND, "USER_NOT_FOUND"},
+      // Unknown leaf: its group.
+      {"not-found/brand-new-leaf", 404, grpc::StatusCode::NOT_FOUND, "NOT_FOUND"},
+      {"not-authorized", 403, grpc::StatusCode::PERMISSION_DENIED, "NOT_AUTHORIZED"},
+      // Unknown group or no type: the HTTP status, then a generic API error.
+      {"", 503, grpc::StatusCode::UNAVAILABLE, "API_ERROR"},
+      {"", 500, grpc::StatusCode::INTERNAL, "API_ERROR"},
+      {"mystery/thing", 418, grpc::StatusCode::UNKNOWN, "API_ERROR"},
+  };
+  for (const auto& c : cases) {
+    ErrorClass cls = ClassifyFilesError(c.type, c.http);
+    EXPECT_EQ(cls.code, c.code) << c.type << " " << c.http;
+    if (c.reason != nullptr) EXPECT_EQ(cls.reason, c.reason) << c.type;
+  }
+}
+
+TEST(FromFilesError, CarriesErrorInfoRetryInfoAndTheBody) {
+  client_core::FilesError e;
+  e.http_status = 429;
+  e.type = "rate-limited/too-many-requests";
+  e.title = "Too Many Requests";
+  e.message = "Slow down";
+  e.http_code = 429;
+  e.instance = "abc-123";
+  e.errors_json = R"(["one", {"field": "x"}])";
+  e.data_json = R"({"limit": 10})";
+  grpc::Status s = FromFilesError(e, absl::Milliseconds(2500));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(s.error_message(), "Slow down");
+  EXPECT_EQ(Rich(s).code(), static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED));
+
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(Detail(s, &info));
+  EXPECT_EQ(info.reason(), "TOO_MANY_REQUESTS");
+  EXPECT_EQ(info.domain(), "files.com");
+  EXPECT_EQ(info.metadata().at("type"), "rate-limited/too-many-requests");
+  EXPECT_EQ(info.metadata().at("group"), "RateLimitedError");
+
+  google::rpc::RetryInfo retry;
+  ASSERT_TRUE(Detail(s, &retry));
+  EXPECT_EQ(retry.retry_delay().seconds(), 2);
+  EXPECT_EQ(retry.retry_delay().nanos(), 500000000);
+
+  files::v1::FilesError body;
+  ASSERT_TRUE(Detail(s, &body));
+  EXPECT_EQ(body.error_type(), files::v1::ERROR_TYPE_TOO_MANY_REQUESTS);
+  EXPECT_EQ(body.error_group(), files::v1::ERROR_GROUP_RATE_LIMITED);
+  EXPECT_EQ(body.instance(), "abc-123");
+  ASSERT_EQ(body.errors().values_size(), 2);
+  EXPECT_EQ(body.errors().values(0).string_value(), "one");
+  EXPECT_EQ(body.data().fields().at("limit").number_value(), 10);
+}
+
+TEST(FromFilesError, NoRetryInfoWithoutADelay) {
+  client_core::FilesError e;
+  e.http_status = 404;
+  e.type = "not-found";
+  grpc::Status s = FromFilesError(e, std::nullopt);
+  google::rpc::RetryInfo retry;
+  EXPECT_FALSE(Detail(s, &retry));
+  EXPECT_FALSE(s.error_message().empty());
+}
+
+TEST(FromLocalStatus, UsesTheGatewayDomain) {
+  grpc::Status s = FromLocalStatus(absl::UnavailableError("connect refused"), "UPSTREAM_UNAVAILABLE");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(Detail(s, &info));
+  EXPECT_EQ(info.domain(), "files-gateway");
+  EXPECT_EQ(info.reason(), "UPSTREAM_UNAVAILABLE");
+}
+
+}  // namespace
+}  // namespace filesgw::server
