@@ -54,7 +54,9 @@ TEST(ClassifyFilesError, GroupDecidesTheCodeWhateverTheHttpStatus) {
   for (const auto& c : cases) {
     ErrorClass cls = ClassifyFilesError(c.type, c.http);
     EXPECT_EQ(cls.code, c.code) << c.type << " " << c.http;
-    if (c.reason != nullptr) EXPECT_EQ(cls.reason, c.reason) << c.type;
+    if (c.reason != nullptr) {
+      EXPECT_EQ(cls.reason, c.reason) << c.type;
+    }
   }
 }
 
