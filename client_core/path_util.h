@@ -1,0 +1,24 @@
+// Files.com path rules, as the SDKs' path_util: `Normalize` gives the form the
+// API expects (no NUL, '/' separators, no empty, "." or ".." segments), and
+// `NormalizeForComparison` / `IsSame` decide whether two paths name the same
+// file on Files.com (NFKC, Latin letters with diacritics transliterated to
+// ASCII, lower case, trailing whitespace dropped). Both pass the SDKs'
+// conformance vectors (normalization_for_comparison_test_data.json).
+//
+//   Normalize("/../../remote\\path//./to/file.txt") == "remote/path/to/file.txt"
+//   IsSame("FÎŁĘÑÂMÉ.TXT", "filename.txt") == true
+#ifndef FILESGW_CLIENT_CORE_PATH_UTIL_H_
+#define FILESGW_CLIENT_CORE_PATH_UTIL_H_
+
+#include <string>
+#include <string_view>
+
+namespace filesgw::client_core {
+
+std::string Normalize(std::string_view path);
+std::string NormalizeForComparison(std::string_view path);
+bool IsSame(std::string_view a, std::string_view b);
+
+}  // namespace filesgw::client_core
+
+#endif  // FILESGW_CLIENT_CORE_PATH_UTIL_H_
