@@ -1,0 +1,354 @@
+// HTTP glue: cpp-httplib in, control endpoint, faults, auth, params, then the
+// route's action. Everything per-RPC lives in router / actions / query.
+#include "emulator/emulator.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "emulator/params.h"
+#include "emulator/router.h"
+#include "httplib.h"
+
+namespace filesgw::emulator {
+namespace {
+
+constexpr absl::string_view kControlPrefix = "/__emulator/";
+
+int PortOf(const sockaddr_storage& addr) {
+  if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&addr)->sin_port);
+  if (addr.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_port);
+  }
+  return -1;
+}
+
+// httplib gives handlers no socket; find the connection by its two ports and
+// shut it down so the client sees the connection close without an answer.
+void DropConnection(const httplib::Request& req) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  while (dirent* entry = readdir(dir)) {
+    int fd = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &fd)) continue;
+    sockaddr_storage local{}, peer{};
+    socklen_t local_len = sizeof(local), peer_len = sizeof(peer);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) continue;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) continue;
+    if (PortOf(local) != req.local_port || PortOf(peer) != req.remote_port) continue;
+    linger abort_on_close{1, 0};  // RST instead of FIN when httplib closes it
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof(abort_on_close));
+    shutdown(fd, SHUT_RDWR);
+    break;
+  }
+  closedir(dir);
+}
+
+// The error type a bare fault status stands for.
+std::string FaultType(int status) {
+  if (status == 429) return "rate-limited/too-many-requests";
+  if (status == 401) return "not-authenticated";
+  if (status == 403) return "not-authorized";
+  if (status == 404) return "not-found";
+  if (status >= 500) return "service-unavailable";
+  return "bad-request";
+}
+
+std::string PathOf(const httplib::Request& req) {
+  // req.path is already percent-decoded; keep the raw form so "%2F" in a
+  // {path} stays distinguishable from a segment separator until routing.
+  std::string target = req.target.empty() ? req.path : req.target;
+  size_t query = target.find('?');
+  if (query != std::string::npos) target.resize(query);
+  return target;
+}
+
+}  // namespace
+
+struct Emulator::Impl {
+  explicit Impl(EmulatorOptions o)
+      : options(std::move(o)),
+        clock(options.clock ? options.clock : [] { return absl::Now(); }),
+        sessions(clock, options.session_ttl),
+        actions(&Router::Default(), &store, &sessions, clock) {}
+
+  void Serve(const httplib::Request& req, httplib::Response& res);
+  void Control(const std::string& path, const httplib::Request& req, httplib::Response& res);
+  HttpReply Api(const httplib::Request& req, const std::string& path);
+  absl::Status Authenticate(const httplib::Request& req, ActionRequest* action) const;
+  void Write(HttpReply reply, int64_t stall_ms, httplib::Response& res);
+  // Waits `ms`, returning early when the emulator stops.
+  void Wait(int64_t ms) {
+    if (ms > 0) stopping.WaitForNotificationWithTimeout(absl::Milliseconds(ms));
+  }
+
+  EmulatorOptions options;
+  std::function<absl::Time()> clock;
+  Store store;
+  Sessions sessions;
+  Actions actions;
+  FaultSet faults;
+  RequestCounter counter;
+  httplib::Server server;
+  std::thread thread;
+  int port = 0;
+  bool started = false;
+  absl::Notification stopping;
+  std::atomic<bool> loop_exited{false};
+  absl::Notification loop_exited_note;
+};
+
+void Emulator::Impl::Serve(const httplib::Request& req, httplib::Response& res) {
+  std::string path = PathOf(req);
+  if (absl::StartsWith(path, kControlPrefix)) return Control(path, req, res);
+  counter.Count(req.method, path);
+  int64_t stall_ms = 0;
+  if (auto fault = faults.Take(req.method, path)) {
+    Wait(fault->delay_ms);
+    if (fault->drop) {
+      DropConnection(req);
+      res.status = 500;  // never reaches the client
+      return;
+    }
+    stall_ms = fault->stall_ms;
+    if (fault->status != 0) {
+      HttpReply reply = fault->body.empty()
+                            ? ErrorReply(ApiError(FaultType(fault->status), "Injected fault."),
+                                         fault->status)
+                            : HttpReply::Json(fault->status, fault->body);
+      if (!fault->retry_after.empty()) reply.headers.emplace_back("Retry-After", fault->retry_after);
+      return Write(std::move(reply), stall_ms, res);
+    }
+  }
+  Write(Api(req, path), stall_ms, res);
+}
+
+absl::Status Emulator::Impl::Authenticate(const httplib::Request& req, ActionRequest* action) const {
+  if (req.has_header("X-FilesAPI-Key")) {
+    std::string key = req.get_header_value("X-FilesAPI-Key");
+    bool ok = options.api_key.empty() ? !key.empty() : key == options.api_key;
+    if (ok) return absl::OkStatus();
+    return ApiError("not-authenticated/invalid-credentials", "Invalid API key.");
+  }
+  if (req.has_header("X-FilesAPI-Auth")) {
+    std::string session_id = req.get_header_value("X-FilesAPI-Auth");
+    if (auto user = sessions.UserOf(session_id)) {
+      action->session_user = *user;
+      action->session_id = std::move(session_id);
+      return absl::OkStatus();
+    }
+    return ApiError("not-authenticated/invalid-session", "Invalid or expired session.");
+  }
+  return ApiError("not-authenticated/authentication-required",
+                  "Authentication required: send X-FilesAPI-Key or X-FilesAPI-Auth.");
+}
+
+HttpReply Emulator::Impl::Api(const httplib::Request& req, const std::string& path) {
+  absl::string_view api_path = path;
+  if (!absl::ConsumePrefix(&api_path, kApiPrefix) ||
+      !(api_path.empty() || api_path.front() == '/')) {
+    return ErrorReply("not-found", absl::StrCat("Not Found: ", req.method, " ", path));
+  }
+  auto match = Router::Default().Match(req.method, api_path);
+  if (!match) {
+    return ErrorReply("not-found",
+                      absl::StrCat("Not Found: no route for ", req.method, " ", path));
+  }
+  const Route& route = *match->route;
+  ActionRequest action;
+  action.route = &route;
+  action.http_method = req.method;
+  action.path = std::string(api_path);
+  action.body = req.body;
+  action.path_params = match->path_params;
+  bool is_login = route.sdk.resource() == "Session" && route.sdk.action() == "create";
+  if (absl::Status auth = Authenticate(req, &action); !auth.ok() && !is_login) {
+    return ErrorReply(auth);
+  }
+  const auto* request_type = route.method->input_type();
+  FlatParams flat(req.params.begin(), req.params.end());  // query (and urlencoded form)
+  for (const auto& [name, part] : req.files) flat.emplace_back(name, part.content);
+  action.params = ParamsFromFlat(flat, request_type);
+  bool json_body = req.method != "GET" && req.method != "DELETE" && req.method != "HEAD" &&
+                   !req.is_multipart_form_data() &&
+                   !absl::StartsWith(req.get_header_value("Content-Type"),
+                                     "application/x-www-form-urlencoded");
+  if (json_body) {
+    auto body = ParamsFromJsonBody(req.body);
+    if (!body.ok()) return ErrorReply(body.status());
+    for (auto& m : body->GetObject()) {
+      SetMember(action.params, absl::string_view(m.name.GetString(), m.name.GetStringLength()),
+                std::move(m.value));
+    }
+  }
+  for (const auto& [name, value] : match->path_params) {
+    SetMember(action.params, name, JsonString(value));
+  }
+  if (absl::Status s = CoerceParams(request_type, &action.params); !s.ok()) return ErrorReply(s);
+  if (absl::Status s = CheckRequired(request_type, action.params); !s.ok()) return ErrorReply(s);
+  HttpReply reply = actions.Handle(action);
+  reply.headers.emplace_back("X-Emulator-Rpc", route.method->full_name());
+  return reply;
+}
+
+void Emulator::Impl::Write(HttpReply reply, int64_t stall_ms, httplib::Response& res) {
+  res.status = reply.status;
+  for (auto& [name, value] : reply.headers) res.set_header(name.c_str(), value);
+  if (reply.body.empty()) return;
+  if (stall_ms <= 0) {
+    res.set_content(reply.body, reply.content_type.c_str());
+    return;
+  }
+  // Headers and the first half of the body go out, then the rest after a stall.
+  auto body = std::make_shared<std::string>(std::move(reply.body));
+  size_t half = body->size() / 2;
+  res.set_content_provider(
+      body->size(), reply.content_type,
+      [this, body, half, stall_ms](size_t offset, size_t, httplib::DataSink& sink) {
+        if (offset < half) return sink.write(body->data(), half);
+        Wait(stall_ms);
+        if (stopping.HasBeenNotified()) return false;
+        return sink.write(body->data() + offset, body->size() - offset);
+      });
+}
+
+void Emulator::Impl::Control(const std::string& path, const httplib::Request& req,
+                             httplib::Response& res) {
+  auto json = [&res](int status, const std::string& body) {
+    res.status = status;
+    res.set_content(body, "application/json");
+  };
+  std::string what = path.substr(kControlPrefix.size());
+  if (what == "faults" && req.method == "POST") {
+    auto rules = ParseFaultRules(req.body);
+    if (!rules.ok()) {
+      HttpReply error = ErrorReply(rules.status());
+      return json(error.status, error.body);
+    }
+    JsonValue ids(rapidjson::kArrayType);
+    for (auto& rule : *rules) ids.PushBack(JsonValue(static_cast<int64_t>(faults.Add(std::move(rule)))), Alloc());
+    JsonValue out(rapidjson::kObjectType);
+    if (ids.Size() > 0) out.AddMember("id", JsonValue(ids[0], Alloc()), Alloc());
+    out.AddMember("ids", std::move(ids), Alloc());
+    return json(201, ToJson(out));
+  }
+  if (what == "faults" && req.method == "GET") return json(200, faults.ToJson());
+  if (what == "faults" && req.method == "DELETE") {
+    faults.Clear();
+    res.status = 204;
+    return;
+  }
+  if (what == "requests" && req.method == "GET") return json(200, counter.ToJson());
+  if (what == "reset" && req.method == "POST") {
+    faults.Clear();
+    counter.Reset();
+    return json(200, R"({"reset":true})");
+  }
+  if (what == "sessions/expire" && req.method == "POST") {
+    sessions.ExpireAll();
+    return json(200, R"({"expired":true})");
+  }
+  HttpReply error = ErrorReply("not-found", absl::StrCat("No control endpoint ", req.method, " ", path));
+  json(error.status, error.body);
+}
+
+Emulator::Emulator(EmulatorOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  if (impl_->options.demo_site) impl_->actions.SeedDemoSite();
+}
+
+Emulator::~Emulator() { Stop(); }
+
+absl::Status Emulator::Start() {
+  Impl& s = *impl_;
+  if (s.started) return absl::FailedPreconditionError("emulator already started");
+  int threads = s.options.threads > 0 ? s.options.threads : 1;
+  s.server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.server.set_tcp_nodelay(true);  // headers and body are separate writes
+  s.server.set_keep_alive_max_count(10000);
+  s.server.set_keep_alive_timeout(30);
+  s.server.set_read_timeout(30, 0);
+  s.server.set_write_timeout(30, 0);
+  auto handler = [&s](const httplib::Request& req, httplib::Response& res) { s.Serve(req, res); };
+  s.server.Get(".*", handler);
+  s.server.Post(".*", handler);
+  s.server.Put(".*", handler);
+  s.server.Patch(".*", handler);
+  s.server.Delete(".*", handler);
+  s.server.Options(".*", handler);
+  if (s.options.port == 0) {
+    s.port = s.server.bind_to_any_port(s.options.listen_host);
+    if (s.port <= 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", s.options.listen_host));
+    }
+  } else {
+    if (!s.server.bind_to_port(s.options.listen_host, s.options.port)) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", s.options.listen_host, ":", s.options.port));
+    }
+    s.port = s.options.port;
+  }
+  s.started = true;
+  // The socket already listens: connections queue until the accept loop runs.
+  s.thread = std::thread([&s] {
+    s.server.listen_after_bind();
+    s.loop_exited.store(true);
+    s.loop_exited_note.Notify();
+  });
+  return absl::OkStatus();
+}
+
+void Emulator::Stop() {
+  Impl& s = *impl_;
+  if (!s.started) return;
+  if (!s.stopping.HasBeenNotified()) s.stopping.Notify();
+  // httplib's stop() is a no-op until the accept loop has begun: keep asking
+  // until the loop has returned.
+  while (!s.loop_exited.load()) {
+    s.server.stop();
+    s.loop_exited_note.WaitForNotificationWithTimeout(absl::Milliseconds(5));
+  }
+  s.thread.join();
+  s.started = false;
+}
+
+int Emulator::port() const { return impl_->port; }
+
+std::string Emulator::base_url() const {
+  return absl::StrCat("http://", impl_->options.listen_host, ":", impl_->port);
+}
+
+absl::StatusOr<int64_t> Emulator::AddFault(absl::string_view rule_json) {
+  auto rule = ParseFaultRule(rule_json);
+  if (!rule.ok()) return rule.status();
+  return impl_->faults.Add(std::move(*rule));
+}
+
+int64_t Emulator::AddFault(FaultRule rule) { return impl_->faults.Add(std::move(rule)); }
+void Emulator::ClearFaults() { impl_->faults.Clear(); }
+int64_t Emulator::RequestCount(const std::string& key) const { return impl_->counter.Get(key); }
+std::string Emulator::RequestCountsJson() const { return impl_->counter.ToJson(); }
+
+void Emulator::Reset() {
+  impl_->faults.Clear();
+  impl_->counter.Reset();
+}
+
+void Emulator::ExpireSessions() { impl_->sessions.ExpireAll(); }
+
+void Emulator::OverrideAction(std::string full_method_name, ActionHandler handler) {
+  impl_->actions.Override(std::move(full_method_name), std::move(handler));
+}
+
+Actions& Emulator::actions() { return impl_->actions; }
+
+}  // namespace filesgw::emulator

@@ -1,0 +1,104 @@
+// files-emulator: a stateful Files.com REST API v1 on loopback.
+//   files-emulator [--listen HOST:PORT] [--api-key KEY] [--empty] [--faults FILE]
+// Prints one JSON line with the address when ready; exits on SIGTERM/SIGINT.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "emulator/emulator.h"
+
+namespace {
+
+int Usage(const char* error) {
+  if (error != nullptr) std::fprintf(stderr, "files-emulator: %s\n", error);
+  std::fputs(
+      "usage: files-emulator [--listen HOST:PORT] [--api-key KEY] [--empty] [--faults FILE]\n"
+      "  --listen   address to serve on (default 127.0.0.1:8080; port 0 = any)\n"
+      "  --api-key  the X-FilesAPI-Key to accept (default $FILES_EMULATOR_API_KEY or\n"
+      "             \"emulator-key\")\n"
+      "  --empty    start without the demo site\n"
+      "  --faults   JSON file with a list of fault rules to load at start\n",
+      error != nullptr ? stderr : stdout);
+  return error != nullptr ? 2 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  filesgw::emulator::EmulatorOptions options;
+  options.port = 8080;
+  const char* env_key = std::getenv("FILES_EMULATOR_API_KEY");
+  options.api_key = env_key != nullptr && *env_key != '\0' ? env_key : "emulator-key";
+  std::string faults_file;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value;
+    size_t eq = arg.find('=');
+    if (eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg.resize(eq);
+    } else if ((arg == "--listen" || arg == "--api-key" || arg == "--faults") && i + 1 < argc) {
+      value = argv[++i];
+    }
+    if (arg == "--help" || arg == "-h") return Usage(nullptr);
+    if (arg == "--empty") {
+      options.demo_site = false;
+    } else if (arg == "--listen") {
+      size_t colon = value.rfind(':');
+      if (colon == std::string::npos || !absl::SimpleAtoi(value.substr(colon + 1), &options.port)) {
+        return Usage("--listen wants HOST:PORT");
+      }
+      options.listen_host = value.substr(0, colon);
+    } else if (arg == "--api-key") {
+      if (value.empty()) return Usage("--api-key wants a value");
+      options.api_key = value;
+    } else if (arg == "--faults") {
+      if (value.empty()) return Usage("--faults wants a file");
+      faults_file = value;
+    } else {
+      return Usage(("unknown flag " + arg).c_str());
+    }
+  }
+
+  // Signals are taken by sigwait below; block them before any thread starts.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);  // dropped connections must not kill us
+
+  filesgw::emulator::Emulator emulator(options);
+  if (!faults_file.empty()) {
+    std::ifstream in(faults_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      std::fprintf(stderr, "files-emulator: cannot read %s\n", faults_file.c_str());
+      return 1;
+    }
+    auto rules = filesgw::emulator::ParseFaultRules(text.str());
+    if (!rules.ok()) {
+      std::fprintf(stderr, "files-emulator: %s: %s\n", faults_file.c_str(),
+                   std::string(rules.status().message()).c_str());
+      return 1;
+    }
+    for (auto& rule : *rules) emulator.AddFault(std::move(rule));
+  }
+  if (absl::Status s = emulator.Start(); !s.ok()) {
+    std::fprintf(stderr, "files-emulator: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  std::printf("{\"listening\":\"%s:%d\",\"base_url\":\"%s\",\"demo_site\":%s}\n",
+              options.listen_host.c_str(), emulator.port(), emulator.base_url().c_str(),
+              options.demo_site ? "true" : "false");
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  emulator.Stop();
+  return 0;
+}

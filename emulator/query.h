@@ -1,0 +1,70 @@
+// The list engine: Files.com's `per_page`, opaque `cursor`, one `sort_by`
+// field and the six filter maps, applied to a collection of JSON records of one
+// model. Type-aware (numbers numerically, strings lexically, bools), with the
+// model's descriptor telling the field types; ties are broken by id.
+//
+// Cursors are keyset positions (sort field, direction, last key, last id),
+// base64url-encoded, so records created or deleted between pages neither
+// repeat nor vanish.
+#ifndef FILESGW_EMULATOR_QUERY_H_
+#define FILESGW_EMULATOR_QUERY_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "emulator/json.h"
+#include "google/protobuf/descriptor.h"
+
+namespace filesgw::emulator {
+
+inline constexpr int64_t kDefaultPerPage = 1000;
+inline constexpr int64_t kMaxPerPage = 10000;
+
+struct Filter {
+  enum class Op { kEq, kPrefix, kGt, kGteq, kLt, kLteq };
+  Op op = Op::kEq;
+  std::string key;  // JSON key in the record
+  JsonValue value;  // of the field's type (string for kPrefix)
+};
+
+struct ListQuery {
+  int64_t per_page = kDefaultPerPage;
+  bool paginated = true;  // false: every match, no cursor
+  std::string sort_key = "id";
+  bool descending = false;
+  std::vector<Filter> filters;
+  bool has_cursor = false;
+  JsonValue after_key;  // position of the last record of the previous page
+  int64_t after_id = 0;
+};
+
+// Reads per_page, cursor, sort_by and filter* from `params` against `model`.
+// Errors are Files.com bad-request types (invalid-cursor, invalid-filter-field,
+// invalid-sort-field, request-params-invalid, ...).
+absl::StatusOr<ListQuery> ParseListQuery(const JsonValue& params,
+                                         const google::protobuf::Descriptor* model,
+                                         bool paginated);
+
+// An equality filter on `key` with `text` read as `field`'s type.
+absl::StatusOr<Filter> MakeFilter(Filter::Op op, const google::protobuf::FieldDescriptor* field,
+                                  const JsonValue& text);
+
+struct PageResult {
+  std::vector<const JsonValue*> items;
+  std::string next_cursor;  // empty on the last page
+};
+
+// Filters, sorts and pages `records` (any order); pointers stay owned by the caller.
+PageResult RunQuery(const ListQuery& query, const std::vector<const JsonValue*>& records);
+
+// True when `record` passes every filter.
+bool MatchesFilters(const std::vector<Filter>& filters, const JsonValue& record);
+
+// Total order on JSON scalars: null < bool < number < string < others.
+int CompareJson(const JsonValue& a, const JsonValue& b);
+
+}  // namespace filesgw::emulator
+
+#endif  // FILESGW_EMULATOR_QUERY_H_
