@@ -1,0 +1,854 @@
+// JSON -> protobuf wire format without building messages. Every answer from
+// Files.com runs through here, so it is a RapidJSON SAX handler that walks
+// per-type tables (computed once) and writes tags and values straight into the
+// output: no DOM, no Message objects, no reflection on the hot path.
+//
+// - Numbers arrive as raw text (kParseNumbersAsStringsFlag): int64 stays exact
+//   beyond 2^53 and decimals sent as numbers keep their text for string fields.
+// - Nested lengths are backpatched: one byte is reserved, and the body is moved
+//   only when it turns out to need a longer varint (measured faster than
+//   serialising children into scratch buffers, see bench/converter_bench.cc).
+// - Repeated scalars are written unpacked; every parser accepts both forms and
+//   the element count is not known up front.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "rapidjson/error/en.h"
+#include "rapidjson/reader.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+#include "server/codec.h"
+#include "server/codec_internal.h"
+
+namespace filesgw::server {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::EnumDescriptor;
+using google::protobuf::FieldDescriptor;
+
+// Debian's Abseil keeps its own string_view type, distinct from std's.
+absl::string_view AsAbsl(std::string_view text) { return {text.data(), text.size()}; }
+
+enum class Kind : uint8_t {
+  kInt32, kInt64, kUInt32, kUInt64, kSInt32, kSInt64, kFixed32, kFixed64, kSFixed32,
+  kSFixed64, kFloat, kDouble, kBool, kEnum, kString, kBytes,
+  kMessage, kStruct, kValue, kListValue, kMap,
+};
+
+constexpr uint32_t kWireVarint = 0;
+constexpr uint32_t kWireFixed64 = 1;
+constexpr uint32_t kWireLen = 2;
+constexpr uint32_t kWireFixed32 = 5;
+
+// google.protobuf.Struct / Value / ListValue field numbers (struct.proto).
+constexpr char kStructFieldsTag = (1 << 3) | kWireLen;   // Struct.fields (map entry)
+constexpr char kEntryKeyTag = (1 << 3) | kWireLen;       // map entry key
+constexpr char kEntryValueTag = (2 << 3) | kWireLen;     // map entry value
+constexpr char kValueNullTag = (1 << 3) | kWireVarint;
+constexpr char kValueNumberTag = (2 << 3) | kWireFixed64;
+constexpr char kValueStringTag = (3 << 3) | kWireLen;
+constexpr char kValueBoolTag = (4 << 3) | kWireVarint;
+constexpr char kValueStructTag = (5 << 3) | kWireLen;
+constexpr char kValueListTag = (6 << 3) | kWireLen;
+constexpr char kListValuesTag = (1 << 3) | kWireLen;
+
+struct Table;
+
+struct FieldInfo {
+  const FieldDescriptor* field = nullptr;
+  std::string_view key;  // the Files.com key; points into the descriptor
+  Kind kind = Kind::kString;
+  bool repeated = false;  // repeated and not a map
+  uint8_t tag_len = 0;
+  char tag[5] = {};
+  const Table* table = nullptr;  // kMessage: its type; kMap: the entry type
+  const EnumDescriptor* enum_type = nullptr;
+};
+
+struct Table {
+  const Descriptor* descriptor = nullptr;
+  std::vector<FieldInfo> fields;
+  absl::flat_hash_map<std::string_view, const FieldInfo*> by_key;
+};
+
+Kind KindOf(const FieldDescriptor* field) {
+  if (field->is_map()) return Kind::kMap;
+  switch (field->type()) {
+    case FieldDescriptor::TYPE_INT32: return Kind::kInt32;
+    case FieldDescriptor::TYPE_INT64: return Kind::kInt64;
+    case FieldDescriptor::TYPE_UINT32: return Kind::kUInt32;
+    case FieldDescriptor::TYPE_UINT64: return Kind::kUInt64;
+    case FieldDescriptor::TYPE_SINT32: return Kind::kSInt32;
+    case FieldDescriptor::TYPE_SINT64: return Kind::kSInt64;
+    case FieldDescriptor::TYPE_FIXED32: return Kind::kFixed32;
+    case FieldDescriptor::TYPE_FIXED64: return Kind::kFixed64;
+    case FieldDescriptor::TYPE_SFIXED32: return Kind::kSFixed32;
+    case FieldDescriptor::TYPE_SFIXED64: return Kind::kSFixed64;
+    case FieldDescriptor::TYPE_FLOAT: return Kind::kFloat;
+    case FieldDescriptor::TYPE_DOUBLE: return Kind::kDouble;
+    case FieldDescriptor::TYPE_BOOL: return Kind::kBool;
+    case FieldDescriptor::TYPE_ENUM: return Kind::kEnum;
+    case FieldDescriptor::TYPE_STRING: return Kind::kString;
+    case FieldDescriptor::TYPE_BYTES: return Kind::kBytes;
+    case FieldDescriptor::TYPE_MESSAGE:
+    case FieldDescriptor::TYPE_GROUP: {
+      const std::string& name = field->message_type()->full_name();
+      if (name == "google.protobuf.Struct") return Kind::kStruct;
+      if (name == "google.protobuf.Value") return Kind::kValue;
+      if (name == "google.protobuf.ListValue") return Kind::kListValue;
+      return Kind::kMessage;
+    }
+  }
+  return Kind::kString;
+}
+
+uint32_t WireTypeOf(Kind kind) {
+  switch (kind) {
+    case Kind::kFixed64: case Kind::kSFixed64: case Kind::kDouble: return kWireFixed64;
+    case Kind::kFixed32: case Kind::kSFixed32: case Kind::kFloat: return kWireFixed32;
+    case Kind::kString: case Kind::kBytes: case Kind::kMessage: case Kind::kStruct:
+    case Kind::kValue: case Kind::kListValue: case Kind::kMap: return kWireLen;
+    default: return kWireVarint;
+  }
+}
+
+// Tables for every type reachable from the one asked for, built once under the
+// lock; afterwards readers only take a shared lock to find the root table.
+// Descriptors must live as long as the process (Api()'s pool and the generated
+// pool do), since tables are keyed by their address.
+class Registry {
+ public:
+  const Table* Get(const Descriptor* type) {
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      auto it = tables_.find(type);
+      if (it != tables_.end()) return it->second.get();
+    }
+    absl::MutexLock lock(&mu_);
+    return BuildLocked(type);
+  }
+
+ private:
+  Table* BuildLocked(const Descriptor* type) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto& slot = tables_[type];
+    if (slot != nullptr) return slot.get();
+    slot = std::make_unique<Table>();
+    // Registered before its fields are filled, so recursive types terminate.
+    Table* table = slot.get();
+    table->descriptor = type;
+    table->fields.resize(type->field_count());
+    for (int i = 0; i < type->field_count(); ++i) {
+      const FieldDescriptor* field = type->field(i);
+      FieldInfo& info = table->fields[i];
+      info.field = field;
+      info.key = codec_internal::FilesKey(field);
+      info.kind = KindOf(field);
+      info.repeated = field->is_repeated() && !field->is_map();
+      uint64_t tag = (static_cast<uint64_t>(field->number()) << 3) | WireTypeOf(info.kind);
+      while (tag >= 0x80) {
+        info.tag[info.tag_len++] = static_cast<char>(tag | 0x80);
+        tag >>= 7;
+      }
+      info.tag[info.tag_len++] = static_cast<char>(tag);
+      if (info.kind == Kind::kMessage || info.kind == Kind::kMap) {
+        info.table = BuildLocked(field->message_type());
+      }
+      if (info.kind == Kind::kEnum) info.enum_type = field->enum_type();
+    }
+    for (const FieldInfo& info : table->fields) {
+      table->by_key.emplace(info.key, &info);
+      // The proto name too, for keys whose Files.com spelling differs ("x?").
+      table->by_key.emplace(info.field->name(), &info);
+    }
+    return table;
+  }
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<const Descriptor*, std::unique_ptr<Table>> tables_ ABSL_GUARDED_BY(mu_);
+};
+
+Registry& Tables() {
+  static Registry* registry = new Registry;
+  return *registry;
+}
+
+enum class Json : uint8_t { kNull, kBool, kNumber, kString, kObject, kArray };
+
+const char* Describe(Json json) {
+  switch (json) {
+    case Json::kNull: return "null";
+    case Json::kBool: return "a boolean";
+    case Json::kNumber: return "a number";
+    case Json::kString: return "a string";
+    case Json::kObject: return "an object";
+    case Json::kArray: return "an array";
+  }
+  return "a value";
+}
+
+const char* Expected(Kind kind) {
+  switch (kind) {
+    case Kind::kInt32: case Kind::kSInt32: case Kind::kSFixed32: return "an int32";
+    case Kind::kInt64: case Kind::kSInt64: case Kind::kSFixed64: return "an int64";
+    case Kind::kUInt32: case Kind::kFixed32: return "a uint32";
+    case Kind::kUInt64: case Kind::kFixed64: return "a uint64";
+    case Kind::kFloat: case Kind::kDouble: return "a number";
+    case Kind::kBool: return "a boolean";
+    case Kind::kEnum: return "an enum name or number";
+    case Kind::kString: return "a string";
+    case Kind::kBytes: return "a base64 string";
+    case Kind::kMessage: case Kind::kStruct: case Kind::kMap: return "an object";
+    case Kind::kValue: return "a JSON value";
+    case Kind::kListValue: return "an array";
+  }
+  return "a value";
+}
+
+bool ParseDouble(std::string_view text, double* out) {
+  if (text.empty()) return false;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, *out);
+  if (ec == std::errc() && ptr == end) return true;
+  if (text == "NaN") *out = std::nan("");
+  else if (text == "Infinity") *out = HUGE_VAL;
+  else if (text == "-Infinity") *out = -HUGE_VAL;
+  else return false;
+  return true;
+}
+
+// Integers come as "42", but also as "42.0" or "4.2e1" from some producers;
+// those are accepted when they are exact integers in range.
+template <typename Int>
+bool ParseInteger(std::string_view text, Int* out) {
+  if (text.empty()) return false;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, *out);
+  if (ec == std::errc() && ptr == end) return true;
+  if (ec == std::errc::result_out_of_range) return false;
+  double value = 0;
+  if (!ParseDouble(text, &value) || !std::isfinite(value) || value != std::trunc(value)) {
+    return false;
+  }
+  // 2^63 and 2^64 are exact doubles; the bounds below keep the cast defined.
+  if (std::is_signed_v<Int>) {
+    if (value < -9223372036854775808.0 || value >= 9223372036854775808.0) return false;
+    const auto wide = static_cast<int64_t>(value);
+    if (wide < static_cast<int64_t>(std::numeric_limits<Int>::min()) ||
+        wide > static_cast<int64_t>(std::numeric_limits<Int>::max())) {
+      return false;
+    }
+    *out = static_cast<Int>(wide);
+  } else {
+    if (value < 0 || value >= 18446744073709551616.0) return false;
+    const auto wide = static_cast<uint64_t>(value);
+    if (wide > static_cast<uint64_t>(std::numeric_limits<Int>::max())) return false;
+    *out = static_cast<Int>(wide);
+  }
+  return true;
+}
+
+enum class FrameType : uint8_t { kMessage, kArray, kMap, kStruct, kList, kSkip, kStringify };
+
+struct Frame {
+  FrameType type = FrameType::kMessage;
+  uint8_t open_count = 0;
+  int32_t depth = 0;     // kSkip / kStringify: container nesting
+  int32_t index = -1;    // kArray / kList: the element being read
+  uint32_t hint = 0;     // kMessage: the field expected next (keys usually come in order)
+  const Table* table = nullptr;        // kMessage: its type; kMap: the entry type
+  const FieldInfo* field = nullptr;    // kArray: element field; kMap: the map; kStringify: target
+  const FieldInfo* pending = nullptr;  // kMessage: field of the last key, null when unknown
+  std::string_view key;                // kMessage / kMap / kStruct: the last key
+  size_t opens[3] = {};                // length prefixes to close, innermost last
+};
+
+class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> {
+ public:
+  // `list_field` set: the document must be an array of its elements.
+  Encoder(const Table* root, const FieldInfo* list_field, std::string* out)
+      : root_(root), list_field_(list_field), out_(out) {
+    stack_.reserve(16);
+  }
+
+  const absl::Status& status() const { return status_; }
+  bool done() const { return stack_.empty(); }
+
+  // ---- RapidJSON SAX events ----
+  bool Null() { return Scalar(Json::kNull, {}); }
+  bool Bool(bool b) { return Scalar(Json::kBool, b ? std::string_view("true") : "false"); }
+  bool RawNumber(const char* str, rapidjson::SizeType length, bool /*copy*/) {
+    return Scalar(Json::kNumber, std::string_view(str, length));
+  }
+  bool String(const char* str, rapidjson::SizeType length, bool /*copy*/) {
+    return Scalar(Json::kString, std::string_view(str, length));
+  }
+  bool Key(const char* str, rapidjson::SizeType length, bool /*copy*/) {
+    Frame& frame = stack_.back();
+    const std::string_view key(str, length);
+    switch (frame.type) {
+      case FrameType::kMessage: {
+        frame.key = key;
+        const auto& fields = frame.table->fields;
+        if (frame.hint < fields.size() && fields[frame.hint].key == key) {
+          frame.pending = &fields[frame.hint++];
+          return true;
+        }
+        auto it = frame.table->by_key.find(key);
+        if (it == frame.table->by_key.end()) {
+          frame.pending = nullptr;  // unknown keys are skipped
+          return true;
+        }
+        frame.pending = it->second;
+        frame.hint = static_cast<uint32_t>(it->second - fields.data()) + 1;
+        return true;
+      }
+      case FrameType::kMap:
+      case FrameType::kStruct:
+        frame.key = key;
+        return true;
+      case FrameType::kStringify:
+        return stringify_.Key(str, length);
+      default:
+        return true;
+    }
+  }
+
+  bool StartObject() { return StartContainer(Json::kObject); }
+  bool StartArray() { return StartContainer(Json::kArray); }
+  bool EndObject(rapidjson::SizeType) { return EndContainer(Json::kObject); }
+  bool EndArray(rapidjson::SizeType) { return EndContainer(Json::kArray); }
+
+ private:
+  // ---- output ----
+  void PutVarint(uint64_t value) {
+    char buf[10];
+    int n = 0;
+    while (value >= 0x80) {
+      buf[n++] = static_cast<char>(value | 0x80);
+      value >>= 7;
+    }
+    buf[n++] = static_cast<char>(value);
+    out_->append(buf, n);
+  }
+  void PutTag(const FieldInfo& field) { out_->append(field.tag, field.tag_len); }
+  void PutFixed64(uint64_t value) {
+    char buf[8];
+    for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(value >> (8 * i));
+    out_->append(buf, 8);
+  }
+  void PutFixed32(uint32_t value) {
+    char buf[4];
+    for (int i = 0; i < 4; ++i) buf[i] = static_cast<char>(value >> (8 * i));
+    out_->append(buf, 4);
+  }
+  void PutBytes(std::string_view bytes) {
+    PutVarint(bytes.size());
+    out_->append(bytes.data(), bytes.size());
+  }
+  // Reserves one byte for a length prefix; Close() fills it in.
+  size_t Open() {
+    out_->push_back('\0');
+    return out_->size() - 1;
+  }
+  void Close(size_t at) {
+    uint64_t length = out_->size() - at - 1;
+    if (length < 0x80) {
+      (*out_)[at] = static_cast<char>(length);
+      return;
+    }
+    char buf[10];
+    int n = 0;
+    while (length >= 0x80) {
+      buf[n++] = static_cast<char>(length | 0x80);
+      length >>= 7;
+    }
+    buf[n++] = static_cast<char>(length);
+    out_->insert(at + 1, n - 1, '\0');
+    std::memcpy(&(*out_)[at], buf, n);
+  }
+  void CloseAll(const Frame& frame) {
+    for (int i = frame.open_count - 1; i >= 0; --i) Close(frame.opens[i]);
+  }
+
+  // ---- errors ----
+  bool Fail(const char* expected, Json got) {
+    status_ = absl::InvalidArgumentError(
+        absl::StrCat(Path(), ": expected ", expected, ", got ", Describe(got)));
+    return false;
+  }
+  bool FailText(std::string_view what) {
+    status_ = absl::InvalidArgumentError(absl::StrCat(Path(), ": ", AsAbsl(what)));
+    return false;
+  }
+  std::string Path() const {
+    std::string path(root_->descriptor->full_name());
+    if (list_field_ != nullptr) absl::StrAppend(&path, ".", AsAbsl(list_field_->key));
+    for (const Frame& frame : stack_) {
+      switch (frame.type) {
+        case FrameType::kMessage:
+          if (frame.pending != nullptr) absl::StrAppend(&path, ".", AsAbsl(frame.key));
+          break;
+        case FrameType::kArray:
+        case FrameType::kList:
+          absl::StrAppend(&path, "[", frame.index, "]");
+          break;
+        case FrameType::kMap:
+        case FrameType::kStruct:
+          absl::StrAppend(&path, "[\"", AsAbsl(frame.key), "\"]");
+          break;
+        default:
+          break;
+      }
+    }
+    return path;
+  }
+
+  // ---- values ----
+  // One scalar JSON value for `field` (an element when the field is repeated).
+  bool PutScalar(const FieldInfo& field, Json json, std::string_view text) {
+    switch (field.kind) {
+      case Kind::kString:
+        // Decimals sent as numbers keep their exact text; bools their name.
+        if (json == Json::kObject || json == Json::kArray) break;
+        PutTag(field);
+        PutBytes(text);
+        return true;
+      case Kind::kBool:
+        if (json == Json::kBool || (json == Json::kString && (text == "true" || text == "false"))) {
+          PutTag(field);
+          out_->push_back(text == "true" ? 1 : 0);
+          return true;
+        }
+        break;
+      case Kind::kBytes: {
+        if (json != Json::kString) break;
+        std::string decoded;
+        if (!absl::Base64Unescape(AsAbsl(text), &decoded) &&
+            !absl::WebSafeBase64Unescape(AsAbsl(text), &decoded)) {
+          return FailText("invalid base64");
+        }
+        PutTag(field);
+        PutBytes(decoded);
+        return true;
+      }
+      case Kind::kDouble:
+      case Kind::kFloat: {
+        double value = 0;
+        if ((json != Json::kNumber && json != Json::kString) || !ParseDouble(text, &value)) break;
+        PutTag(field);
+        if (field.kind == Kind::kDouble) {
+          uint64_t bits;
+          std::memcpy(&bits, &value, 8);
+          PutFixed64(bits);
+        } else {
+          const float narrow = static_cast<float>(value);
+          uint32_t bits;
+          std::memcpy(&bits, &narrow, 4);
+          PutFixed32(bits);
+        }
+        return true;
+      }
+      case Kind::kEnum: {
+        int32_t number = 0;
+        if (json == Json::kString) {
+          const auto* value = field.enum_type->FindValueByName(std::string(text));
+          if (value != nullptr) number = value->number();
+          else if (!ParseInteger(text, &number)) return FailText(absl::StrCat("unknown enum value \"", AsAbsl(text), "\""));
+        } else if (json != Json::kNumber || !ParseInteger(text, &number)) {
+          break;
+        }
+        PutTag(field);
+        PutVarint(static_cast<uint64_t>(static_cast<int64_t>(number)));
+        return true;
+      }
+      case Kind::kInt32: case Kind::kSInt32: case Kind::kSFixed32: {
+        int32_t value = 0;
+        if ((json != Json::kNumber && json != Json::kString) || !ParseInteger(text, &value)) break;
+        PutTag(field);
+        if (field.kind == Kind::kInt32) PutVarint(static_cast<uint64_t>(static_cast<int64_t>(value)));
+        else if (field.kind == Kind::kSInt32) PutVarint((static_cast<uint32_t>(value) << 1) ^ static_cast<uint32_t>(value >> 31));
+        else PutFixed32(static_cast<uint32_t>(value));
+        return true;
+      }
+      case Kind::kInt64: case Kind::kSInt64: case Kind::kSFixed64: {
+        int64_t value = 0;
+        if ((json != Json::kNumber && json != Json::kString) || !ParseInteger(text, &value)) break;
+        PutTag(field);
+        if (field.kind == Kind::kInt64) PutVarint(static_cast<uint64_t>(value));
+        else if (field.kind == Kind::kSInt64) PutVarint((static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63));
+        else PutFixed64(static_cast<uint64_t>(value));
+        return true;
+      }
+      case Kind::kUInt32: case Kind::kFixed32: {
+        uint32_t value = 0;
+        if ((json != Json::kNumber && json != Json::kString) || !ParseInteger(text, &value)) break;
+        PutTag(field);
+        if (field.kind == Kind::kUInt32) PutVarint(value);
+        else PutFixed32(value);
+        return true;
+      }
+      case Kind::kUInt64: case Kind::kFixed64: {
+        uint64_t value = 0;
+        if ((json != Json::kNumber && json != Json::kString) || !ParseInteger(text, &value)) break;
+        PutTag(field);
+        if (field.kind == Kind::kUInt64) PutVarint(value);
+        else PutFixed64(value);
+        return true;
+      }
+      case Kind::kValue: {
+        PutTag(field);
+        const size_t at = Open();
+        PutValueScalar(json, text);
+        Close(at);
+        return true;
+      }
+      case Kind::kMessage: case Kind::kStruct: case Kind::kListValue: case Kind::kMap:
+        break;
+    }
+    return Fail(Expected(field.kind), json);
+  }
+
+  // The body of a google.protobuf.Value holding a scalar.
+  void PutValueScalar(Json json, std::string_view text) {
+    switch (json) {
+      case Json::kNull:
+        out_->push_back(kValueNullTag);
+        out_->push_back('\0');  // oneof member: present even when zero
+        return;
+      case Json::kBool:
+        out_->push_back(kValueBoolTag);
+        out_->push_back(text == "true" ? 1 : 0);
+        return;
+      case Json::kNumber: {
+        double value = 0;
+        ParseDouble(text, &value);  // RapidJSON already validated the syntax
+        uint64_t bits;
+        std::memcpy(&bits, &value, 8);
+        out_->push_back(kValueNumberTag);
+        PutFixed64(bits);
+        return;
+      }
+      default:
+        out_->push_back(kValueStringTag);
+        PutBytes(text);
+        return;
+    }
+  }
+
+  // A Struct entry's key and an open Value; returns the entry position and
+  // leaves the Value's position in *value.
+  size_t OpenStructEntry(std::string_view key, size_t* value) {
+    out_->push_back(kStructFieldsTag);
+    const size_t entry = Open();
+    out_->push_back(kEntryKeyTag);
+    PutBytes(key);
+    out_->push_back(kEntryValueTag);
+    *value = Open();
+    return entry;
+  }
+
+  // A map entry with its key written; the caller writes the value.
+  bool OpenMapEntry(const Frame& frame, size_t* entry) {
+    PutTag(*frame.field);
+    *entry = Open();
+    const FieldInfo& key = frame.table->fields[0];
+    if (key.kind == Kind::kString) {
+      PutTag(key);
+      PutBytes(frame.key);
+      return true;
+    }
+    return PutScalar(key, key.kind == Kind::kBool ? Json::kString : Json::kNumber, frame.key);
+  }
+
+  bool Scalar(Json json, std::string_view text) {
+    if (stack_.empty()) {
+      // A list answer must be an array; a message answer of `null` is empty.
+      if (list_field_ == nullptr && json == Json::kNull) return true;
+      return Fail(list_field_ != nullptr ? "an array" : "an object", json);
+    }
+    Frame& frame = stack_.back();
+    switch (frame.type) {
+      case FrameType::kMessage:
+        if (frame.pending == nullptr || json == Json::kNull) return true;
+        return PutScalar(*frame.pending, json, text);
+      case FrameType::kArray:
+        ++frame.index;
+        if (json == Json::kNull) return true;
+        return PutScalar(*frame.field, json, text);
+      case FrameType::kMap: {
+        if (json == Json::kNull) return true;
+        size_t entry;
+        if (!OpenMapEntry(frame, &entry)) return false;
+        if (!PutScalar(frame.table->fields[1], json, text)) return false;
+        Close(entry);
+        return true;
+      }
+      case FrameType::kStruct: {
+        size_t value;
+        const size_t entry = OpenStructEntry(frame.key, &value);
+        PutValueScalar(json, text);
+        Close(value);
+        Close(entry);
+        return true;
+      }
+      case FrameType::kList: {
+        ++frame.index;
+        out_->push_back(kListValuesTag);
+        const size_t value = Open();
+        PutValueScalar(json, text);
+        Close(value);
+        return true;
+      }
+      case FrameType::kSkip:
+        return true;
+      case FrameType::kStringify:
+        switch (json) {
+          case Json::kNull: return stringify_.Null();
+          case Json::kBool: return stringify_.Bool(text == "true");
+          case Json::kNumber:
+            return stringify_.RawValue(text.data(), text.size(), rapidjson::kNumberType);
+          default:
+            return stringify_.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+        }
+    }
+    return true;
+  }
+
+  Frame& Push(FrameType type) {
+    stack_.emplace_back();
+    stack_.back().type = type;
+    return stack_.back();
+  }
+
+  // A container that is the value of `field` (or one element of it). The
+  // positions in `opens` (wrappers already written) close when it ends.
+  bool StartFor(const FieldInfo& field, Json json, bool element,
+                std::initializer_list<size_t> opens) {
+    Frame frame;
+    if (json == Json::kArray && field.repeated && !element) {
+      frame.type = FrameType::kArray;
+      frame.field = &field;
+    } else if (json == Json::kObject && field.kind == Kind::kMap) {
+      frame.type = FrameType::kMap;
+      frame.field = &field;
+      frame.table = field.table;
+    } else if (json == Json::kObject && field.kind == Kind::kMessage) {
+      PutTag(field);
+      frame.type = FrameType::kMessage;
+      frame.table = field.table;
+      frame.opens[frame.open_count++] = Open();
+    } else if (json == Json::kObject && field.kind == Kind::kStruct) {
+      PutTag(field);
+      frame.type = FrameType::kStruct;
+      frame.opens[frame.open_count++] = Open();
+    } else if (json == Json::kArray && field.kind == Kind::kListValue) {
+      PutTag(field);
+      frame.type = FrameType::kList;
+      frame.opens[frame.open_count++] = Open();
+    } else if (field.kind == Kind::kValue) {
+      PutTag(field);
+      const size_t value = Open();
+      out_->push_back(json == Json::kObject ? kValueStructTag : kValueListTag);
+      frame.type = json == Json::kObject ? FrameType::kStruct : FrameType::kList;
+      frame.opens[frame.open_count++] = value;
+      frame.opens[frame.open_count++] = Open();
+    } else {
+      return Fail(field.repeated && json == Json::kArray ? "a single value per element"
+                                                         : Expected(field.kind),
+                  json);
+    }
+    // Wrappers opened by the caller sit before this frame's own prefixes.
+    if (opens.size() > 0) {
+      size_t merged[3];
+      size_t n = 0;
+      for (size_t at : opens) merged[n++] = at;
+      for (int i = 0; i < frame.open_count; ++i) merged[n++] = frame.opens[i];
+      std::copy(merged, merged + n, frame.opens);
+      frame.open_count = static_cast<uint8_t>(n);
+    }
+    stack_.push_back(frame);
+    return true;
+  }
+
+  bool StartContainer(Json json) {
+    if (stack_.empty()) {
+      if (list_field_ != nullptr) {
+        if (json != Json::kArray) return Fail("an array", json);
+        Frame& frame = Push(FrameType::kArray);
+        frame.field = list_field_;
+        return true;
+      }
+      if (json != Json::kObject) return Fail("an object", json);
+      const std::string& name = root_->descriptor->full_name();
+      if (name == "google.protobuf.Struct") {
+        Push(FrameType::kStruct);
+      } else {
+        Frame& frame = Push(FrameType::kMessage);
+        frame.table = root_;
+      }
+      return true;
+    }
+    Frame& frame = stack_.back();
+    switch (frame.type) {
+      case FrameType::kMessage:
+        if (frame.pending == nullptr) {
+          Push(FrameType::kSkip).depth = 1;
+          return true;
+        }
+        return StartFor(*frame.pending, json, false, {});
+      case FrameType::kArray:
+        ++frame.index;
+        return StartFor(*frame.field, json, true, {});
+      case FrameType::kMap: {
+        const FieldInfo& value = frame.table->fields[1];
+        size_t entry;
+        if (!OpenMapEntry(frame, &entry)) return false;
+        if (value.kind == Kind::kString) {
+          // map<string,string> values that are objects or arrays keep their JSON text.
+          Frame text;
+          text.type = FrameType::kStringify;
+          text.depth = 1;
+          text.field = &value;
+          text.opens[text.open_count++] = entry;
+          buffer_.Clear();
+          stringify_.Reset(buffer_);
+          stack_.push_back(text);
+          return json == Json::kObject ? stringify_.StartObject() : stringify_.StartArray();
+        }
+        return StartFor(value, json, true, {entry});
+      }
+      case FrameType::kStruct: {
+        size_t value;
+        const size_t entry = OpenStructEntry(frame.key, &value);
+        out_->push_back(json == Json::kObject ? kValueStructTag : kValueListTag);
+        const size_t inner = Open();
+        Frame& child = Push(json == Json::kObject ? FrameType::kStruct : FrameType::kList);
+        child.opens[0] = entry;
+        child.opens[1] = value;
+        child.opens[2] = inner;
+        child.open_count = 3;
+        return true;
+      }
+      case FrameType::kList: {
+        ++frame.index;
+        out_->push_back(kListValuesTag);
+        const size_t value = Open();
+        out_->push_back(json == Json::kObject ? kValueStructTag : kValueListTag);
+        const size_t inner = Open();
+        Frame& child = Push(json == Json::kObject ? FrameType::kStruct : FrameType::kList);
+        child.opens[0] = value;
+        child.opens[1] = inner;
+        child.open_count = 2;
+        return true;
+      }
+      case FrameType::kSkip:
+        ++frame.depth;
+        return true;
+      case FrameType::kStringify:
+        ++frame.depth;
+        return json == Json::kObject ? stringify_.StartObject() : stringify_.StartArray();
+    }
+    return true;
+  }
+
+  bool EndContainer(Json json) {
+    Frame& frame = stack_.back();
+    if (frame.type == FrameType::kSkip) {
+      if (--frame.depth == 0) stack_.pop_back();
+      return true;
+    }
+    if (frame.type == FrameType::kStringify) {
+      if (!(json == Json::kObject ? stringify_.EndObject() : stringify_.EndArray())) {
+        return FailText("cannot stringify value");
+      }
+      if (--frame.depth > 0) return true;
+      const Frame done = frame;
+      stack_.pop_back();
+      PutTag(*done.field);
+      PutBytes(std::string_view(buffer_.GetString(), buffer_.GetSize()));
+      CloseAll(done);
+      return true;
+    }
+    const Frame done = frame;
+    stack_.pop_back();
+    CloseAll(done);
+    return true;
+  }
+
+  const Table* root_;
+  const FieldInfo* list_field_;
+  std::string* out_;
+  std::vector<Frame> stack_;
+  absl::Status status_;
+  rapidjson::StringBuffer buffer_;
+  rapidjson::Writer<rapidjson::StringBuffer> stringify_{buffer_};
+};
+
+constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag |
+                                 rapidjson::kParseNumbersAsStringsFlag |
+                                 rapidjson::kParseValidateEncodingFlag;
+
+absl::Status Run(const Table* table, const FieldInfo* list_field, std::string_view json,
+                 std::string* out) {
+  out->clear();
+  if (std::memchr(json.data(), '\0', json.size()) != nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed JSON for ", table->descriptor->full_name(), ": NUL byte"));
+  }
+  // In-situ parsing decodes strings in place, so keys and values are views
+  // into this copy and nothing else is allocated per string.
+  std::string buffer(json);
+  out->reserve(json.size());
+  Encoder encoder(table, list_field, out);
+  rapidjson::Reader reader;
+  rapidjson::InsituStringStream stream(buffer.data());
+  rapidjson::ParseResult result = reader.Parse<kParseFlags>(stream, encoder);
+  if (!encoder.status().ok()) {
+    out->clear();
+    return encoder.status();
+  }
+  if (result.IsError() || !encoder.done()) {
+    out->clear();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "malformed JSON for ", table->descriptor->full_name(), " at offset ", result.Offset(),
+        ": ", rapidjson::GetParseError_En(result.Code())));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status JsonToBinary(const Descriptor* type, std::string_view json, std::string* out) {
+  if (type == nullptr || out == nullptr) return absl::InvalidArgumentError("JsonToBinary: null argument");
+  return Run(Tables().Get(type), nullptr, json, out);
+}
+
+namespace codec_internal {
+
+absl::Status JsonArrayToBinary(const Descriptor* type, const FieldDescriptor* repeated_field,
+                               std::string_view json, std::string* out) {
+  if (type == nullptr || repeated_field == nullptr || out == nullptr ||
+      repeated_field->containing_type() != type || !repeated_field->is_repeated()) {
+    return absl::InvalidArgumentError("JsonArrayToBinary: bad arguments");
+  }
+  const Table* table = Tables().Get(type);
+  return Run(table, &table->fields[repeated_field->index()], json, out);
+}
+
+}  // namespace codec_internal
+}  // namespace filesgw::server
