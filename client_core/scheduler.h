@@ -3,6 +3,7 @@
 #ifndef FILESGW_CLIENT_CORE_SCHEDULER_H_
 #define FILESGW_CLIENT_CORE_SCHEDULER_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 

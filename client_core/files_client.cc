@@ -1,0 +1,273 @@
+#include "client_core/files_client.h"
+
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "client_core/backoff.h"
+#include "client_core/retry_after.h"
+#include "client_core/retry_policy.h"
+
+namespace filesgw::client_core {
+namespace {
+
+constexpr char kApiPrefix[] = "/api/rest/v1";
+
+// A first guess only: the server re-derives the gRPC code from error.type,
+// because Files.com's statuses do not always match its error groups.
+absl::StatusCode CodeFromHttpStatus(int status) {
+  switch (status) {
+    case 400: return absl::StatusCode::kInvalidArgument;
+    case 401: return absl::StatusCode::kUnauthenticated;
+    case 403: return absl::StatusCode::kPermissionDenied;
+    case 404: return absl::StatusCode::kNotFound;
+    case 409: return absl::StatusCode::kAborted;
+    case 429: return absl::StatusCode::kResourceExhausted;
+    case 501: return absl::StatusCode::kUnimplemented;
+    case 503: return absl::StatusCode::kUnavailable;
+    case 504: return absl::StatusCode::kDeadlineExceeded;
+    default: break;
+  }
+  if (status >= 400 && status < 500) return absl::StatusCode::kFailedPrecondition;
+  if (status >= 500 && status < 600) return absl::StatusCode::kInternal;
+  return absl::StatusCode::kUnknown;
+}
+
+// One logical call: its attempts, the wait between them, and cancellation.
+// Transport callbacks, timers and Cancel race on different threads; `mu_`
+// orders them and `finished_` makes sure `done_` runs exactly once. No lock is
+// held while calling the transport, the scheduler's callbacks or `done_`.
+class CallState : public ApiCall, public std::enable_shared_from_this<CallState> {
+ public:
+  CallState(std::shared_ptr<HttpTransport> transport, std::shared_ptr<Scheduler> scheduler,
+            const ClientOptions& options, ApiRequest request, ApiCallback done)
+      : transport_(std::move(transport)),
+        scheduler_(std::move(scheduler)),
+        options_(options),
+        request_(std::move(request)),
+        done_(std::move(done)) {
+    http_ = BuildHttpRequest();
+  }
+
+  void Begin() {
+    if (scheduler_->Now() >= request_.deadline) {
+      ApiResult result;
+      result.status = absl::DeadlineExceededError("deadline passed before the first attempt");
+      return Finish(std::move(result));
+    }
+    Attempt();
+  }
+
+  void Cancel() override {
+    std::shared_ptr<HttpCall> in_flight;
+    uint64_t timer = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_ || cancelled_) return;
+      cancelled_ = true;
+      in_flight = in_flight_;
+      timer = timer_;
+    }
+    // In flight: the transport answers CANCELLED and OnHttpResult finishes.
+    // (If Start has not returned yet, Attempt sees cancelled_ and cancels.)
+    if (in_flight != nullptr) return in_flight->Cancel();
+    if (timer != 0) {
+      // Waiting: finish now rather than at the end of the wait, but on a
+      // scheduler thread, because callers often cancel under their own lock.
+      scheduler_->Cancel(timer);
+      scheduler_->RunAt(scheduler_->Now(),
+                        [self = shared_from_this()] { self->FinishCancelled(); });
+    }
+  }
+
+ private:
+  HttpRequest BuildHttpRequest() const {
+    HttpRequest http;
+    http.method = request_.method;
+    http.url = absl::StrCat(options_.base_url, kApiPrefix, request_.path_and_query);
+    http.body = request_.body;
+    http.connect_timeout = options_.open_timeout;
+    http.read_timeout = options_.read_timeout;
+    http.deadline = request_.deadline;
+    HeaderList& h = http.headers;
+    // Auth goes only to the API host: this client only builds API URLs.
+    if (request_.send_auth) {
+      if (!options_.api_key.empty()) {
+        h.emplace_back("X-FilesAPI-Key", options_.api_key);
+      } else if (!options_.session_id.empty()) {
+        h.emplace_back("X-FilesAPI-Auth", options_.session_id);
+      }
+    }
+    h.emplace_back("User-Agent", options_.user_agent);
+    h.emplace_back("Accept", "application/json");
+    if (!request_.body.empty() || !request_.content_type.empty()) {
+      h.emplace_back("Content-Type",
+                     request_.content_type.empty() ? "application/json" : request_.content_type);
+    }
+    for (const auto& header : request_.extra_headers) h.push_back(header);
+    return http;
+  }
+
+  void Attempt() {
+    int attempt;
+    bool cancelled;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      cancelled = cancelled_;
+      attempt = cancelled ? attempts_ : ++attempts_;
+      timer_ = 0;
+    }
+    if (cancelled) return FinishCancelled();
+    std::shared_ptr<HttpCall> call = transport_->Start(
+        http_, [self = shared_from_this()](HttpResult r) { self->OnHttpResult(std::move(r)); });
+    bool cancel_now = false;
+    {
+      absl::MutexLock lock(&mu_);
+      // A synchronous transport may have answered already: keep nothing then.
+      if (!finished_ && answered_ < attempt) {
+        in_flight_ = call;
+        // Cancel ran while Start was running and found nothing to cancel.
+        cancel_now = cancelled_;
+      }
+    }
+    if (cancel_now) call->Cancel();
+  }
+
+  void OnHttpResult(HttpResult http) {
+    int attempts;
+    bool cancelled;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      answered_ = attempts_;
+      in_flight_.reset();
+      attempts = attempts_;
+      cancelled = cancelled_;
+    }
+    if (cancelled || absl::IsCancelled(http.transport)) return FinishCancelled();
+    const bool retryable =
+        attempts <= options_.max_retries && IsRetryable(http, request_.idempotency);
+    ApiResult result = ToApiResult(std::move(http.response), http.transport);
+    if (!retryable) return Finish(std::move(result));
+    absl::Duration wait;
+    if (result.retry_after.has_value()) {
+      wait = *result.retry_after;
+    } else {
+      absl::BitGen gen;
+      wait = Backoff(attempts, options_, gen);
+    }
+    const absl::Time when = scheduler_->Now() + wait;
+    // A retry that cannot even start in time is pointless: report what we have.
+    if (when >= request_.deadline) return Finish(std::move(result));
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      last_ = std::move(result);
+    }
+    uint64_t id = scheduler_->RunAt(when, [self = shared_from_this()] { self->OnTimer(); });
+    bool cancel_now = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!finished_ && attempts_ == attempts) {
+        timer_ = id;
+        // Cancel ran before the timer existed and found nothing to cancel.
+        cancel_now = cancelled_;
+      }
+    }
+    // If the timer already fired, Attempt sees cancelled_ and finishes.
+    if (cancel_now && scheduler_->Cancel(id)) FinishCancelled();
+  }
+
+  void OnTimer() {
+    if (scheduler_->Now() >= request_.deadline) {
+      ApiResult result;
+      {
+        absl::MutexLock lock(&mu_);
+        result = last_;
+      }
+      result.status = absl::DeadlineExceededError(
+          absl::StrCat("deadline exceeded waiting to retry: ", result.status.message()));
+      return Finish(std::move(result));
+    }
+    Attempt();
+  }
+
+  ApiResult ToApiResult(HttpResponse response, const absl::Status& transport) const {
+    ApiResult result;
+    if (!transport.ok()) {
+      result.status = transport;
+      return result;
+    }
+    result.http_status = response.status;
+    result.retry_after = ParseRetryAfter(response.HeaderValues("retry-after"), scheduler_->Now(),
+                                         options_.retry_after_cap);
+    if (response.status >= 200 && response.status < 300) {
+      const std::string* cursor = response.Header("x-files-cursor");
+      if (cursor == nullptr) cursor = response.Header("x-files-cursor-next");
+      if (cursor != nullptr) result.next_cursor = *cursor;
+      result.status = absl::OkStatus();
+    } else {
+      FilesError error = ParseFilesError(response.status, response.body);
+      result.status = absl::Status(CodeFromHttpStatus(response.status), error.message);
+      result.error = std::move(error);
+    }
+    result.headers = std::move(response.headers);
+    result.body = std::move(response.body);
+    return result;
+  }
+
+  void FinishCancelled() {
+    ApiResult result;
+    result.status = absl::CancelledError("call cancelled");
+    Finish(std::move(result));
+  }
+
+  void Finish(ApiResult result) {
+    ApiCallback done;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      finished_ = true;
+      result.attempts = attempts_;
+      in_flight_.reset();
+      done = std::move(done_);
+    }
+    done(std::move(result));
+  }
+
+  const std::shared_ptr<HttpTransport> transport_;
+  const std::shared_ptr<Scheduler> scheduler_;
+  const ClientOptions options_;  // a copy: a call may outlive its client
+  const ApiRequest request_;
+  HttpRequest http_;  // the same request for every attempt
+
+  absl::Mutex mu_;
+  ApiCallback done_ ABSL_GUARDED_BY(mu_);
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  int answered_ ABSL_GUARDED_BY(mu_) = 0;  // attempts that got their answer
+  int attempts_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<HttpCall> in_flight_ ABSL_GUARDED_BY(mu_);
+  uint64_t timer_ ABSL_GUARDED_BY(mu_) = 0;
+  ApiResult last_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+FilesClient::FilesClient(std::shared_ptr<HttpTransport> transport,
+                         std::shared_ptr<Scheduler> scheduler, ClientOptions options)
+    : transport_(std::move(transport)),
+      scheduler_(std::move(scheduler)),
+      options_(std::move(options)) {}
+
+std::shared_ptr<ApiCall> FilesClient::Call(ApiRequest request, ApiCallback done) {
+  auto state = std::make_shared<CallState>(transport_, scheduler_, options_, std::move(request),
+                                           std::move(done));
+  state->Begin();
+  return state;
+}
+
+}  // namespace filesgw::client_core

@@ -1,0 +1,267 @@
+// The libcurl transport against a real HTTP server on 127.0.0.1, port 0.
+#include "client_core/curl_transport.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+
+namespace filesgw::client_core {
+namespace {
+
+constexpr absl::Duration kWait = absl::Seconds(20);  // only bounds a broken test
+
+class CurlTransportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.set_keep_alive_max_count(1000);
+    server_.set_tcp_nodelay(true);
+    // Record the client port of every request: one port per TCP connection.
+    server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
+      absl::MutexLock lock(&mu_);
+      ports_.insert(req.remote_port);
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    auto echo = [](const httplib::Request& req, httplib::Response& res) {
+      res.status = req.has_param("status") ? std::stoi(req.get_param_value("status")) : 200;
+      res.set_header("X-Echo-Method", req.method);
+      res.set_header("X-Echo-Test", req.get_header_value("X-Test"));
+      res.set_header("X-Echo-Content-Type", req.get_header_value("Content-Type"));
+      res.set_header("X-Files-Cursor", "next-page");
+      res.set_header("Set-Cookie", "a=1");
+      res.set_header("Set-Cookie", "b=2");
+      res.set_content(absl::StrCat(req.method, ":", req.body), "text/plain");
+    };
+    server_.Get("/echo", echo);
+    server_.Post("/echo", echo);
+    server_.Put("/echo", echo);
+    server_.Patch("/echo", echo);
+    server_.Delete("/echo", echo);
+    server_.Get("/stall", [this](const httplib::Request&, httplib::Response& res) {
+      stalled_.fetch_add(1);
+      release_.WaitForNotificationWithTimeout(kWait);
+      res.set_content("late", "text/plain");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port_, 0);
+    // bind_to_any_port already listens: connections queue until this thread accepts.
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+
+  void TearDown() override {
+    release_.Notify();
+    transport_.reset();
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::string Url(const std::string& path) {
+    return absl::StrCat("http://127.0.0.1:", port_, path);
+  }
+
+  HttpRequest Request(std::string method, const std::string& path, std::string body = "") {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.url = Url(path);
+    r.body = std::move(body);
+    return r;
+  }
+
+  // Starts and waits for the one callback; fails if it never comes.
+  HttpResult Fetch(HttpRequest request) {
+    absl::Notification done;
+    HttpResult out;
+    transport_->Start(std::move(request), [&](HttpResult r) {
+      out = std::move(r);
+      done.Notify();
+    });
+    EXPECT_TRUE(done.WaitForNotificationWithTimeout(kWait));
+    return out;
+  }
+
+  size_t Connections() {
+    absl::MutexLock lock(&mu_);
+    return ports_.size();
+  }
+
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  absl::Notification release_;
+  std::atomic<int> stalled_{0};
+  absl::Mutex mu_;
+  std::set<int> ports_;
+  std::shared_ptr<HttpTransport> transport_ = MakeCurlTransport();
+};
+
+TEST_F(CurlTransportTest, MethodsRoundTripHeadersAndBody) {
+  const struct {
+    const char* method;
+    const char* body;
+  } cases[] = {
+      {"GET", ""}, {"POST", R"({"a":1})"}, {"PUT", "part-bytes"}, {"PATCH", R"({"b":2})"},
+      {"DELETE", ""},
+  };
+  for (const auto& c : cases) {
+    HttpRequest req = Request(c.method, "/echo", c.body);
+    req.headers = {{"X-Test", "yes"}, {"Accept", "application/json"}};
+    if (*c.body != '\0') req.headers.emplace_back("Content-Type", "application/json");
+    HttpResult r = Fetch(std::move(req));
+    ASSERT_TRUE(r.transport.ok()) << c.method << ": " << r.transport;
+    EXPECT_TRUE(r.request_sent);
+    EXPECT_EQ(r.response.status, 200) << c.method;
+    EXPECT_EQ(r.response.body, absl::StrCat(c.method, ":", c.body));
+    ASSERT_NE(r.response.Header("X-Echo-Method"), nullptr);
+    EXPECT_EQ(*r.response.Header("x-echo-method"), c.method);
+    EXPECT_EQ(*r.response.Header("x-echo-test"), "yes");
+    // No body, no Content-Type: curl must not invent a form encoding.
+    EXPECT_EQ(*r.response.Header("x-echo-content-type"), *c.body ? "application/json" : "")
+        << c.method;
+    EXPECT_EQ(*r.response.Header("x-files-cursor"), "next-page");
+    EXPECT_EQ(r.response.HeaderValues("set-cookie").size(), 2u);
+    for (const auto& [name, value] : r.response.headers) {
+      EXPECT_EQ(name, absl::AsciiStrToLower(name)) << "header names are lower-cased";
+    }
+  }
+}
+
+TEST_F(CurlTransportTest, NonSuccessStatusIsStillATransportSuccess) {
+  HttpResult r = Fetch(Request("GET", "/echo?status=503"));
+  EXPECT_TRUE(r.transport.ok()) << r.transport;
+  EXPECT_EQ(r.response.status, 503);
+}
+
+TEST_F(CurlTransportTest, SequentialRequestsReuseTheConnection) {
+  for (int i = 0; i < 20; ++i) {
+    HttpResult r = Fetch(Request("GET", "/echo"));
+    ASSERT_TRUE(r.transport.ok()) << r.transport;
+  }
+  EXPECT_GE(Connections(), 1u);
+  EXPECT_LE(Connections(), 2u);
+}
+
+TEST_F(CurlTransportTest, TwoHundredConcurrentRequestsAllComplete) {
+  CurlTransportOptions options;
+  options.max_total_connections = 6;  // the rest queue inside curl, not in threads
+  transport_ = MakeCurlTransport(options);
+  constexpr int kCount = 200;
+  absl::Mutex mu;
+  int done = 0;
+  std::vector<std::string> bodies(kCount);
+  std::vector<int> statuses(kCount, 0);
+  for (int i = 0; i < kCount; ++i) {
+    transport_->Start(Request("POST", "/echo", absl::StrCat("n", i)), [&, i](HttpResult r) {
+      absl::MutexLock lock(&mu);
+      statuses[i] = r.transport.ok() ? r.response.status : -1;
+      bodies[i] = r.response.body;
+      ++done;
+    });
+  }
+  absl::MutexLock lock(&mu);
+  auto all_done = [&done] { return done == kCount; };
+  ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all_done), kWait)) << done << " done";
+  for (int i = 0; i < kCount; ++i) {
+    EXPECT_EQ(statuses[i], 200) << i;
+    EXPECT_EQ(bodies[i], absl::StrCat("POST:n", i));
+  }
+  EXPECT_LE(Connections(), 6u);
+}
+
+TEST_F(CurlTransportTest, CancelOfABlockedRequestAnswersCancelledPromptly) {
+  absl::Notification done;
+  HttpResult out;
+  int calls = 0;
+  auto call = transport_->Start(Request("GET", "/stall"), [&](HttpResult r) {
+    ++calls;
+    out = std::move(r);
+    done.Notify();
+  });
+  // Cancel once the server holds the request, so the cancel hits a live transfer.
+  while (stalled_.load() == 0 && !done.HasBeenNotified()) std::this_thread::yield();
+  const absl::Time start = absl::Now();
+  call->Cancel();
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(kWait));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(out.transport.code(), absl::StatusCode::kCancelled) << out.transport;
+  call->Cancel();  // idempotent, and the callback does not run again
+  transport_.reset();
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(CurlTransportTest, ConnectionRefusedIsUnavailableAndNotSent) {
+  // A port that was free a moment ago and has no listener.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  close(fd);
+  HttpRequest req;
+  req.method = "POST";
+  req.url = absl::StrCat("http://127.0.0.1:", ntohs(addr.sin_port), "/echo");
+  req.body = "x";
+  HttpResult r = Fetch(std::move(req));
+  EXPECT_EQ(r.transport.code(), absl::StatusCode::kUnavailable) << r.transport;
+  EXPECT_FALSE(r.request_sent);
+}
+
+TEST_F(CurlTransportTest, StalledResponseHitsTheReadTimeout) {
+  HttpRequest req = Request("GET", "/stall");
+  req.read_timeout = absl::Seconds(1);
+  const absl::Time start = absl::Now();
+  HttpResult r = Fetch(std::move(req));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(r.transport) || absl::IsUnavailable(r.transport))
+      << r.transport;
+  EXPECT_TRUE(r.request_sent);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+TEST_F(CurlTransportTest, DeadlineEndsAStalledRequest) {
+  HttpRequest req = Request("GET", "/stall");
+  req.deadline = absl::Now() + absl::Milliseconds(300);
+  const absl::Time start = absl::Now();
+  HttpResult r = Fetch(std::move(req));
+  EXPECT_EQ(r.transport.code(), absl::StatusCode::kDeadlineExceeded) << r.transport;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+}
+
+TEST_F(CurlTransportTest, PassedDeadlineFailsWithoutSending) {
+  HttpRequest req = Request("GET", "/echo");
+  req.deadline = absl::Now() - absl::Seconds(1);
+  HttpResult r = Fetch(std::move(req));
+  EXPECT_EQ(r.transport.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_FALSE(r.request_sent);
+  EXPECT_EQ(Connections(), 0u);
+}
+
+TEST_F(CurlTransportTest, DestroyingTheTransportCancelsWhatRuns) {
+  absl::Notification done;
+  HttpResult out;
+  transport_->Start(Request("GET", "/stall"), [&](HttpResult r) {
+    out = std::move(r);
+    done.Notify();
+  });
+  while (stalled_.load() == 0) std::this_thread::yield();
+  transport_.reset();
+  ASSERT_TRUE(done.HasBeenNotified()) << "the destructor waits for the last callback";
+  EXPECT_EQ(out.transport.code(), absl::StatusCode::kCancelled);
+}
+
+}  // namespace
+}  // namespace filesgw::client_core
