@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/synchronization/mutex.h"
 #include "client_core/fake_scheduler.h"
 #include "gtest/gtest.h"
@@ -384,6 +385,83 @@ TEST_F(FilesClientTest, TransportDeadlineIsReported) {
   ApiResult r = Run(std::move(req));
   EXPECT_EQ(r.status.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(r.attempts, 1);
+}
+
+// Answers on a real timer thread after a random few hundred microseconds, so
+// transport callbacks, retry timers and Cancel really race.
+class ThreadedTransport : public HttpTransport {
+ public:
+  class Call : public HttpCall {
+   public:
+    Call(std::shared_ptr<Scheduler> s, std::shared_ptr<HttpCallback> done, uint64_t timer)
+        : scheduler_(std::move(s)), done_(std::move(done)), timer_(timer) {}
+    void Cancel() override {
+      if (!scheduler_->Cancel(timer_)) return;  // already answered
+      scheduler_->RunAt(scheduler_->Now(), [done = done_] {
+        HttpResult r;
+        r.transport = absl::CancelledError("cancelled");
+        (*done)(std::move(r));
+      });
+    }
+
+   private:
+    std::shared_ptr<Scheduler> scheduler_;
+    std::shared_ptr<HttpCallback> done_;
+    uint64_t timer_;
+  };
+
+  std::shared_ptr<HttpCall> Start(HttpRequest, HttpCallback done) override {
+    int status;
+    absl::Duration delay;
+    {
+      absl::MutexLock lock(&mu_);
+      status = absl::Bernoulli(gen_, 0.5) ? 503 : 200;
+      delay = absl::Microseconds(absl::Uniform(gen_, 0, 300));
+    }
+    auto shared_done = std::make_shared<HttpCallback>(std::move(done));
+    uint64_t timer = scheduler_->RunAt(scheduler_->Now() + delay, [shared_done, status] {
+      (*shared_done)(Answer(status));
+    });
+    return std::make_shared<Call>(scheduler_, shared_done, timer);
+  }
+
+ private:
+  std::shared_ptr<Scheduler> scheduler_ = MakeRealScheduler();
+  absl::Mutex mu_;
+  absl::BitGen gen_;
+};
+
+TEST(FilesClientRaces, EveryCallEndsExactlyOnceUnderRandomCancels) {
+  ClientOptions options;
+  options.initial_retry_delay = absl::Microseconds(100);
+  options.max_retry_delay = absl::Microseconds(400);
+  FilesClient client(std::make_shared<ThreadedTransport>(), MakeRealScheduler(), options);
+  constexpr int kCalls = 400;
+  absl::Mutex mu;
+  std::vector<int> done(kCalls, 0);
+  int finished = 0, cancelled = 0, ok = 0;
+  absl::BitGen gen;
+  std::vector<std::shared_ptr<ApiCall>> calls;
+  for (int i = 0; i < kCalls; ++i) {
+    ApiRequest req;
+    req.method = "GET";
+    req.path_and_query = "/users";
+    calls.push_back(client.Call(std::move(req), [&, i](ApiResult r) {
+      absl::MutexLock lock(&mu);
+      ++done[i];
+      ++finished;
+      if (absl::IsCancelled(r.status)) ++cancelled;
+      if (r.status.ok()) ++ok;
+    }));
+    // Cancel about half, some at once and some a few calls later.
+    if (absl::Bernoulli(gen, 0.5)) calls[absl::Uniform(gen, 0, i + 1)]->Cancel();
+  }
+  absl::MutexLock lock(&mu);
+  auto all = [&finished] { return finished == kCalls; };
+  ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(30))) << finished;
+  for (int i = 0; i < kCalls; ++i) EXPECT_EQ(done[i], 1) << i;
+  EXPECT_GT(cancelled, 0);
+  EXPECT_GT(ok, 0);
 }
 
 }  // namespace
