@@ -75,10 +75,21 @@ int PortFrom(const std::string& line) {
   return std::atoi(line.c_str() + colon + 1);
 }
 
+std::string ReadProcFile(const std::string& path) {
+  std::string out;
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  std::fclose(f);
+  return out;
+}
+
 double CpuSeconds(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string s((std::istreambuf_iterator<char>(in)), {});
+  const std::string s = ReadProcFile(absl::StrCat("/proc/", pid, "/stat"));
   auto close = s.rfind(')');
+  if (close == std::string::npos) return 0;
   std::istringstream rest(s.substr(close + 2));
   std::string field;
   std::vector<std::string> f;
@@ -88,7 +99,7 @@ double CpuSeconds(pid_t pid) {
 }
 
 int Threads(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::istringstream in(ReadProcFile(absl::StrCat("/proc/", pid, "/status")));
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);

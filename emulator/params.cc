@@ -61,20 +61,8 @@ void InsertNested(JsonValue* node, const std::vector<std::string>& subs, size_t 
 
 }  // namespace
 
-const std::string& WireKey(const FieldDescriptor* field) {
-  if (!field->has_json_name()) return field->name();
-  std::string camel;
-  bool upper = false;
-  for (char c : field->name()) {
-    if (c == '_') {
-      upper = true;
-    } else {
-      camel += upper ? absl::ascii_toupper(c) : c;
-      upper = false;
-    }
-  }
-  return camel == field->json_name() ? field->name() : field->json_name();
-}
+const std::string& WireKey(const FieldDescriptor* field) { return proto::FilesJsonKey(field); }
+
 
 const FieldDescriptor* ParamField(const Descriptor* request, absl::string_view key) {
   if (request == nullptr) return nullptr;

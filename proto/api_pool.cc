@@ -2,7 +2,10 @@
 
 #include <cstddef>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
+#include <set>
+#include <vector>
 
 #include "google/protobuf/descriptor.pb.h"
 
@@ -13,6 +16,42 @@ extern const std::size_t kApiDescriptorSetSize;
 
 namespace {
 
+// protoc writes a json_name (the default lowerCamel) for EVERY field of a
+// descriptor set, so has_json_name() could not tell a real Files.com key
+// ("subfolders_locked?", "responseCode") from protoc's default ("workspaceId"
+// for workspace_id). The source info records which json_names the .proto
+// actually wrote; every other json_name is cleared before the file is built,
+// which makes has_json_name() mean "Files.com spells this key differently".
+// Source paths: FileDescriptorProto.message_type = 4, DescriptorProto.nested_type = 3,
+// DescriptorProto.field = 2, FieldDescriptorProto.json_name = 10.
+void KeepOnlyExplicitJsonNames(google::protobuf::FileDescriptorProto* file) {
+  std::set<std::vector<int>> written;
+  for (const auto& location : file->source_code_info().location()) {
+    const auto& path = location.path();
+    if (path.size() >= 5 && path[path.size() - 1] == 10 && path[path.size() - 3] == 2) {
+      written.emplace(path.begin(), path.end());
+    }
+  }
+  std::vector<int> path;
+  std::function<void(google::protobuf::DescriptorProto*)> visit =
+      [&](google::protobuf::DescriptorProto* type) {
+        for (int f = 0; f < type->field_size(); ++f) {
+          path.insert(path.end(), {2, f, 10});
+          if (written.count(path) == 0) type->mutable_field(f)->clear_json_name();
+          path.resize(path.size() - 3);
+        }
+        for (int n = 0; n < type->nested_type_size(); ++n) {
+          path.insert(path.end(), {3, n});
+          visit(type->mutable_nested_type(n));
+          path.resize(path.size() - 2);
+        }
+      };
+  for (int m = 0; m < file->message_type_size(); ++m) {
+    path = {4, m};
+    visit(file->mutable_message_type(m));
+  }
+}
+
 ApiSurface* Load() {
   auto* api = new ApiSurface;
   const auto* generated = google::protobuf::DescriptorPool::generated_pool();
@@ -22,7 +61,8 @@ ApiSurface* Load() {
     std::cerr << "embedded descriptor set is corrupt\n";
     std::abort();  // A build defect, not a run-time condition.
   }
-  for (const auto& file : set.file()) {
+  for (auto& file : *set.mutable_file()) {
+    KeepOnlyExplicitJsonNames(&file);
     const auto* built = generated->FindFileByName(file.name());
     if (built == nullptr) built = api->pool->BuildFile(file);
     if (built == nullptr) {

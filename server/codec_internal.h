@@ -19,9 +19,8 @@ namespace filesgw::server::codec_internal {
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 // The Files.com JSON key of a field: its json_name only where the .proto
-// wrote one ("subfolders_locked?", "responseCode"), else its name. Use this,
-// not proto::FilesJsonKey, which returns protoc's lowerCamel default for every
-// field loaded from a descriptor set ("workspaceId").
+// wrote one ("subfolders_locked?", "responseCode"), else its name
+// (same as proto::FilesJsonKey).
 const std::string& FilesKey(const google::protobuf::FieldDescriptor* field);
 
 // Encodes a JSON array as the elements of `repeated_field` of `type` (a list

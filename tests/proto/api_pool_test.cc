@@ -50,6 +50,15 @@ TEST(ApiPool, KeepsFilesComJsonKeys) {
   ASSERT_NE(locked, nullptr);
   EXPECT_EQ(FilesJsonKey(locked), "subfolders_locked?");
   EXPECT_EQ(FilesJsonKey(file->FindFieldByName("path")), "path");
+  // Multi-word snake_case keys stay snake_case (not protoc's lowerCamel default)...
+  const auto* user = Api().pool->FindMessageTypeByName("files.v1.User");
+  ASSERT_NE(user, nullptr);
+  EXPECT_EQ(FilesJsonKey(user->FindFieldByName("workspace_id")), "workspace_id");
+  EXPECT_FALSE(user->FindFieldByName("workspace_id")->has_json_name());
+  // ...while a key Files.com spells in camelCase keeps its spelling.
+  const auto* log = Api().pool->FindMessageTypeByName("files.v1.FtpActionLog");
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(FilesJsonKey(log->FindFieldByName("response_code")), "responseCode");
 }
 
 TEST(ApiPool, RequiredParamsAreMarked) {

@@ -83,9 +83,9 @@ CallResult GatewayHarness::Call(const std::string& method, const std::string& re
     result.status = grpc::Status(grpc::StatusCode::INTERNAL, "test: bad request JSON " + parsed.ToString());
     return result;
   }
-  grpc::ByteBuffer request_bytes, response_bytes;
-  bool own = false;
-  grpc::GenericSerialize<grpc::ProtoBufferWriter, google::protobuf::Message>(*request, &request_bytes, &own);
+  const std::string serialized = request->SerializeAsString();
+  grpc::Slice request_slice(serialized);
+  grpc::ByteBuffer request_bytes(&request_slice, 1), response_bytes;
 
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));

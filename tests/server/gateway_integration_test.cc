@@ -1,5 +1,6 @@
 // End to end over loopback: gRPC caller -> gateway -> libcurl -> emulator.
 #include <algorithm>
+#include <future>
 #include <set>
 #include <string>
 #include <vector>
@@ -8,6 +9,9 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "proto/api_pool.h"
 #include "rapidjson/document.h"

@@ -16,7 +16,8 @@ google::rpc::Status Rich(const grpc::Status& s) {
 
 template <typename T>
 bool Detail(const grpc::Status& s, T* out) {
-  for (const auto& any : Rich(s).details()) {
+  const google::rpc::Status rich = Rich(s);
+  for (const auto& any : rich.details()) {
     if (any.type_url() == "type.googleapis.com/" + T::descriptor()->full_name()) {
       return out->ParseFromString(any.value());
     }
