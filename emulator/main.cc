@@ -1,12 +1,14 @@
 // files-emulator: a stateful Files.com REST API v1 on loopback.
 //   files-emulator [--listen HOST:PORT] [--api-key KEY] [--empty] [--faults FILE]
 // Prints one JSON line with the address when ready; exits on SIGTERM/SIGINT.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "emulator/emulator.h"
@@ -99,6 +101,11 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   int sig = 0;
   sigwait(&stop, &sig);
-  emulator.Stop();
-  return 0;
+  // The HTTP server only notices a stop between requests, so an idle keep-alive
+  // connection from a client would hold it for the whole keep-alive timeout.
+  // Give in-flight requests a moment, then leave: the kernel closes the rest.
+  std::thread stopper([&emulator] { emulator.Stop(); std::_Exit(0); });
+  stopper.detach();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::_Exit(0);
 }

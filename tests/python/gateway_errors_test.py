@@ -47,10 +47,9 @@ class GatewayErrors(unittest.TestCase):
         cls.procs = []
         emu, ready = start([os.path.join(ARGS.bin, "emulator", "files-emulator"),
                             "--listen", "127.0.0.1:0", "--api-key", "py-key"],
-                           ready_key=lambda d: "port" in d or "address" in d or "listen" in d)
+                           ready_key=lambda d: "base_url" in d)
         cls.procs.append(emu)
-        port = ready.get("port") or int(str(ready.get("address") or ready.get("listen")).rsplit(":", 1)[1])
-        base = "http://127.0.0.1:%d" % port
+        base = ready["base_url"]
         cls.channels = {}
         for name, key in (("good", "py-key"), ("bad", "wrong-key")):
             env = dict(os.environ, FILES_API_KEY=key)

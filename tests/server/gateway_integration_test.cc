@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -38,6 +39,7 @@ std::string SampleValue(const FieldDescriptor* f) {
     case FieldDescriptor::CPPTYPE_STRING:
       if (f->type() == FieldDescriptor::TYPE_BYTES) value = "\"aGVsbG8=\"";
       else if (f->name() == "path" || f->name() == "destination") value = "\"demo\"";
+      else if (f->name() == "id" || absl::EndsWith(f->name(), "_id")) value = "\"1\"";  // string ids
       else if (f->name().find("email") != std::string::npos) value = "\"someone@example.com\"";
       else value = "\"sample\"";
       break;
@@ -96,7 +98,15 @@ TEST_F(GatewayTest, EveryRpcAnswersOkWithRequiredParamsOnly) {
   std::vector<std::string> failures;
   for (const auto* m : methods) {
     std::string request = RequiredOnly(m->input_type());
-    CallResult r = harness_->Call(m->full_name(), request);
+    if (m->full_name() == "files.v1.SessionService.CreateSession") {
+      // Nothing is required by the spec, but a session needs someone to log in as: the demo
+      // site's user 1 with the emulator's default password.
+      CallResult user = harness_->Call("files.v1.UserService/FindUser", R"({"id":1})");
+      ASSERT_TRUE(user.status.ok()) << user.status.error_message();
+      request = absl::StrCat(R"({"username":")", Parse(user.json)["username"].GetString(),
+                             R"(","password":"password"})");
+    }
+    CallResult r = harness_->Call(absl::StrCat(m->service()->full_name(), "/", m->name()), request);
     if (!r.status.ok()) {
       failures.push_back(absl::StrCat(m->full_name(), " ", request, " -> ", r.status.error_code(),
                                       " ", r.status.error_message()));
@@ -257,7 +267,8 @@ TEST_F(GatewayTest, WrongApiKeyIsUnauthenticated) {
                                      grpc::InsecureChannelCredentials());
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
-  grpc::ByteBuffer req, resp;  // empty ListUsersRequest
+  grpc::Slice empty_request("");  // an empty ListUsersRequest; a default ByteBuffer is no message at all
+  grpc::ByteBuffer req(&empty_request, 1), resp;
   std::promise<grpc::Status> done;
   stub.UnaryCall(&ctx, "/files.v1.UserService/ListUsers", grpc::StubOptions(), &req, &resp,
                  [&](grpc::Status s) { done.set_value(s); });
