@@ -109,12 +109,33 @@ struct Transfer {
   EasyPtr easy;
   SlistPtr headers;
   HttpResponse response;
+  bool sink_aborted = false;
 };
+
+constexpr size_t kMaxErrorBody = 1 << 20;
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
-  t->response.body.append(data, size * count);
-  return size * count;
+  const size_t n = size * count;
+  if (t->request.body_sink) {
+    long status = 0;
+    curl_easy_getinfo(t->easy.get(), CURLINFO_RESPONSE_CODE, &status);
+    t->response.status = static_cast<int>(status);
+    if (status >= 200 && status < 300) {
+      switch (t->request.body_sink(t->response, std::string_view(data, n))) {
+        case BodyAction::kAccept:
+          return n;
+        case BodyAction::kPause:
+          return CURL_WRITEFUNC_PAUSE;
+        case BodyAction::kAbort:
+          t->sink_aborted = true;
+          return 0;  // curl ends the transfer with CURLE_WRITE_ERROR
+      }
+    }
+    if (t->response.body.size() + n > kMaxErrorBody) return n;  // keep the head of it
+  }
+  t->response.body.append(data, n);
+  return n;
 }
 
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
@@ -184,6 +205,15 @@ class Loop {
     curl_multi_wakeup(multi_);
   }
 
+  void PostResume(uint64_t id) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      resumes_.push_back(id);
+    }
+    curl_multi_wakeup(multi_);
+  }
+
   void Stop() {
     {
       absl::MutexLock lock(&mu_);
@@ -196,16 +226,22 @@ class Loop {
     if (multi_ == nullptr) return;
     for (;;) {
       std::vector<std::unique_ptr<Transfer>> adds;
-      std::vector<uint64_t> cancels;
+      std::vector<uint64_t> cancels, resumes;
       bool stop;
       {
         absl::MutexLock lock(&mu_);
         adds.swap(adds_);
         cancels.swap(cancels_);
+        resumes.swap(resumes_);
         stop = stopping_;
       }
       for (auto& t : adds) Begin(std::move(t));
       for (uint64_t id : cancels) Abort(id, absl::CancelledError("cancelled"));
+      for (uint64_t id : resumes) {
+        auto it = active_.find(id);
+        // May deliver the held bytes (and finish the transfer) right here.
+        if (it != active_.end()) curl_easy_pause(it->second->easy.get(), CURLPAUSE_CONT);
+      }
       if (stop) {
         std::vector<uint64_t> ids;
         for (const auto& [id, t] : active_) ids.push_back(id);
@@ -277,7 +313,13 @@ class Loop {
     if (!options_.ca_file.empty()) {
       set(curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str()));
     }
-    if (options_.accept_compressed) set(curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""));
+    if (options_.accept_compressed && !req.body_sink) {
+      set(curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""));
+    }
+    if (req.body_sink) {
+      // Streamed bodies are large: read in bigger gulps than curl's 16 KiB.
+      set(curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024));
+    }
 
     const std::string& method = req.method;
     if (method == "GET") {
@@ -286,10 +328,11 @@ class Loop {
       set(curl_easy_setopt(e, CURLOPT_NOBODY, 1L));
     } else {
       // POST, PUT and PATCH always carry a length (0 for an empty part PUT).
-      if (!req.body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+      const std::string& body = req.shared_body != nullptr ? *req.shared_body : req.body;
+      if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
         set(curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                             static_cast<curl_off_t>(req.body.size())));
-        set(curl_easy_setopt(e, CURLOPT_POSTFIELDS, req.body.data()));
+                             static_cast<curl_off_t>(body.size())));
+        set(curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data()));
       }
       if (method != "POST") set(curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method.c_str()));
     }
@@ -347,6 +390,7 @@ class Loop {
     std::unique_ptr<Transfer> t = std::move(it->second);
     active_.erase(it);
     curl_multi_remove_handle(multi_, t->easy.get());
+    if (t->sink_aborted) return Finish(std::move(t), absl::CancelledError("body sink aborted"), true);
     if (code != CURLE_OK) {
       bool sent = !NeverSent(code, t->easy.get());
       return Finish(std::move(t), CurlCodeToStatus(code), sent);
@@ -389,6 +433,7 @@ class Loop {
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::unique_ptr<Transfer>> adds_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> cancels_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> resumes_ ABSL_GUARDED_BY(mu_);
 
   // Loop thread only.
   std::unordered_map<uint64_t, std::unique_ptr<Transfer>> active_;
@@ -400,6 +445,9 @@ class CurlCall : public HttpCall {
   CurlCall(std::weak_ptr<Loop> loop, uint64_t id) : loop_(std::move(loop)), id_(id) {}
   void Cancel() override {
     if (std::shared_ptr<Loop> loop = loop_.lock()) loop->PostCancel(id_);
+  }
+  void Resume() override {
+    if (std::shared_ptr<Loop> loop = loop_.lock()) loop->PostResume(id_);
   }
 
  private:

@@ -20,12 +20,33 @@
 namespace filesgw::client_core {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
+struct HttpResponse;
+
+// What a streaming body sink wants done with the bytes it was offered.
+enum class BodyAction {
+  kAccept,  // consumed; send more
+  // Not consumed: the transfer pauses (the socket stops being read, so the
+  // server is slowed by TCP flow control) and the same bytes are offered again
+  // after HttpCall::Resume().
+  kPause,
+  kAbort,  // stop the transfer; the result is CANCELLED
+};
+// Called on the transport thread with the response head (status and headers
+// are set, body empty) and the next bytes of a 2xx body; must not block.
+using BodySink = std::function<BodyAction(const HttpResponse& head, std::string_view data)>;
 
 struct HttpRequest {
   std::string method;  // "GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"
   std::string url;     // absolute
   HeaderList headers;
   std::string body;
+  // When set, sent instead of `body` without copying (e.g. an upload part
+  // that is kept for retries).
+  std::shared_ptr<const std::string> shared_body;
+  // When set, a 2xx body is handed to it as it arrives instead of being kept
+  // in HttpResponse::body (which then stays empty). Other answers (errors) are
+  // still collected, up to 1 MiB.
+  BodySink body_sink;
   absl::Duration connect_timeout = absl::Seconds(30);  // SDK open timeout
   // Longest wait for the next bytes of the response (SDK read timeout).
   absl::Duration read_timeout = absl::Seconds(80);
@@ -59,6 +80,9 @@ class HttpCall {
   virtual ~HttpCall() = default;
   // Aborts the request if still running; idempotent and thread-safe.
   virtual void Cancel() = 0;
+  // Offers the bytes a BodySink refused with kPause again; thread-safe, a
+  // no-op when the transfer is not paused or has ended.
+  virtual void Resume() {}
 };
 
 using HttpCallback = std::function<void(HttpResult)>;

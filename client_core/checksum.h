@@ -1,0 +1,65 @@
+// Streaming checksums over file content: MD5 (what Files.com reports as
+// `md5`), CRC-32 (Files.com's `crc32`, the zlib/IEEE polynomial) and CRC-32C
+// (Castagnoli, what gRPC storage APIs use), fed piece by piece so a transfer
+// never needs the whole file in memory. Copyable: a copy snapshots the state
+// (resumable uploads keep one per committed part).
+//
+//   Checksums sums;
+//   sums.Update(chunk1); sums.Update(chunk2);
+//   sums.Md5Hex() == "9e107d9d372bb6826bd81d3542a419d6"
+#ifndef FILESGW_CLIENT_CORE_CHECKSUM_H_
+#define FILESGW_CLIENT_CORE_CHECKSUM_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace filesgw::client_core {
+
+// CRC-32C of `data` continuing from `crc` (0 to start).
+uint32_t Crc32c(uint32_t crc, std::string_view data);
+// CRC-32 (IEEE 802.3, as zlib and Files.com) continuing from `crc` (0 to start).
+uint32_t Crc32(uint32_t crc, std::string_view data);
+
+class Md5 {
+ public:
+  Md5();
+  ~Md5();
+  Md5(const Md5& other);
+  Md5& operator=(const Md5& other);
+  void Update(std::string_view data);
+  // Lower-case hex of the digest so far (the state stays usable).
+  std::string Hex() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+class Checksums {
+ public:
+  void Update(std::string_view data) {
+    md5_.Update(data);
+    crc32_ = Crc32(crc32_, data);
+    crc32c_ = Crc32c(crc32c_, data);
+    bytes_ += static_cast<int64_t>(data.size());
+  }
+  std::string Md5Hex() const { return md5_.Hex(); }
+  uint32_t crc32() const { return crc32_; }
+  uint32_t crc32c() const { return crc32c_; }
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  Md5 md5_;
+  uint32_t crc32_ = 0;
+  uint32_t crc32c_ = 0;
+  int64_t bytes_ = 0;
+};
+
+// Files.com writes crc32 as 8 lower-case hex digits.
+std::string Crc32Hex(uint32_t crc);
+
+}  // namespace filesgw::client_core
+
+#endif  // FILESGW_CLIENT_CORE_CHECKSUM_H_
