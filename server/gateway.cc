@@ -31,9 +31,17 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   client.initial_retry_delay = options.initial_retry_delay;
   client.max_retry_delay = options.max_retry_delay;
   client.max_retries = options.max_retries;
-  gw->client_ = std::make_shared<client_core::FilesClient>(
-      std::move(transport), client_core::MakeRealScheduler(), client);
+  auto scheduler = client_core::MakeRealScheduler();
+  gw->client_ = std::make_shared<client_core::FilesClient>(transport, scheduler, client);
   gw->forwarder_ = std::make_unique<Forwarder>(gw->client_, log);
+  TransferDeps transfer;
+  transfer.client = gw->client_;
+  transfer.transport = transport;
+  transfer.scheduler = scheduler;
+  transfer.options = options;
+  transfer.options.api_key.clear();  // the client holds it; keep one copy
+  transfer.log = log;
+  gw->transfer_ = std::make_unique<TransferService>(std::move(transfer));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
@@ -47,6 +55,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     builder.RegisterService(built->get());
     gw->services_.push_back(std::move(*built));
   }
+  builder.RegisterService(gw->transfer_.get());
+  names.push_back("files.v1.TransferService");
   names.push_back("grpc.health.v1.Health");
   gw->extra_services_ = MakeReflectionServices(proto::Api().pool.get(), names);
   for (auto& s : gw->extra_services_) builder.RegisterService(s.get());
@@ -74,6 +84,7 @@ void Gateway::Shutdown(absl::Duration grace) {
   shut_down_ = true;
   server_->GetHealthCheckService()->SetServingStatus(false);
   log_->Info("draining", {{"in_flight", forwarder_->in_flight()},
+                          {"streams", transfer_->active_streams()},
                           {"grace_s", absl::ToDoubleSeconds(grace)}});
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   log_->Info("stopped", {});

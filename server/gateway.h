@@ -19,6 +19,7 @@
 #include "server/forwarder.h"
 #include "server/log.h"
 #include "server/options.h"
+#include "server/transfer_service.h"
 
 namespace filesgw::server {
 
@@ -43,6 +44,7 @@ class Gateway {
   Logger* log_ = nullptr;
   std::shared_ptr<client_core::FilesClient> client_;
   std::unique_ptr<Forwarder> forwarder_;
+  std::unique_ptr<TransferService> transfer_;
   std::vector<std::unique_ptr<ApiService>> services_;
   std::vector<std::unique_ptr<grpc::Service>> extra_services_;
   std::unique_ptr<grpc::Server> server_;

@@ -48,6 +48,10 @@ std::string UsageText() {
   --drain-timeout=DUR         SIGTERM grace for in-flight calls [20s; FILESGW_DRAIN_TIMEOUT]
   --source-ip=IP              local address for upstream connections [FILESGW_SOURCE_IP]
   --log-level=LEVEL           debug|info|warn|error [info; FILESGW_LOG_LEVEL]
+  --chunk-size=BYTES          data per Download message [524288; FILESGW_CHUNK_SIZE]
+  --max-parallel-parts=N      part uploads in flight per Upload stream [4; FILESGW_MAX_PARALLEL_PARTS]
+  --upload-memory=BYTES       part buffers shared by all uploads [201326592; FILESGW_UPLOAD_MEMORY]
+  --resumable-ttl=DUR         how long an idle resumable upload is kept [24h; FILESGW_RESUMABLE_TTL]
 )";
 }
 
@@ -72,6 +76,10 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
       {"drain-timeout", "FILESGW_DRAIN_TIMEOUT", "", false},
       {"source-ip", "FILESGW_SOURCE_IP", "", false},
       {"log-level", "FILESGW_LOG_LEVEL", "", false},
+      {"chunk-size", "FILESGW_CHUNK_SIZE", "", false},
+      {"max-parallel-parts", "FILESGW_MAX_PARALLEL_PARTS", "", false},
+      {"upload-memory", "FILESGW_UPLOAD_MEMORY", "", false},
+      {"resumable-ttl", "FILESGW_RESUMABLE_TTL", "", false},
   };
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
@@ -137,6 +145,20 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
   if (flags[10].set && !ParseLogLevel(flags[10].value, &o.log_level)) {
     return absl::InvalidArgumentError(absl::StrCat("--log-level: expected debug|info|warn|error, got ", flags[10].value));
   }
+  auto count = [](const Flag& f, int64_t min, int64_t max, int64_t* out) -> absl::Status {
+    if (!f.set) return absl::OkStatus();
+    if (!absl::SimpleAtoi(f.value, out) || *out < min || *out > max) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", f.name, ": expected a number in [", min, ", ", max, "], got ", f.value));
+    }
+    return absl::OkStatus();
+  };
+  if (auto s = count(flags[11], 16 << 10, 4 << 20, &o.chunk_size); !s.ok()) return s;
+  int64_t parallel = o.max_parallel_parts;
+  if (auto s = count(flags[12], 1, 64, &parallel); !s.ok()) return s;
+  o.max_parallel_parts = static_cast<int>(parallel);
+  if (auto s = count(flags[13], 1 << 20, int64_t{1} << 40, &o.upload_memory); !s.ok()) return s;
+  if (auto s = duration(flags[14], &o.resumable_ttl); !s.ok()) return s;
   if (!o.api_key.empty() && o.base_url.empty()) o.base_url = "https://app.files.com";
   return o;
 }

@@ -8,6 +8,7 @@
 #ifndef FILESGW_SERVER_OPTIONS_H_
 #define FILESGW_SERVER_OPTIONS_H_
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -32,6 +33,11 @@ struct GatewayOptions {
   // How long SIGTERM waits for in-flight calls before cancelling them.
   absl::Duration drain_timeout = absl::Seconds(20);
   std::string source_ip;
+  // Transfers (TransferService).
+  int64_t chunk_size = 512 * 1024;            // bytes per Download message
+  int max_parallel_parts = 4;                 // part PUTs in flight per upload
+  int64_t upload_memory = 192LL << 20;        // part buffers over all uploads
+  absl::Duration resumable_ttl = absl::Hours(24);
   bool help = false;
 };
 

@@ -1,0 +1,316 @@
+// TransferService.Download: GET /files/{path} for metadata and a presigned
+// download_uri, then the URL's bytes streamed to the caller through a bounded
+// queue. Expired URLs (read from the URL, or a 403) are refreshed; a dropped
+// connection resumes with a Range request from the next byte; the whole-file
+// md5 (else crc32) is checked when every byte was read.
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "client_core/backoff.h"
+#include "client_core/checksum.h"
+#include "client_core/path_util.h"
+#include "client_core/url_expiry.h"
+#include "server/transfer_internal.h"
+
+namespace filesgw::server {
+namespace {
+
+using client_core::ApiRequest;
+using client_core::ApiResult;
+using client_core::BodyAction;
+using client_core::HttpRequest;
+using client_core::HttpResponse;
+using client_core::HttpResult;
+using transfer::Local;
+
+constexpr absl::Duration kRefreshMargin = absl::Seconds(2);
+
+struct Source {
+  files::v1::File file;
+  std::string url;
+};
+
+grpc::Status FetchSource(TransferService::Impl& impl, grpc::ServerContext* context,
+                         const std::string& path, Source* out) {
+  ApiRequest api;
+  api.method = "GET";
+  api.path_and_query = transfer::ApiPath("/files", path);
+  api.idempotency = client_core::Idempotency::kIdempotent;
+  ApiResult r = transfer::CallApi(*impl.deps.client, std::move(api), context);
+  if (!r.status.ok()) return transfer::FailureStatus(r);
+  absl::Status parsed = transfer::ParseFile(r.body, &out->file);
+  if (!parsed.ok()) {
+    return Local(grpc::StatusCode::INTERNAL, "UPSTREAM_RESPONSE_MALFORMED",
+                 absl::StrCat("GET /files answer is not a File: ", parsed.message()));
+  }
+  if (out->file.type() == "directory") {
+    return Local(grpc::StatusCode::FAILED_PRECONDITION, "IS_A_FOLDER",
+                 absl::StrCat(path, " is a folder"));
+  }
+  out->url = out->file.download_uri();
+  out->file.clear_download_uri();  // presigned: never handed out or logged
+  if (out->url.empty()) {
+    return Local(grpc::StatusCode::INTERNAL, "UPSTREAM_RESPONSE_MALFORMED",
+                 "GET /files answer has no download_uri");
+  }
+  return grpc::Status::OK;
+}
+
+// Bytes from curl (transport thread) to the stream thread.
+struct Pipe {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> pieces;
+  int64_t queued = 0;
+  bool paused = false;
+  bool done = false;
+  bool head_checked = false;
+  std::string head_error;  // why the answer was refused (wrong range, ...)
+  HttpResult result;
+};
+
+// "bytes 100-199/1000" -> 100.
+bool ContentRangeStart(const std::string* header, int64_t* start) {
+  if (header == nullptr) return false;
+  absl::string_view v(header->data(), header->size());
+  if (!absl::ConsumePrefix(&v, "bytes ")) return false;
+  size_t dash = v.find('-');
+  return dash != absl::string_view::npos && absl::SimpleAtoi(v.substr(0, dash), start);
+}
+
+bool Retryable(const HttpResult& r) {
+  if (!r.transport.ok()) return absl::IsUnavailable(r.transport) || absl::IsDeadlineExceeded(r.transport);
+  int s = r.response.status;
+  return s == 429 || (s >= 500 && s != 501);
+}
+
+}  // namespace
+
+grpc::Status TransferService::Impl::Download(
+    grpc::ServerContext* context, const files::v1::DownloadRequest& request,
+    grpc::ServerWriter<files::v1::DownloadResponse>* writer) {
+  const std::string path = client_core::Normalize(request.path());
+  if (path.empty()) {
+    return Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE", "path is required");
+  }
+  if (request.offset() < 0 || request.length() < 0) {
+    return Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE",
+                 "offset and length must not be negative");
+  }
+  int64_t chunk = request.chunk_size() > 0 ? request.chunk_size() : deps.options.chunk_size;
+  chunk = std::clamp<int64_t>(chunk, 16 << 10, 4 << 20);
+  const int64_t window = 2 * chunk;
+
+  Source source;
+  if (grpc::Status s = FetchSource(*this, context, path, &source); !s.ok()) return s;
+  const int64_t size = source.file.size();
+  if (request.offset() > size) {
+    return Local(grpc::StatusCode::OUT_OF_RANGE, "OFFSET_OUT_OF_RANGE",
+                 absl::StrCat("offset ", request.offset(), " is past the end (", size, " bytes)"));
+  }
+  const int64_t end = request.length() > 0 ? std::min(size, request.offset() + request.length()) : size;
+  const bool whole = request.offset() == 0 && end == size;
+
+  {
+    files::v1::DownloadResponse first;
+    *first.mutable_metadata() = source.file;
+    first.set_offset(request.offset());
+    if (!writer->Write(first)) return Local(grpc::StatusCode::CANCELLED, "CANCELLED", "caller went away");
+  }
+
+  client_core::Checksums sums;
+  int64_t pos = request.offset();
+  int failures = 0, refreshes = 0;
+  absl::BitGen gen;
+  client_core::ClientOptions backoff = deps.client->options();
+  const int max_failures = std::max(3, backoff.max_retries + 2);
+  files::v1::DownloadResponse message;
+
+  while (pos < end) {
+    if (context->IsCancelled()) return Local(grpc::StatusCode::CANCELLED, "CANCELLED", "cancelled");
+    if (client_core::UrlExpired(source.url, absl::Now(), kRefreshMargin)) {
+      if (++refreshes > 5) {
+        return Local(grpc::StatusCode::UNAVAILABLE, "DOWNLOAD_URL_EXPIRED",
+                     "the download URL keeps expiring before it can be used");
+      }
+      Source fresh;
+      if (grpc::Status s = FetchSource(*this, context, path, &fresh); !s.ok()) return s;
+      if (fresh.file.size() != size || fresh.file.md5() != source.file.md5()) {
+        return Local(grpc::StatusCode::ABORTED, "FILE_CHANGED",
+                     "the file changed upstream during the download");
+      }
+      source.url = std::move(fresh.url);
+      continue;
+    }
+
+    auto pipe = std::make_shared<Pipe>();
+    HttpRequest http;
+    http.method = "GET";
+    http.url = source.url;
+    if (pos != 0 || end != size) http.headers.emplace_back("Range", absl::StrCat("bytes=", pos, "-", end - 1));
+    http.connect_timeout = backoff.open_timeout;
+    http.read_timeout = backoff.read_timeout;
+    http.deadline = transfer::DeadlineOf(context);
+    const int64_t expect_start = pos;
+    http.body_sink = [pipe, expect_start, window](const HttpResponse& head,
+                                                  std::string_view data) -> BodyAction {
+      std::lock_guard<std::mutex> lock(pipe->mu);
+      if (!pipe->head_checked) {
+        pipe->head_checked = true;
+        int64_t start = 0;
+        if (head.status == 206) {
+          if (!ContentRangeStart(head.Header("content-range"), &start) || start != expect_start) {
+            pipe->head_error = "upstream answered a different range than asked";
+          }
+        } else if (expect_start != 0) {
+          pipe->head_error = "upstream ignored the Range request";
+        }
+      }
+      if (!pipe->head_error.empty()) return BodyAction::kAbort;
+      if (pipe->queued >= window && !pipe->pieces.empty()) {
+        pipe->paused = true;
+        return BodyAction::kPause;
+      }
+      pipe->pieces.emplace_back(data);
+      pipe->queued += static_cast<int64_t>(data.size());
+      pipe->cv.notify_one();
+      return BodyAction::kAccept;
+    };
+    auto call = deps.transport->Start(std::move(http), [pipe](HttpResult r) {
+      std::lock_guard<std::mutex> lock(pipe->mu);
+      pipe->result = std::move(r);
+      pipe->done = true;
+      pipe->cv.notify_one();
+    });
+
+    // Drain the pipe into messages of `chunk` bytes.
+    bool writer_gone = false, cancelled = false;
+    const int64_t progress_from = pos;
+    for (;;) {
+      bool resume = false, finished = false;
+      message.Clear();
+      std::string* data = message.mutable_data();
+      {
+        std::unique_lock<std::mutex> lock(pipe->mu);
+        while (!pipe->done && pipe->queued < chunk && !(pipe->paused && !pipe->pieces.empty())) {
+          if (!cancelled && context->IsCancelled()) {
+            cancelled = true;
+            call->Cancel();
+          }
+          pipe->cv.wait_for(lock, std::chrono::milliseconds(100));
+        }
+        while (!pipe->pieces.empty() && static_cast<int64_t>(data->size()) < chunk) {
+          std::string& front = pipe->pieces.front();
+          size_t take = std::min<size_t>(front.size(), chunk - data->size());
+          if (data->empty() && take == front.size()) {
+            *data = std::move(front);
+          } else {
+            data->append(front, 0, take);
+            front.erase(0, take);
+          }
+          if (front.empty()) pipe->pieces.pop_front();
+          pipe->queued -= static_cast<int64_t>(take);
+        }
+        if (pipe->paused && pipe->queued < window) {
+          pipe->paused = false;
+          resume = true;
+        }
+        finished = pipe->done && pipe->pieces.empty();
+      }
+      if (resume) call->Resume();
+      if (!data->empty()) {
+        // Never send past `end`, whatever upstream sends.
+        if (pos + static_cast<int64_t>(data->size()) > end) data->resize(end - pos);
+        if (whole) sums.Update(*data);
+        message.set_offset(pos);
+        pos += static_cast<int64_t>(data->size());
+        if (cancelled || !writer->Write(message)) {
+          writer_gone = true;
+          call->Cancel();
+        }
+      }
+      if (finished || writer_gone) break;
+    }
+    if (writer_gone || cancelled) {
+      // Wait for the transport to let go of the pipe's sink before leaving.
+      std::unique_lock<std::mutex> lock(pipe->mu);
+      pipe->cv.wait(lock, [&] { return pipe->done; });
+      return Local(grpc::StatusCode::CANCELLED, "CANCELLED", "the caller cancelled the download");
+    }
+
+    const HttpResult& r = pipe->result;
+    if (pos > progress_from) failures = 0;  // progress: start counting again
+    if (!pipe->head_error.empty()) {
+      return Local(grpc::StatusCode::INTERNAL, "UPSTREAM_RANGE_MISMATCH", pipe->head_error);
+    }
+    if (r.transport.ok() && r.response.status >= 200 && r.response.status < 300) {
+      if (pos < end) {
+        // A short body without a transport error: resume from where it stopped.
+        if (++failures > max_failures) {
+          return Local(grpc::StatusCode::UNAVAILABLE, "UPSTREAM_SHORT_BODY",
+                       "the download keeps ending early");
+        }
+      }
+      continue;
+    }
+    if (r.transport.ok() && r.response.status == 403) {
+      // The storage host's answer to an expired URL: get a fresh one.
+      if (++refreshes > 5) {
+        return Local(grpc::StatusCode::PERMISSION_DENIED, "DOWNLOAD_URL_REFUSED",
+                     "the storage host keeps refusing fresh download URLs");
+      }
+      Source fresh;
+      if (grpc::Status s = FetchSource(*this, context, path, &fresh); !s.ok()) return s;
+      if (fresh.file.size() != size || fresh.file.md5() != source.file.md5()) {
+        return Local(grpc::StatusCode::ABORTED, "FILE_CHANGED",
+                     "the file changed upstream during the download");
+      }
+      source.url = std::move(fresh.url);
+      continue;
+    }
+    if (!Retryable(r) || ++failures > max_failures) {
+      if (!r.transport.ok()) {
+        return Local(grpc::StatusCode::UNAVAILABLE, "UPSTREAM_UNAVAILABLE",
+                     absl::StrCat("download failed at byte ", pos, ": ", r.transport.message()));
+      }
+      return Local(grpc::StatusCode::UNAVAILABLE, "UPSTREAM_HTTP_ERROR",
+                   absl::StrCat("download URL answered HTTP ", r.response.status, " at byte ", pos));
+    }
+    absl::Duration wait = client_core::Backoff(failures, backoff, gen);
+    if (transfer::DeadlineOf(context) < absl::Now() + wait) {
+      return Local(grpc::StatusCode::DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
+                   absl::StrCat("no time left to retry the download at byte ", pos));
+    }
+    absl::SleepFor(wait);
+  }
+
+  if (whole) {
+    if (!source.file.md5().empty()) {
+      if (!absl::EqualsIgnoreCase(sums.Md5Hex(), source.file.md5())) {
+        return Local(grpc::StatusCode::DATA_LOSS, "CHECKSUM_MISMATCH",
+                     absl::StrCat("downloaded bytes have md5 ", sums.Md5Hex(), ", Files.com says ",
+                                  source.file.md5()));
+      }
+    } else if (!source.file.crc32().empty()) {
+      if (!absl::EqualsIgnoreCase(client_core::Crc32Hex(sums.crc32()), source.file.crc32())) {
+        return Local(grpc::StatusCode::DATA_LOSS, "CHECKSUM_MISMATCH",
+                     absl::StrCat("downloaded bytes have crc32 ", client_core::Crc32Hex(sums.crc32()),
+                                  ", Files.com says ", source.file.crc32()));
+      }
+    }
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace filesgw::server

@@ -1,0 +1,105 @@
+// Pieces shared by the transfer service's upload and download halves.
+#ifndef FILESGW_SERVER_TRANSFER_INTERNAL_H_
+#define FILESGW_SERVER_TRANSFER_INTERNAL_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "client_core/files_client.h"
+#include "files/v1/transfer.grpc.pb.h"
+#include "grpcpp/server_context.h"
+#include "server/transfer_service.h"
+
+namespace filesgw::server::transfer {
+
+absl::Time DeadlineOf(const grpc::ServerContext* context);
+
+// Runs one Files.com call to the end, cancelling it if the RPC is cancelled.
+client_core::ApiResult CallApi(client_core::FilesClient& client, client_core::ApiRequest request,
+                               grpc::ServerContext* context);
+
+// The failure of `result` (not 2xx, or no answer) as a rich gRPC status.
+grpc::Status FailureStatus(const client_core::ApiResult& result);
+
+// "/files/<percent-encoded path>" for a prefix such as "/files".
+std::string ApiPath(std::string_view prefix, std::string_view path);
+
+// A Files.com File JSON object as the typed message.
+absl::Status ParseFile(std::string_view json, files::v1::File* out);
+
+// A gateway-side failure with ErrorInfo reason `reason`.
+grpc::Status Local(grpc::StatusCode code, std::string_view reason, std::string_view message);
+
+// Bytes of part buffers all uploads may hold together. Acquire waits (the
+// caller's stream is not read meanwhile) until enough is free or `give_up`
+// says to stop.
+class BufferBudget {
+ public:
+  explicit BufferBudget(int64_t bytes) : free_(bytes), total_(bytes) {}
+  // False when give_up() turned true first.
+  template <typename GiveUp>
+  bool Acquire(int64_t bytes, GiveUp give_up) {
+    if (bytes > total_) bytes = total_;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (free_ < bytes) {
+      if (give_up()) return false;
+      cv_.wait_for(lock, std::chrono::milliseconds(50));
+    }
+    free_ -= bytes;
+    return true;
+  }
+  void Release(int64_t bytes) {
+    if (bytes > total_) bytes = total_;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      free_ += bytes;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t free_;
+  const int64_t total_;
+};
+
+class UploadSession;  // transfer_upload.cc
+
+}  // namespace filesgw::server::transfer
+
+namespace filesgw::server {
+
+struct TransferService::Impl {
+  explicit Impl(TransferDeps d)
+      : deps(std::move(d)), budget(deps.options.upload_memory) {}
+
+  grpc::Status Upload(grpc::ServerContext* context,
+                      grpc::ServerReader<files::v1::UploadRequest>* reader,
+                      files::v1::UploadResponse* response);
+  grpc::Status Download(grpc::ServerContext* context, const files::v1::DownloadRequest& request,
+                        grpc::ServerWriter<files::v1::DownloadResponse>* writer);
+  grpc::Status StartResumable(grpc::ServerContext* context, const files::v1::UploadSpec& spec,
+                              std::string* upload_id);
+  grpc::Status Query(const std::string& upload_id, files::v1::QueryUploadStatusResponse* out);
+  grpc::Status CancelResumable(const std::string& upload_id);
+
+  TransferDeps deps;
+  transfer::BufferBudget budget;
+  std::atomic<int64_t> active{0};
+
+  std::mutex uploads_mu;
+  std::map<std::string, std::shared_ptr<transfer::UploadSession>> uploads;  // resumable, by id
+};
+
+}  // namespace filesgw::server
+
+#endif  // FILESGW_SERVER_TRANSFER_INTERNAL_H_

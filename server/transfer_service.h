@@ -1,0 +1,71 @@
+// files.v1.TransferService: file content as gRPC streams over Files.com's
+// upload protocol (begin_upload, part PUTs to presigned URLs, end) and
+// download protocol (download_uri, Range requests).
+//
+// Each stream runs on a gRPC sync-server thread and blocks on bounded queues,
+// which gives flow control both ways: a slow caller stops the gateway reading
+// from upstream (curl pauses, TCP pushes back), a slow upstream stops the
+// gateway reading the caller's stream. Memory:
+//   Download: about 2 x chunk_size queued + curl's 256 KiB buffer + one gRPC
+//             message, whatever the file size.
+//   Upload:   at most (1 + max_parallel_parts) part buffers (Files.com parts
+//             are 5 MiB and up), and all uploads together within
+//             upload_memory (a stream waits for buffer space, so callers are
+//             slowed, never refused).
+//
+//   TransferService service(deps);
+//   builder.RegisterService(&service);
+#ifndef FILESGW_SERVER_TRANSFER_SERVICE_H_
+#define FILESGW_SERVER_TRANSFER_SERVICE_H_
+
+#include <memory>
+
+#include "client_core/files_client.h"
+#include "client_core/http_transport.h"
+#include "client_core/scheduler.h"
+#include "files/v1/transfer.grpc.pb.h"
+#include "server/log.h"
+#include "server/options.h"
+
+namespace filesgw::server {
+
+struct TransferDeps {
+  std::shared_ptr<client_core::FilesClient> client;     // Files.com API calls
+  std::shared_ptr<client_core::HttpTransport> transport;  // presigned URLs (no auth)
+  std::shared_ptr<client_core::Scheduler> scheduler;      // part retry backoff
+  GatewayOptions options;
+  Logger* log = nullptr;
+};
+
+class TransferService final : public files::v1::TransferService::Service {
+ public:
+  explicit TransferService(TransferDeps deps);
+  ~TransferService() override;
+
+  grpc::Status Upload(grpc::ServerContext* context,
+                      grpc::ServerReader<files::v1::UploadRequest>* reader,
+                      files::v1::UploadResponse* response) override;
+  grpc::Status Download(grpc::ServerContext* context, const files::v1::DownloadRequest* request,
+                        grpc::ServerWriter<files::v1::DownloadResponse>* writer) override;
+  grpc::Status StartResumableUpload(grpc::ServerContext* context,
+                                    const files::v1::StartResumableUploadRequest* request,
+                                    files::v1::StartResumableUploadResponse* response) override;
+  grpc::Status QueryUploadStatus(grpc::ServerContext* context,
+                                 const files::v1::QueryUploadStatusRequest* request,
+                                 files::v1::QueryUploadStatusResponse* response) override;
+  grpc::Status CancelResumableUpload(grpc::ServerContext* context,
+                                     const files::v1::CancelResumableUploadRequest* request,
+                                     google::protobuf::Empty* response) override;
+
+  // Streams in progress (for drain logs and metrics).
+  int64_t active_streams() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace filesgw::server
+
+#endif  // FILESGW_SERVER_TRANSFER_SERVICE_H_
