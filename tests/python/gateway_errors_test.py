@@ -63,7 +63,13 @@ class GatewayErrors(unittest.TestCase):
     def tearDownClass(cls):
         for p in cls.procs:
             p.terminate()
-            p.wait(timeout=30)
+        for p in cls.procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                raise
 
     def call(self, channel, method, request, response_type):
         stub = self.channels[channel].unary_unary(
