@@ -55,6 +55,17 @@ class CurlTransportTest : public ::testing::Test {
       release_.WaitForNotificationWithTimeout(kWait);
       res.set_content("late", "text/plain");
     });
+    // 64 MiB of a known pattern, produced as the client reads it.
+    server_.Get("/big", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content_provider(
+          kBig, "application/octet-stream",
+          [this](size_t offset, size_t length, httplib::DataSink& sink) {
+            std::string block(std::min<size_t>(length, 65536), '\0');
+            for (size_t i = 0; i < block.size(); ++i) block[i] = static_cast<char>((offset + i) % 251);
+            served_.store(offset + block.size());
+            return sink.write(block.data(), block.size());
+          });
+    });
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
     // bind_to_any_port already listens: connections queue until this thread accepts.
@@ -102,6 +113,8 @@ class CurlTransportTest : public ::testing::Test {
   std::thread thread_;
   absl::Notification release_;
   std::atomic<int> stalled_{0};
+  static constexpr size_t kBig = 64 << 20;
+  std::atomic<size_t> served_{0};
   absl::Mutex mu_;
   std::set<int> ports_;
   std::shared_ptr<HttpTransport> transport_ = MakeCurlTransport();
@@ -261,6 +274,90 @@ TEST_F(CurlTransportTest, DestroyingTheTransportCancelsWhatRuns) {
   transport_.reset();
   ASSERT_TRUE(done.HasBeenNotified()) << "the destructor waits for the last callback";
   EXPECT_EQ(out.transport.code(), absl::StatusCode::kCancelled);
+}
+
+}  // namespace
+}  // namespace filesgw::client_core
+
+namespace filesgw::client_core {
+namespace {
+
+TEST_F(CurlTransportTest, StreamedBodyPausesTheServerAndResumes) {
+  struct State {
+    absl::Mutex mu;
+    size_t received = 0;
+    bool pause = false;
+    bool bytes_ok = true;
+  };
+  auto state = std::make_shared<State>();
+  HttpRequest r = Request("GET", "/big");
+  r.body_sink = [state](const HttpResponse& head, std::string_view data) {
+    absl::MutexLock lock(&state->mu);
+    if (head.status != 200) return BodyAction::kAbort;
+    if (state->received >= (4u << 20) && state->pause) return BodyAction::kPause;
+    for (size_t i = 0; i < data.size(); i += 4099) {
+      state->bytes_ok &= data[i] == static_cast<char>((state->received + i) % 251);
+    }
+    state->received += data.size();
+    return BodyAction::kAccept;
+  };
+  {
+    absl::MutexLock lock(&state->mu);
+    state->pause = true;
+  }
+  absl::Notification done;
+  HttpResult result;
+  auto call = transport_->Start(std::move(r), [&](HttpResult res) {
+    result = std::move(res);
+    done.Notify();
+  });
+  // Paused after 4 MiB: the server can only run ahead by the socket buffers.
+  absl::SleepFor(absl::Milliseconds(800));
+  size_t served_while_paused = served_.load();
+  EXPECT_LT(served_while_paused, size_t{40} << 20) << "the pause did not slow the server";
+  EXPECT_FALSE(done.HasBeenNotified());
+  {
+    absl::MutexLock lock(&state->mu);
+    EXPECT_GE(state->received, size_t{4} << 20);
+    state->pause = false;
+  }
+  call->Resume();
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(kWait));
+  ASSERT_TRUE(result.transport.ok()) << result.transport;
+  EXPECT_EQ(result.response.status, 200);
+  EXPECT_TRUE(result.response.body.empty()) << "streamed bodies are not also buffered";
+  absl::MutexLock lock(&state->mu);
+  EXPECT_EQ(state->received, kBig);
+  EXPECT_TRUE(state->bytes_ok);
+}
+
+TEST_F(CurlTransportTest, SinkAbortEndsTheTransferCancelled) {
+  HttpRequest r = Request("GET", "/big");
+  r.body_sink = [](const HttpResponse&, std::string_view) { return BodyAction::kAbort; };
+  HttpResult result = Fetch(std::move(r));
+  EXPECT_TRUE(absl::IsCancelled(result.transport)) << result.transport;
+}
+
+TEST_F(CurlTransportTest, ErrorBodiesAreCollectedNotStreamed) {
+  HttpRequest r = Request("GET", "/echo?status=404");
+  bool called = false;
+  r.body_sink = [&called](const HttpResponse&, std::string_view) {
+    called = true;
+    return BodyAction::kAccept;
+  };
+  HttpResult result = Fetch(std::move(r));
+  ASSERT_TRUE(result.transport.ok());
+  EXPECT_EQ(result.response.status, 404);
+  EXPECT_EQ(result.response.body, "GET:");
+  EXPECT_FALSE(called);
+}
+
+TEST_F(CurlTransportTest, SharedBodyIsSentWithoutCopy) {
+  HttpRequest r = Request("PUT", "/echo");
+  r.shared_body = std::make_shared<const std::string>("part bytes");
+  HttpResult result = Fetch(std::move(r));
+  ASSERT_TRUE(result.transport.ok());
+  EXPECT_EQ(result.response.body, "PUT:part bytes");
 }
 
 }  // namespace
