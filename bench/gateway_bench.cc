@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/bench_util.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/create_channel.h"
@@ -31,81 +32,11 @@
 
 namespace {
 
-struct Proc {
-  pid_t pid = -1;
-  FILE* out = nullptr;
-};
-
-// Starts `argv`, reads its output until a line containing `marker`, returns the line.
-Proc Spawn(std::vector<std::string> argv, const std::string& marker, std::string* line,
-           const std::vector<std::string>& env = {}) {
-  int fds[2];
-  if (pipe(fds) != 0) std::abort();
-  Proc p;
-  p.pid = fork();
-  if (p.pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  p.out = fdopen(fds[0], "r");
-  char buf[4096];
-  while (fgets(buf, sizeof buf, p.out) != nullptr) {
-    if (std::string(buf).find(marker) != std::string::npos) {
-      *line = buf;
-      return p;
-    }
-  }
-  std::fprintf(stderr, "%s did not start\n", argv[0].c_str());
-  std::exit(1);
-}
-
-int PortFrom(const std::string& line) {
-  // Accepts {"port":N} or an address "host:N".
-  auto pos = line.find("\"port\":");
-  if (pos != std::string::npos) return std::atoi(line.c_str() + pos + 7);
-  auto colon = line.rfind(':', line.find_last_of('"') - 1);
-  return std::atoi(line.c_str() + colon + 1);
-}
-
-std::string ReadProcFile(const std::string& path) {
-  std::string out;
-  FILE* f = std::fopen(path.c_str(), "r");
-  if (f == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  std::fclose(f);
-  return out;
-}
-
-double CpuSeconds(pid_t pid) {
-  const std::string s = ReadProcFile(absl::StrCat("/proc/", pid, "/stat"));
-  auto close = s.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(s.substr(close + 2));
-  std::string field;
-  std::vector<std::string> f;
-  while (rest >> field) f.push_back(field);
-  // utime and stime are fields 14 and 15 of /proc/pid/stat (11 and 12 after the name).
-  return (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-int Threads(pid_t pid) {
-  std::istringstream in(ReadProcFile(absl::StrCat("/proc/", pid, "/status")));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
-  }
-  return -1;
-}
+using filesgw::bench::CpuSeconds;
+using filesgw::bench::PortFrom;
+using filesgw::bench::Proc;
+using filesgw::bench::Spawn;
+using filesgw::bench::Threads;
 
 struct Stats {
   double p50_us = 0, p99_us = 0, mean_us = 0;
