@@ -1,0 +1,420 @@
+// Transfer throughput and memory: 1 GiB download and upload through
+// files-gateway's TransferService vs libcurl straight to the emulator's
+// download URL / part URLs, with the gateway's CPU seconds per GiB and peak
+// RSS; RSS for 100 MiB vs 1 GiB streams; 32 concurrent 100 MiB streams; and a
+// download chunk-size sweep. Prints figures and targets side by side.
+//
+//   build/bench/transfer_bench [--build DIR] [--gib N] [--streams N] [--skip-sweep]
+//
+// The emulator and a fresh gateway per scenario run as separate processes so
+// the gateway's CPU and peak RSS (VmHWM) are its own.
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "bench/bench_util.h"
+#include "files/v1/transfer.grpc.pb.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "rapidjson/document.h"
+
+namespace {
+
+using filesgw::bench::CpuSeconds;
+using filesgw::bench::PeakRssMiB;
+using filesgw::bench::Proc;
+using filesgw::bench::Spawn;
+using filesgw::bench::Threads;
+
+constexpr int64_t kMiB = 1 << 20;
+const std::string kKey = "bench-key";
+
+struct Env {
+  std::string build;
+  std::string base;  // emulator base URL
+};
+
+struct Gateway {
+  Proc proc;
+  std::shared_ptr<grpc::Channel> channel;
+};
+
+Gateway StartGateway(const Env& env, const std::vector<std::string>& extra = {}) {
+  std::string line;
+  std::vector<std::string> argv = {env.build + "/server/files-gateway", "--listen", "127.0.0.1:0",
+                                   "--base-url", env.base, "--log-level", "info"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  Gateway g;
+  g.proc = Spawn(argv, "\"listening\"", &line, {"FILES_API_KEY=" + kKey});
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  g.channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", filesgw::bench::PortFrom(line)),
+                                        grpc::InsecureChannelCredentials(), args);
+  return g;
+}
+
+// One MiB of pattern, varied per MiB so misplaced parts would show.
+void FillBlock(std::string* block, int64_t at) {
+  std::memcpy(block->data(), &at, sizeof(at));
+}
+
+bool UploadThroughGateway(files::v1::TransferService::Stub* stub, const std::string& path,
+                          int64_t size) {
+  grpc::ClientContext ctx;
+  files::v1::UploadResponse response;
+  auto writer = stub->Upload(&ctx, &response);
+  files::v1::UploadRequest first;
+  first.mutable_spec()->set_path(path);
+  first.mutable_spec()->set_mkdir_parents(true);
+  first.mutable_spec()->set_expected_size(size);
+  if (!writer->Write(first)) return false;
+  files::v1::UploadRequest m;
+  std::string* block = m.mutable_data();
+  block->assign(kMiB, 'x');
+  for (int64_t at = 0; at < size; at += kMiB) {
+    block->resize(static_cast<size_t>(std::min(kMiB, size - at)));
+    FillBlock(block, at);
+    if (!writer->Write(m)) break;
+  }
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  if (!s.ok()) std::fprintf(stderr, "upload %s: %s\n", path.c_str(), s.error_message().c_str());
+  return s.ok() && response.file().size() == size;
+}
+
+int64_t DownloadThroughGateway(files::v1::TransferService::Stub* stub, const std::string& path,
+                               int chunk = 0) {
+  grpc::ClientContext ctx;
+  files::v1::DownloadRequest req;
+  req.set_path(path);
+  req.set_chunk_size(chunk);
+  auto reader = stub->Download(&ctx, req);
+  files::v1::DownloadResponse m;
+  int64_t bytes = 0;
+  while (reader->Read(&m)) bytes += static_cast<int64_t>(m.data().size());
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) std::fprintf(stderr, "download %s: %s\n", path.c_str(), s.error_message().c_str());
+  return s.ok() ? bytes : -1;
+}
+
+size_t CountBytes(char* /*ptr*/, size_t size, size_t n, void* out) {
+  *static_cast<int64_t*>(out) += static_cast<int64_t>(size * n);
+  return size * n;
+}
+size_t Collect(char* ptr, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(ptr, size * n);
+  return size * n;
+}
+
+std::string ApiCall(const Env& env, const std::string& method, const std::string& path,
+                    const std::string& body = "") {
+  CURL* c = curl_easy_init();
+  std::string out;
+  std::string url = env.base + "/api/rest/v1" + path;
+  curl_slist* headers = curl_slist_append(nullptr, ("X-FilesAPI-Key: " + kKey).c_str());
+  headers = curl_slist_append(headers, "Content-Type: application/json");
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+  if (method == "POST") {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+  }
+  curl_easy_perform(c);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(c);
+  return out;
+}
+
+// libcurl GET of the download URL, no gateway.
+int64_t DownloadDirect(const Env& env, const std::string& path) {
+  rapidjson::Document doc;
+  std::string meta = ApiCall(env, "GET", "/files/" + path);
+  doc.Parse(meta.c_str());
+  if (!doc.IsObject() || !doc.HasMember("download_uri")) return -1;
+  CURL* c = curl_easy_init();
+  int64_t bytes = 0;
+  curl_easy_setopt(c, CURLOPT_URL, doc["download_uri"].GetString());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &CountBytes);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &bytes);
+  curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
+  CURLcode rc = curl_easy_perform(c);
+  curl_easy_cleanup(c);
+  return rc == CURLE_OK ? bytes : -1;
+}
+
+struct PartUrl {
+  std::string url;
+  std::vector<std::string> headers;
+  int64_t size = 0;
+};
+
+// The upload protocol with libcurl, no gateway: begin_upload, part PUTs with up
+// to `parallel` in flight (curl multi), end.
+bool UploadDirect(const Env& env, const std::string& path, int64_t size, int parallel) {
+  std::string ref;
+  std::vector<PartUrl> parts;
+  int64_t partsize = 0;
+  auto fetch = [&](int from) {
+    std::string body = ref.empty() ? absl::StrCat(R"({"size":)", size, R"(,"mkdir_parents":true})")
+                                   : absl::StrCat(R"({"ref":")", ref, R"(","part":)", from, R"(,"parts":8})");
+    rapidjson::Document doc;
+    std::string answer = ApiCall(env, "POST", "/file_actions/begin_upload/" + path, body);
+    doc.Parse(answer.c_str());
+    if (!doc.IsArray()) return false;
+    for (const auto& p : doc.GetArray()) {
+      if (ref.empty()) ref = p["ref"].GetString();
+      partsize = p["partsize"].GetInt64();
+      PartUrl u;
+      u.url = p["upload_uri"].GetString();
+      if (p.HasMember("headers") && p["headers"].IsObject()) {
+        for (const auto& h : p["headers"].GetObject()) {
+          u.headers.push_back(absl::StrCat(h.name.GetString(), ": ", h.value.GetString()));
+        }
+      }
+      int n = p["part_number"].GetInt();
+      if (static_cast<int>(parts.size()) < n) parts.resize(n);
+      parts[n - 1] = u;
+    }
+    return true;
+  };
+  if (!fetch(1)) return false;
+  const int count = static_cast<int>((size + partsize - 1) / partsize);
+  CURLM* multi = curl_multi_init();
+  struct Running {
+    CURL* easy;
+    curl_slist* headers;
+    std::string body;
+    std::string response_headers;
+    int part;
+  };
+  std::vector<std::unique_ptr<Running>> running;
+  std::vector<std::string> etags(count);
+  int next = 1, done = 0;
+  std::string block(kMiB, 'x');
+  while (done < count) {
+    while (next <= count && static_cast<int>(running.size()) < parallel) {
+      if (static_cast<int>(parts.size()) < next || parts[next - 1].url.empty()) fetch(next);
+      auto r = std::make_unique<Running>();
+      r->part = next;
+      int64_t from = (next - 1) * partsize, n = std::min(partsize, size - from);
+      r->body.reserve(n);
+      for (int64_t at = from; at < from + n; at += kMiB) {
+        FillBlock(&block, at);
+        r->body.append(block, 0, static_cast<size_t>(std::min(kMiB, from + n - at)));
+      }
+      r->easy = curl_easy_init();
+      r->headers = nullptr;
+      for (const auto& h : parts[next - 1].headers) r->headers = curl_slist_append(r->headers, h.c_str());
+      r->headers = curl_slist_append(r->headers, "Expect:");
+      curl_easy_setopt(r->easy, CURLOPT_URL, parts[next - 1].url.c_str());
+      curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, "PUT");
+      curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body.data());
+      curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r->body.size()));
+      curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+      curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, &Collect);
+      curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, &r->response_headers);
+      curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, &CountBytes);
+      int64_t ignored = 0;
+      curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, &ignored);
+      curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r.get());
+      curl_multi_add_handle(multi, r->easy);
+      running.push_back(std::move(r));
+      ++next;
+    }
+    int still = 0;
+    curl_multi_perform(multi, &still);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Running* r = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &r);
+      auto at = r->response_headers.find("ETag: \"");
+      if (at == std::string::npos) at = r->response_headers.find("etag: \"");
+      if (at != std::string::npos) {
+        at += 7;
+        etags[r->part - 1] = r->response_headers.substr(at, r->response_headers.find('"', at) - at);
+      }
+      curl_multi_remove_handle(multi, r->easy);
+      curl_easy_cleanup(r->easy);
+      curl_slist_free_all(r->headers);
+      running.erase(std::find_if(running.begin(), running.end(),
+                                 [r](const auto& p) { return p.get() == r; }));
+      ++done;
+    }
+    curl_multi_poll(multi, nullptr, 0, 100, nullptr);
+  }
+  curl_multi_cleanup(multi);
+  std::string end = absl::StrCat(R"({"action":"end","ref":")", ref, R"(","size":)", size, R"(,"etags":[)");
+  for (int i = 0; i < count; ++i) {
+    absl::StrAppend(&end, i ? "," : "", R"({"etag":")", etags[i], R"(","part":")", i + 1, R"("})");
+  }
+  end += "]}";
+  std::string answer = ApiCall(env, "POST", "/files/" + path, end);
+  return answer.find("\"size\":" + std::to_string(size)) != std::string::npos;
+}
+
+struct Measure {
+  double seconds = 0;
+  double cpu = 0;
+  double peak_mib = 0;
+  int threads = 0;
+  bool ok = true;
+};
+
+Measure Timed(Gateway* g, const std::function<bool()>& body) {
+  Measure m;
+  double cpu0 = g ? CpuSeconds(g->proc.pid) : 0;
+  absl::Time t0 = absl::Now();
+  std::atomic<int> peak_threads{0};
+  std::atomic<bool> stop{false};
+  std::thread sampler([&] {
+    while (!stop.load() && g != nullptr) {
+      peak_threads = std::max(peak_threads.load(), Threads(g->proc.pid));
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  });
+  m.ok = body();
+  m.seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+  stop = true;
+  sampler.join();
+  if (g != nullptr) {
+    m.cpu = CpuSeconds(g->proc.pid) - cpu0;
+    m.peak_mib = PeakRssMiB(g->proc.pid);
+    m.threads = peak_threads.load();
+  }
+  return m;
+}
+
+double MiBps(int64_t bytes, double seconds) { return static_cast<double>(bytes) / kMiB / seconds; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Env env;
+  env.build = "build";
+  int64_t big = 1024 * kMiB;
+  int streams = 32;
+  bool sweep = true;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--build" && i + 1 < argc) env.build = argv[++i];
+    else if (a == "--gib" && i + 1 < argc) big = static_cast<int64_t>(std::atof(argv[++i]) * 1024) * kMiB;
+    else if (a == "--streams" && i + 1 < argc) streams = std::atoi(argv[++i]);
+    else if (a == "--skip-sweep") sweep = false;
+  }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  std::string line;
+  Proc emu = Spawn({env.build + "/emulator/files-emulator", "--listen", "127.0.0.1:0", "--api-key",
+                    kKey, "--empty"},
+                   "base_url", &line);
+  env.base = filesgw::bench::JsonString(line, "base_url");
+  const double gib = static_cast<double>(big) / (1024.0 * kMiB);
+  std::printf("transfer_bench: %.2f GiB streams, emulator %s, %u cores\n\n", gib, env.base.c_str(),
+              std::thread::hardware_concurrency());
+  std::printf("%-44s %12s %12s %8s %10s %10s %8s\n", "scenario", "gateway", "direct", "ratio",
+              "gw cpu s/GiB", "gw peak MiB", "threads");
+
+  auto row = [&](const char* name, int64_t bytes, const Measure& gw, const Measure* direct) {
+    const double per_gib = gw.cpu / (static_cast<double>(bytes) / (1024.0 * kMiB));
+    if (direct != nullptr) {
+      std::printf("%-44s %8.0f MiB/s %8.0f MiB/s %8.2f %10.2f %10.1f %8d%s\n", name,
+                  MiBps(bytes, gw.seconds), MiBps(bytes, direct->seconds),
+                  direct->seconds / gw.seconds, per_gib, gw.peak_mib, gw.threads,
+                  gw.ok && direct->ok ? "" : "  FAILED");
+    } else {
+      std::printf("%-44s %8.0f MiB/s %12s %8s %10.2f %10.1f %8d%s\n", name, MiBps(bytes, gw.seconds),
+                  "-", "-", per_gib, gw.peak_mib, gw.threads, gw.ok ? "" : "  FAILED");
+    }
+    std::fflush(stdout);
+  };
+
+  // Uploads: 100 MiB then the big one, each on a fresh gateway (peak RSS is per process).
+  double up_small_peak = 0, up_big_peak = 0, down_small_peak = 0, down_big_peak = 0;
+  {
+    Gateway g = StartGateway(env);
+    auto stub = files::v1::TransferService::NewStub(g.channel);
+    Measure m = Timed(&g, [&] { return UploadThroughGateway(stub.get(), "bench/up-100.bin", 100 * kMiB); });
+    up_small_peak = m.peak_mib;
+    row("upload 100 MiB", 100 * kMiB, m, nullptr);
+    filesgw::bench::Stop(g.proc);
+  }
+  {
+    Measure direct = Timed(nullptr, [&] { return UploadDirect(env, "bench/up-direct.bin", big, 4); });
+    Gateway g = StartGateway(env);
+    auto stub = files::v1::TransferService::NewStub(g.channel);
+    Measure m = Timed(&g, [&] { return UploadThroughGateway(stub.get(), "bench/up-big.bin", big); });
+    up_big_peak = m.peak_mib;
+    row(absl::StrCat("upload ", gib, " GiB (direct: curl multi, 4 parts)").c_str(), big, m, &direct);
+    filesgw::bench::Stop(g.proc);
+  }
+  {
+    Gateway g = StartGateway(env);
+    auto stub = files::v1::TransferService::NewStub(g.channel);
+    Measure m = Timed(&g, [&] { return DownloadThroughGateway(stub.get(), "bench/up-100.bin") == 100 * kMiB; });
+    down_small_peak = m.peak_mib;
+    row("download 100 MiB", 100 * kMiB, m, nullptr);
+    filesgw::bench::Stop(g.proc);
+  }
+  {
+    Measure direct = Timed(nullptr, [&] { return DownloadDirect(env, "bench/up-big.bin") == big; });
+    Gateway g = StartGateway(env);
+    auto stub = files::v1::TransferService::NewStub(g.channel);
+    Measure m = Timed(&g, [&] { return DownloadThroughGateway(stub.get(), "bench/up-big.bin") == big; });
+    down_big_peak = m.peak_mib;
+    row(absl::StrCat("download ", gib, " GiB (direct: curl GET)").c_str(), big, m, &direct);
+    filesgw::bench::Stop(g.proc);
+  }
+  for (const char* what : {"upload", "download"}) {
+    Gateway g = StartGateway(env);
+    auto stub = files::v1::TransferService::NewStub(g.channel);
+    const bool up = std::string(what) == "upload";
+    Measure m = Timed(&g, [&] {
+      std::vector<std::thread> threads;
+      std::atomic<int> failures{0};
+      for (int i = 0; i < streams; ++i) {
+        threads.emplace_back([&, i] {
+          bool ok = up ? UploadThroughGateway(stub.get(), absl::StrCat("bench/many-", i, ".bin"), 100 * kMiB)
+                       : DownloadThroughGateway(stub.get(), absl::StrCat("bench/many-", i, ".bin")) == 100 * kMiB;
+          if (!ok) failures.fetch_add(1);
+        });
+      }
+      for (auto& t : threads) t.join();
+      return failures.load() == 0;
+    });
+    row(absl::StrCat(streams, " concurrent 100 MiB ", what, "s").c_str(), streams * 100 * kMiB, m, nullptr);
+    filesgw::bench::Stop(g.proc);
+  }
+
+  std::printf("\npeak RSS, 100 MiB vs %.2f GiB stream: upload %.1f vs %.1f MiB (%+.0f%%), download %.1f vs %.1f MiB (%+.0f%%)\n",
+              gib, up_small_peak, up_big_peak, 100.0 * (up_big_peak / up_small_peak - 1), down_small_peak,
+              down_big_peak, 100.0 * (down_big_peak / down_small_peak - 1));
+  std::printf("targets: throughput ratio >= 0.8; peak RSS <= 64 MiB for one 1 GiB stream, <= 256 MiB for 32 x 100 MiB; 100 MiB vs 1 GiB within 10%%\n");
+
+  if (sweep) {
+    std::printf("\ndownload chunk size sweep (%.2f GiB, one stream):\n", gib);
+    for (int chunk : {64 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20}) {
+      Gateway g = StartGateway(env);
+      auto stub = files::v1::TransferService::NewStub(g.channel);
+      Measure m = Timed(&g, [&] { return DownloadThroughGateway(stub.get(), "bench/up-big.bin", chunk) == big; });
+      std::printf("  chunk %5d KiB: %6.0f MiB/s, %.2f gateway cpu s/GiB, peak %.1f MiB\n", chunk >> 10,
+                  MiBps(big, m.seconds), m.cpu / gib, m.peak_mib);
+      std::fflush(stdout);
+      filesgw::bench::Stop(g.proc);
+    }
+  }
+  filesgw::bench::Stop(emu);
+  return 0;
+}
