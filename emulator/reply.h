@@ -21,7 +21,10 @@ struct HttpReply {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;  // empty: no body
-  std::string content_type = "application/json";
+  // As Files.com sends it. The charset also keeps cpp-httplib from gzip/brotli
+  // compressing every answer (it only compresses a bare "application/json"),
+  // which cost ~4 ms per small answer and ~1 s per 1,000-user page on loopback.
+  std::string content_type = "application/json; charset=utf-8";
 
   static HttpReply Json(int status, std::string body) {
     HttpReply r;
