@@ -363,6 +363,7 @@ HttpReply Actions::Logout(const ActionRequest& r) const {
 void Actions::SeedDemoSite() {
   for (const auto& [resource, model] : models_) {
     if (resource == "Session") continue;  // sessions are made by logging in
+    if (resource == "File" || resource == "Folder") continue;  // the file system's
     CollectionOf(resource).Put(1, SampleRecord(model, 1));
   }
   if (const Descriptor* user = ResourceModel("User")) {
@@ -378,20 +379,6 @@ void Actions::SeedDemoSite() {
     Collection& groups = CollectionOf("Group");
     const char* names[] = {"Administrators", "Engineering", "Sales"};
     for (int i = 0; i < 3; ++i) groups.Put(i + 1, SampleRecord(group, i + 1, names[i]));
-  }
-  if (const Descriptor* folder = ResourceModel("Folder")) {
-    Collection& folders = CollectionOf("Folder");
-    const char* paths[] = {"demo", "demo/reports", "shared"};
-    for (int i = 0; i < 3; ++i) {
-      JsonValue record = SampleRecord(folder, i + 1);
-      SetMember(record, "path", JsonString(paths[i]));
-      if (Member(record, "type") != nullptr) SetMember(record, "type", JsonString("directory"));
-      if (Member(record, "display_name") != nullptr) {
-        absl::string_view p = paths[i];
-        SetMember(record, "display_name", JsonString(p.substr(p.rfind('/') + 1)));
-      }
-      folders.Put(i + 1, std::move(record));
-    }
   }
 }
 

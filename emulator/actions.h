@@ -1,10 +1,10 @@
 // What each RPC does, decided by its (files.v1.sdk) action and response type
 // alone: create / find / update / delete / list on the resource's collection,
 // and a well-formed answer of the declared type for every other action. A
-// registry lets later modules (the file system: begin_upload, parts, download
-// URLs) replace single RPCs:
+// registry lets later modules (the file system in files_api.h: begin_upload,
+// parts, download URLs) replace single RPCs:
 //
-//   actions.Override("files.v1.FileActionService.BeginUploadFileAction",
+//   actions.Override("files.v1.FileService.BeginUploadFile",
 //                    [&](const ActionRequest& r) { return MyBeginUpload(r); });
 #ifndef FILESGW_EMULATOR_ACTIONS_H_
 #define FILESGW_EMULATOR_ACTIONS_H_
@@ -38,6 +38,7 @@ struct ActionRequest {
   std::string http_method;
   std::string path;  // after /api/rest/v1, as received
   std::string body;  // the raw body
+  std::string host;  // the Host header ("127.0.0.1:8080"): base of URLs the emulator serves
   std::optional<int64_t> session_user;  // set when authenticated by a session
   std::string session_id;               // secret: never log
 };
@@ -59,7 +60,8 @@ class Actions {
   void Override(std::string full_method_name, ActionHandler handler);
 
   // Demo data: a record with id 1 for every resource, users 1..5 ("admin",
-  // "alice", ...; password "password"), groups and folders.
+  // "alice", ...; password "password") and groups. Files and folders are the
+  // file system's (files_api.h), not records here.
   void SeedDemoSite();
 
   // True when POST /sessions may log in `username` with `password`; sets *user_id.

@@ -7,8 +7,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -73,6 +75,13 @@ std::string PathOf(const httplib::Request& req) {
   return target;
 }
 
+FileSystemOptions FsOptions(const EmulatorOptions& o, std::function<absl::Time()> clock) {
+  FileSystemOptions fs;
+  fs.storage_dir = o.storage_dir;
+  fs.clock = std::move(clock);
+  return fs;
+}
+
 }  // namespace
 
 struct Emulator::Impl {
@@ -80,13 +89,37 @@ struct Emulator::Impl {
       : options(std::move(o)),
         clock(options.clock ? options.clock : [] { return absl::Now(); }),
         sessions(clock, options.session_ttl),
-        actions(&Router::Default(), &store, &sessions, clock) {}
+        actions(&Router::Default(), &store, &sessions, clock),
+        fs(FsOptions(options, clock)),
+        files(&fs, ApiOptions(), Hooks()) {
+    files.Register(&actions);
+  }
+
+  FilesApiOptions ApiOptions() {
+    FilesApiOptions o;
+    o.part_size = options.part_size;
+    o.upload_url_ttl = options.upload_url_ttl;
+    o.download_url_ttl = options.download_url_ttl;
+    o.demo_site = options.demo_site;
+    o.clock = clock;
+    o.base_url = [this] { return absl::StrCat("http://", options.listen_host, ":", port); };
+    return o;
+  }
+  HttpHooks Hooks() {
+    HttpHooks h;
+    h.wait = [this](int64_t ms) { Wait(ms); };
+    h.stopping = [this] { return stopping.HasBeenNotified(); };
+    h.drop = [](const httplib::Request& req) { DropConnection(req); };
+    return h;
+  }
 
   void Serve(const httplib::Request& req, httplib::Response& res);
+  void Upload(const httplib::Request& req, httplib::Response& res,
+              const httplib::ContentReader& reader);
   void Control(const std::string& path, const httplib::Request& req, httplib::Response& res);
   HttpReply Api(const httplib::Request& req, const std::string& path);
   absl::Status Authenticate(const httplib::Request& req, ActionRequest* action) const;
-  void Write(HttpReply reply, int64_t stall_ms, httplib::Response& res);
+  void Write(HttpReply reply, const FaultRule* fault, httplib::Response& res);
   // Waits `ms`, returning early when the emulator stops.
   void Wait(int64_t ms) {
     if (ms > 0) stopping.WaitForNotificationWithTimeout(absl::Milliseconds(ms));
@@ -99,6 +132,9 @@ struct Emulator::Impl {
   Actions actions;
   FaultSet faults;
   RequestCounter counter;
+  FileSystem fs;
+  FilesApi files;
+  bool fs_ready = false;
   httplib::Server server;
   std::thread thread;
   int port = 0;
@@ -110,27 +146,45 @@ struct Emulator::Impl {
 
 void Emulator::Impl::Serve(const httplib::Request& req, httplib::Response& res) {
   std::string path = PathOf(req);
-  if (absl::StartsWith(path, kControlPrefix)) return Control(path, req, res);
+  bool download = absl::StartsWith(path, kDownloadPrefix);
+  if (!download && absl::StartsWith(path, kControlPrefix)) return Control(path, req, res);
   counter.Count(req.method, path);
-  int64_t stall_ms = 0;
-  if (auto fault = faults.Take(req.method, path)) {
+  std::optional<FaultRule> fault = faults.Take(req.method, path);
+  if (fault) {
     Wait(fault->delay_ms);
     if (fault->drop) {
       DropConnection(req);
       res.status = 500;  // never reaches the client
       return;
     }
-    stall_ms = fault->stall_ms;
-    if (fault->status != 0) {
-      HttpReply reply = fault->body.empty()
-                            ? ErrorReply(ApiError(FaultType(fault->status), "Injected fault."),
-                                         fault->status)
-                            : HttpReply::Json(fault->status, fault->body);
-      if (!fault->retry_after.empty()) reply.headers.emplace_back("Retry-After", fault->retry_after);
-      return Write(std::move(reply), stall_ms, res);
+  }
+  const FaultRule* rule = fault ? &*fault : nullptr;
+  if (download) return files.ServeDownload(req, res, rule);
+  if (rule != nullptr && rule->status != 0) {
+    HttpReply reply = rule->body.empty()
+                          ? ErrorReply(ApiError(FaultType(rule->status), "Injected fault."),
+                                       rule->status)
+                          : HttpReply::Json(rule->status, rule->body);
+    if (!rule->retry_after.empty()) reply.headers.emplace_back("Retry-After", rule->retry_after);
+    return Write(std::move(reply), rule, res);
+  }
+  Write(Api(req, path), rule, res);
+}
+
+void Emulator::Impl::Upload(const httplib::Request& req, httplib::Response& res,
+                            const httplib::ContentReader& reader) {
+  std::string path = PathOf(req);
+  counter.Count(req.method, path);
+  std::optional<FaultRule> fault = faults.Take(req.method, path);
+  if (fault) {
+    Wait(fault->delay_ms);
+    if (fault->drop) {
+      DropConnection(req);
+      res.status = 500;
+      return;
     }
   }
-  Write(Api(req, path), stall_ms, res);
+  files.ServeUpload(req, res, reader, fault ? &*fault : nullptr);
 }
 
 absl::Status Emulator::Impl::Authenticate(const httplib::Request& req, ActionRequest* action) const {
@@ -170,6 +224,7 @@ HttpReply Emulator::Impl::Api(const httplib::Request& req, const std::string& pa
   action.http_method = req.method;
   action.path = std::string(api_path);
   action.body = req.body;
+  action.host = req.get_header_value("Host");
   action.path_params = match->path_params;
   bool is_login = route.sdk.resource() == "Session" && route.sdk.action() == "create";
   if (absl::Status auth = Authenticate(req, &action); !auth.ok() && !is_login) {
@@ -201,24 +256,35 @@ HttpReply Emulator::Impl::Api(const httplib::Request& req, const std::string& pa
   return reply;
 }
 
-void Emulator::Impl::Write(HttpReply reply, int64_t stall_ms, httplib::Response& res) {
+void Emulator::Impl::Write(HttpReply reply, const FaultRule* fault, httplib::Response& res) {
   res.status = reply.status;
   for (auto& [name, value] : reply.headers) res.set_header(name.c_str(), value);
   if (reply.body.empty()) return;
-  if (stall_ms <= 0) {
+  const int64_t stall_ms = fault != nullptr ? fault->stall_ms : 0;
+  const int64_t cut = fault != nullptr ? fault->cut_after_bytes : -1;
+  if (stall_ms <= 0 && cut < 0) {
     res.set_content(reply.body, reply.content_type.c_str());
     return;
   }
-  // Headers and the first half of the body go out, then the rest after a stall.
+  // Headers and the first half of the body go out, then the rest after a
+  // stall; or the first `cut` bytes, then the connection closes.
   auto body = std::make_shared<std::string>(std::move(reply.body));
   size_t half = body->size() / 2;
   res.set_content_provider(
       body->size(), reply.content_type,
-      [this, body, half, stall_ms](size_t offset, size_t, httplib::DataSink& sink) {
-        if (offset < half) return sink.write(body->data(), half);
-        Wait(stall_ms);
-        if (stopping.HasBeenNotified()) return false;
-        return sink.write(body->data() + offset, body->size() - offset);
+      [this, body, half, stall_ms, cut](size_t offset, size_t, httplib::DataSink& sink) {
+        size_t end = body->size();
+        if (cut >= 0) {
+          if (offset >= static_cast<size_t>(cut)) return false;
+          end = std::min(end, static_cast<size_t>(cut));
+        }
+        if (stall_ms > 0 && offset < half) {
+          end = std::min(end, half);
+        } else if (stall_ms > 0 && offset == half) {
+          Wait(stall_ms);
+          if (stopping.HasBeenNotified()) return false;
+        }
+        return sink.write(body->data() + offset, end - offset);
       });
 }
 
@@ -252,7 +318,12 @@ void Emulator::Impl::Control(const std::string& path, const httplib::Request& re
   if (what == "reset" && req.method == "POST") {
     faults.Clear();
     counter.Reset();
+    if (options.demo_site && fs_ready) files.SeedDemo();
     return json(200, R"({"reset":true})");
+  }
+  if (what == "urls/expire" && req.method == "POST") {
+    files.ExpireUrls();
+    return json(200, R"({"expired":true})");
   }
   if (what == "sessions/expire" && req.method == "POST") {
     sessions.ExpireAll();
@@ -271,6 +342,11 @@ Emulator::~Emulator() { Stop(); }
 absl::Status Emulator::Start() {
   Impl& s = *impl_;
   if (s.started) return absl::FailedPreconditionError("emulator already started");
+  if (!s.fs_ready) {
+    if (absl::Status fs = s.fs.Init(); !fs.ok()) return fs;
+    if (s.options.demo_site) s.files.SeedDemo();
+    s.fs_ready = true;
+  }
   int threads = s.options.threads > 0 ? s.options.threads : 1;
   s.server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s.server.set_tcp_nodelay(true);  // headers and body are separate writes
@@ -279,6 +355,10 @@ absl::Status Emulator::Start() {
   s.server.set_read_timeout(30, 0);
   s.server.set_write_timeout(30, 0);
   auto handler = [&s](const httplib::Request& req, httplib::Response& res) { s.Serve(req, res); };
+  // Part uploads stream their body into storage (not into req.body first).
+  s.server.Put(absl::StrCat(kUploadPrefix, ".*"),
+               [&s](const httplib::Request& req, httplib::Response& res,
+                    const httplib::ContentReader& reader) { s.Upload(req, res, reader); });
   s.server.Get(".*", handler);
   s.server.Post(".*", handler);
   s.server.Put(".*", handler);
@@ -341,9 +421,13 @@ std::string Emulator::RequestCountsJson() const { return impl_->counter.ToJson()
 void Emulator::Reset() {
   impl_->faults.Clear();
   impl_->counter.Reset();
+  if (impl_->options.demo_site && impl_->fs_ready) impl_->files.SeedDemo();
 }
 
 void Emulator::ExpireSessions() { impl_->sessions.ExpireAll(); }
+void Emulator::ExpireUrls() { impl_->files.ExpireUrls(); }
+FileSystem& Emulator::file_system() { return impl_->fs; }
+FilesApi& Emulator::files_api() { return impl_->files; }
 
 void Emulator::OverrideAction(std::string full_method_name, ActionHandler handler) {
   impl_->actions.Override(std::move(full_method_name), std::move(handler));

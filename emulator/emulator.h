@@ -1,24 +1,42 @@
 // files-emulator: a stateful stand-in for the Files.com REST API v1 on
 // loopback. Every (files.v1.rest) route answers; resources created through the
 // API can be found, updated, listed (cursor paging, sort_by, filters) and
-// deleted; errors use Files.com's JSON error bodies and catalogue types; faults
-// can be injected by route and rate. Used by every test here and as the
-// gateway's embedded default when no Files.com credentials are configured.
+// deleted; files and folders form a real file system (files_api.h: multipart
+// uploads through presigned part URLs, checksums, expiring download URLs with
+// Range, copy/move/delete), in memory or under a storage directory; errors use
+// Files.com's JSON error bodies and catalogue types; faults can be injected by
+// route and rate. Used by every test here and as the gateway's embedded
+// default when no Files.com credentials are configured.
 //
 //   EmulatorOptions options;
 //   options.api_key = "test-key";
+//   options.part_size = 1024;  // small parts for tests
 //   Emulator emulator(options);
 //   if (absl::Status s = emulator.Start(); !s.ok()) return s;
 //   httplib::Client client("127.0.0.1", emulator.port());  // or emulator.base_url()
 //   emulator.AddFault(R"({"method":"GET","path":"/users/*","status":503,"times":2})");
+//   emulator.AddFault(R"({"method":"PUT","path":"/__emulator/upload/*","status":503,"times":2})");
+//
+// Presigned URLs (no Files.com auth; the signature and expiry are the auth):
+//   PUT    /__emulator/upload/<ref>/<part>?X-Files-Date=..&X-Files-Expires=..&X-Files-Signature=..
+//          header X-Emulator-Part-Token (from the descriptor's `headers`)
+//          -> 200 ETag: "<md5>"; 400 MissingSecurityHeader, 403 (expired,
+//          SignatureDoesNotMatch), 404 NoSuchUpload: S3-style XML bodies
+//   GET    /__emulator/download/<token>?X-Files-Date=..&X-Files-Expires=..&X-Files-Signature=..
+//          -> 200, or 206 with Content-Range for `Range: bytes=a-b|a-|-n`;
+//          416 InvalidRange; 403 AccessDenied "Request has expired"
 //
 // Control endpoint (no Files.com auth, reserved prefix /__emulator/):
 //   POST   /__emulator/faults            add one rule or a list -> {"ids":[...]}
+//                                        (fields: method, path, status, retry_after, body,
+//                                        times, fraction, delay_ms, drop, stall_ms,
+//                                        cut_after_bytes, expire; see faults.h)
 //   GET    /__emulator/faults            the rules, with their hit counts
 //   DELETE /__emulator/faults            clear every rule
 //   GET    /__emulator/requests          {"requests":{"GET /api/rest/v1/users/1":3,...},"total":3}
-//   POST   /__emulator/reset             clear counts and faults
+//   POST   /__emulator/reset             clear counts and faults; restore the demo files
 //   POST   /__emulator/sessions/expire   end every session
+//   POST   /__emulator/urls/expire       every upload/download URL issued so far expires
 #ifndef FILESGW_EMULATOR_EMULATOR_H_
 #define FILESGW_EMULATOR_EMULATOR_H_
 
@@ -34,6 +52,8 @@
 #include "absl/time/time.h"
 #include "emulator/actions.h"
 #include "emulator/faults.h"
+#include "emulator/file_system.h"
+#include "emulator/files_api.h"
 
 namespace filesgw::emulator {
 
@@ -42,10 +62,19 @@ struct EmulatorOptions {
   int port = 0;  // 0: any free port
   // The X-FilesAPI-Key accepted. Empty: any non-empty key is accepted.
   std::string api_key;
-  bool demo_site = true;    // seed demo records (id 1 of every resource, users, groups, folders)
-  std::string storage_dir;  // reserved for the file-system module; unused for now
-  int threads = 8;
+  // Seed demo records (id 1 of every resource, users, groups) and the demo
+  // files: folders `demo`, `demo/reports`, `shared` and `demo/hello.txt`.
+  bool demo_site = true;
+  // Files live under this directory (created if needed; never anything
+  // outside it). Empty: in memory.
+  std::string storage_dir;
+  // Worker threads; an idle keep-alive connection holds one, so allow for a
+  // client's whole pool (32 parallel transfers plus API calls).
+  int threads = 64;
   absl::Duration session_ttl = absl::Hours(6);
+  int64_t part_size = int64_t{5} << 20;                 // `partsize` of upload descriptors
+  absl::Duration upload_url_ttl = absl::Minutes(15);    // part upload URLs
+  absl::Duration download_url_ttl = absl::Seconds(60);  // download_uri
   std::function<absl::Time()> clock;  // default absl::Now; tests inject their own
 };
 
@@ -72,12 +101,16 @@ class Emulator {
   // Requests received for "METHOD /absolute/path" since the last reset.
   int64_t RequestCount(const std::string& method_and_path) const;
   std::string RequestCountsJson() const;
-  void Reset();  // counts and faults
+  void Reset();  // counts and faults; restores the demo files when demo_site
   void ExpireSessions();
+  // Every upload and download URL issued so far answers 403 (expired).
+  void ExpireUrls();
 
   // Replaces the behaviour of one RPC, e.g. "files.v1.FileService.FindFile".
   void OverrideAction(std::string full_method_name, ActionHandler handler);
   Actions& actions();
+  FileSystem& file_system();
+  FilesApi& files_api();
 
  private:
   struct Impl;

@@ -44,6 +44,14 @@ absl::StatusOr<FaultRule> RuleFromJson(const JsonValue& v) {
       auto d = AsDouble(value);
       if (!d || *d < 0 || *d > 1) return Bad("fraction must be between 0 and 1");
       rule.fraction = *d;
+    } else if (key == "cut_after_bytes") {
+      auto n = AsInt64(value);
+      if (!n || *n < 0) return Bad("cut_after_bytes must be a non-negative integer");
+      rule.cut_after_bytes = *n;
+    } else if (key == "expire") {
+      auto b = AsBool(value);
+      if (!b) return Bad("expire must be a boolean");
+      rule.expire = *b;
     } else if (key == "drop") {
       auto b = AsBool(value);
       if (!b) return Bad("drop must be a boolean");
@@ -52,8 +60,9 @@ absl::StatusOr<FaultRule> RuleFromJson(const JsonValue& v) {
       return Bad(absl::StrCat("unknown key ", key));
     }
   }
-  if (rule.status == 0 && !rule.drop && rule.delay_ms == 0 && rule.stall_ms == 0) {
-    return Bad("a rule needs status, drop, delay_ms or stall_ms");
+  if (rule.status == 0 && !rule.drop && rule.delay_ms == 0 && rule.stall_ms == 0 &&
+      rule.cut_after_bytes < 0 && !rule.expire) {
+    return Bad("a rule needs status, drop, delay_ms, stall_ms, cut_after_bytes or expire");
   }
   return rule;
 }
@@ -155,6 +164,10 @@ std::string FaultSet::ToJson() const {
     o.AddMember("delay_ms", JsonValue(static_cast<int64_t>(r.delay_ms)), Alloc());
     o.AddMember("drop", JsonValue(r.drop), Alloc());
     o.AddMember("stall_ms", JsonValue(static_cast<int64_t>(r.stall_ms)), Alloc());
+    if (r.cut_after_bytes >= 0) {
+      o.AddMember("cut_after_bytes", JsonValue(static_cast<int64_t>(r.cut_after_bytes)), Alloc());
+    }
+    o.AddMember("expire", JsonValue(r.expire), Alloc());
     o.AddMember("hits", JsonValue(static_cast<int64_t>(r.hits)), Alloc());
     list.PushBack(std::move(o), Alloc());
   }

@@ -1,11 +1,17 @@
 // Fault injection and request accounting for tests and demos: rules that
 // answer a chosen status (429 with Retry-After, 5xx, ...), delay, stall the
-// body or drop the connection, matched by HTTP method and a glob on the path,
-// limited by count and fraction. Pure logic: the HTTP glue applies the faults.
+// body, cut it short or drop the connection, or make a presigned URL look
+// expired, matched by HTTP method and a glob on the path, limited by count and
+// fraction. Pure logic: the HTTP glue applies the faults. Rules apply to the
+// API and to the emulator's own part-upload and download URLs
+// ("/__emulator/upload/*", "/__emulator/download/*"), whose error answers are
+// S3-style XML.
 //
 //   FaultSet faults;
 //   auto rule = ParseFaultRule(R"({"method":"GET","path":"/users/*","status":503,"times":2})");
 //   faults.Add(*rule);
+//   faults.Add(*ParseFaultRule(R"({"method":"GET","path":"/__emulator/download/*",
+//                                  "cut_after_bytes":1000,"times":1})"));
 //   if (auto hit = faults.Take("GET", "/api/rest/v1/users/1")) { ... hit->status == 503 ... }
 #ifndef FILESGW_EMULATOR_FAULTS_H_
 #define FILESGW_EMULATOR_FAULTS_H_
@@ -40,7 +46,15 @@ struct FaultRule {
   double fraction = 1.0;      // chance that a matching request is hit
   int64_t delay_ms = 0;       // wait before answering
   bool drop = false;          // close the connection without answering
-  int64_t stall_ms = 0;       // send headers and half the body, then wait
+  int64_t stall_ms = 0;       // send headers and half the body, then wait (part PUTs:
+                              // read half the body, then wait)
+  // >= 0: send the headers and that many body bytes, then close the
+  // connection (part PUTs: read that many bytes, then reset the connection
+  // without answering). -1: off.
+  int64_t cut_after_bytes = -1;
+  // Presigned URLs only: answer 403 with S3's "Request has expired" body, as
+  // for a URL past its X-Files-Expires.
+  bool expire = false;
   int64_t hits = 0;           // requests it has applied to so far
 };
 

@@ -1,7 +1,11 @@
 // files-emulator: a stateful Files.com REST API v1 on loopback.
 //   files-emulator [--listen HOST:PORT] [--api-key KEY] [--empty] [--faults FILE]
+//                  [--storage-dir DIR] [--part-size BYTES] [--download-url-ttl SECONDS]
+//                  [--upload-url-ttl SECONDS] [--threads N]
 // Prints one JSON line with the address when ready; exits on SIGTERM/SIGINT.
 #include <chrono>
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -23,7 +27,12 @@ int Usage(const char* error) {
       "  --api-key  the X-FilesAPI-Key to accept (default $FILES_EMULATOR_API_KEY or\n"
       "             \"emulator-key\")\n"
       "  --empty    start without the demo site\n"
-      "  --faults   JSON file with a list of fault rules to load at start\n",
+      "  --faults   JSON file with a list of fault rules to load at start\n"
+      "  --storage-dir DIR        keep files under DIR (default: in memory)\n"
+      "  --part-size BYTES        upload part size offered by begin_upload (default 5242880)\n"
+      "  --download-url-ttl SECS  lifetime of download URLs (default 60)\n"
+      "  --upload-url-ttl SECS    lifetime of part upload URLs (default 900)\n"
+      "  --threads N              server worker threads (default 64)\n",
       error != nullptr ? stderr : stdout);
   return error != nullptr ? 2 : 0;
 }
@@ -43,7 +52,10 @@ int main(int argc, char** argv) {
     if (eq != std::string::npos) {
       value = arg.substr(eq + 1);
       arg.resize(eq);
-    } else if ((arg == "--listen" || arg == "--api-key" || arg == "--faults") && i + 1 < argc) {
+    } else if ((arg == "--listen" || arg == "--api-key" || arg == "--faults" ||
+                arg == "--storage-dir" || arg == "--part-size" || arg == "--download-url-ttl" ||
+                arg == "--upload-url-ttl" || arg == "--threads") &&
+               i + 1 < argc) {
       value = argv[++i];
     }
     if (arg == "--help" || arg == "-h") return Usage(nullptr);
@@ -61,6 +73,24 @@ int main(int argc, char** argv) {
     } else if (arg == "--faults") {
       if (value.empty()) return Usage("--faults wants a file");
       faults_file = value;
+    } else if (arg == "--storage-dir") {
+      if (value.empty()) return Usage("--storage-dir wants a folder");
+      options.storage_dir = value;
+    } else if (arg == "--part-size") {
+      if (!absl::SimpleAtoi(value, &options.part_size) || options.part_size < 1) {
+        return Usage("--part-size wants a positive number of bytes");
+      }
+    } else if (arg == "--download-url-ttl" || arg == "--upload-url-ttl") {
+      int64_t seconds = 0;
+      if (!absl::SimpleAtoi(value, &seconds) || seconds < 0) {
+        return Usage((arg + " wants a number of seconds").c_str());
+      }
+      (arg == "--download-url-ttl" ? options.download_url_ttl : options.upload_url_ttl) =
+          absl::Seconds(seconds);
+    } else if (arg == "--threads") {
+      if (!absl::SimpleAtoi(value, &options.threads) || options.threads < 1) {
+        return Usage("--threads wants a positive number");
+      }
     } else {
       return Usage(("unknown flag " + arg).c_str());
     }
@@ -73,6 +103,12 @@ int main(int argc, char** argv) {
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   std::signal(SIGPIPE, SIG_IGN);  // dropped connections must not kill us
+  // Every live download URL of a file on disk holds a descriptor: allow many.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   filesgw::emulator::Emulator emulator(options);
   if (!faults_file.empty()) {
@@ -95,9 +131,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "files-emulator: %s\n", std::string(s.message()).c_str());
     return 1;
   }
-  std::printf("{\"listening\":\"%s:%d\",\"base_url\":\"%s\",\"demo_site\":%s}\n",
-              options.listen_host.c_str(), emulator.port(), emulator.base_url().c_str(),
-              options.demo_site ? "true" : "false");
+  std::printf(
+      "{\"listening\":\"%s:%d\",\"base_url\":\"%s\",\"demo_site\":%s,\"storage\":\"%s\"}\n",
+      options.listen_host.c_str(), emulator.port(), emulator.base_url().c_str(),
+      options.demo_site ? "true" : "false",
+      options.storage_dir.empty() ? "memory" : "disk");
   std::fflush(stdout);
   int sig = 0;
   sigwait(&stop, &sig);
