@@ -56,6 +56,26 @@ void DropConnection(const httplib::Request& req) {
   closedir(dir);
 }
 
+// httplib listens with a backlog of 5: 32 clients connecting at once would
+// see SYNs dropped and one-second retransmits. Listening again on the bound
+// socket raises the backlog (Linux keeps the socket, changes the queue).
+void RaiseListenBacklog(int port) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  while (dirent* entry = readdir(dir)) {
+    int fd = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &fd)) continue;
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening == 0) continue;
+    sockaddr_storage local{};
+    socklen_t local_len = sizeof(local);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) continue;
+    if (PortOf(local) == port) listen(fd, SOMAXCONN);
+  }
+  closedir(dir);
+}
+
 // The error type a bare fault status stands for.
 std::string FaultType(int status) {
   if (status == 429) return "rate-limited/too-many-requests";
@@ -377,6 +397,7 @@ absl::Status Emulator::Start() {
     }
     s.port = s.options.port;
   }
+  RaiseListenBacklog(s.port);
   s.started = true;
   // The socket already listens: connections queue until the accept loop runs.
   s.thread = std::thread([&s] {

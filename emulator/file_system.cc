@@ -117,6 +117,16 @@ bool RemoveTree(const std::string& path) {
   return (::rmdir(path.c_str()) == 0 || errno == ENOENT) && ok;
 }
 
+// mkdir that accepts an existing real folder but never a symlink to one.
+bool MakeDir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) == 0) return true;
+  if (errno != EEXIST) return false;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return true;
+  errno = EEXIST;
+  return false;
+}
+
 bool MakeDirs(const std::string& path) {
   std::string prefix;
   for (absl::string_view part : absl::StrSplit(path, '/')) {
@@ -307,7 +317,7 @@ absl::StatusOr<FileSystem::Node*> FileSystem::Parent(const std::vector<std::stri
         return s;
       }
       std::string disk = DiskPath(*child);
-      if (::mkdir(disk.c_str(), 0755) != 0 && errno != EEXIST) {
+      if (!MakeDir(disk)) {
         absl::Status s = DiskError("cannot create folder", DisplayPath(*child));
         Detach(child);
         return s;
@@ -448,7 +458,7 @@ absl::StatusOr<Entry> FileSystem::CreateFolder(absl::string_view path, bool mkdi
   if (on_disk()) {
     absl::Status chain = CheckDiskChain(**parent);
     std::string disk = DiskPath(*node);
-    if (!chain.ok() || (::mkdir(disk.c_str(), 0755) != 0 && errno != EEXIST)) {
+    if (!chain.ok() || !MakeDir(disk)) {
       absl::Status s = chain.ok() ? DiskError("cannot create folder", DisplayPath(*node)) : chain;
       Detach(node);
       return s;
@@ -485,7 +495,7 @@ absl::Status FileSystem::CopyNode(const Node& from, Node* to_parent, const std::
   if (from.folder) {
     if (on_disk()) {
       std::string disk = DiskPath(*node);
-      if (::mkdir(disk.c_str(), 0755) != 0 && errno != EEXIST) {
+      if (!MakeDir(disk)) {
         absl::Status s = DiskError("cannot create folder", DisplayPath(*node));
         Detach(node);
         return s;
