@@ -166,7 +166,8 @@ struct Emulator::Impl {
 
 void Emulator::Impl::Serve(const httplib::Request& req, httplib::Response& res) {
   std::string path = PathOf(req);
-  bool download = absl::StartsWith(path, kDownloadPrefix);
+  bool download = absl::StartsWith(path, kDownloadPrefix) &&
+                  (req.method == "GET" || req.method == "HEAD");
   if (!download && absl::StartsWith(path, kControlPrefix)) return Control(path, req, res);
   counter.Count(req.method, path);
   std::optional<FaultRule> fault = faults.Take(req.method, path);

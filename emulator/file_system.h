@@ -12,7 +12,8 @@
 // DIR/.files-emulator is reserved, so no request can reach outside DIR.
 // Errors are Files.com API errors (reply.h).
 //
-//   FileSystem fs({.storage_dir = "", .clock = absl::Now});
+//   FileSystemOptions options;  // storage_dir empty: in memory
+//   FileSystem fs(options);
 //   fs.Init();
 //   fs.CreateFolder("reports/2024", /*mkdir_parents=*/true, std::nullopt);
 //   fs.CommitFile("reports/2024/a.txt", false, MemoryBlob("hi"), DigestsOf("hi"), std::nullopt);

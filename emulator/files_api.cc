@@ -293,6 +293,7 @@ bool FilesApi::IsFixture(absl::string_view path) const {
 // ---- RPCs ------------------------------------------------------------------
 
 HttpReply FilesApi::BeginUpload(const ActionRequest& r) {
+  downloads_.SweepIfDue();  // old contents pinned by expired URLs go
   std::vector<std::string> segments = SplitApiPath(TextParam(r, "path"));
   bool mkdir_parents = BoolParam(r, "mkdir_parents").value_or(false);
   std::string ref = TextParam(r, "ref");
@@ -368,6 +369,7 @@ HttpReply FilesApi::CreateFile(const ActionRequest& r) {
 }
 
 HttpReply FilesApi::EndUpload(const ActionRequest& r) {
+  downloads_.SweepIfDue();
   std::string ref = TextParam(r, "ref");
   if (ref.empty()) return ErrorReply("bad-request/request-params-required", "Missing required parameter: ref");
   auto session = uploads_.Find(ref);

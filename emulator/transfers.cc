@@ -287,17 +287,25 @@ size_t UploadSessions::size() const {
 
 DownloadTickets::DownloadTickets(std::function<absl::Time()> clock) : clock_(std::move(clock)) {}
 
+void DownloadTickets::Sweep(absl::Time now) {
+  // Dropping expired tickets releases their content (and open descriptors).
+  last_sweep_ = now;
+  for (auto it = tickets_.begin(); it != tickets_.end();) {
+    it = it->second.expires <= now ? tickets_.erase(it) : std::next(it);
+  }
+}
+
+void DownloadTickets::SweepIfDue() {
+  absl::Time now = clock_();
+  absl::MutexLock lock(&mu_);
+  if (now - last_sweep_ > absl::Seconds(1)) Sweep(now);
+}
+
 std::string DownloadTickets::Issue(DownloadTicket ticket) {
   std::string token = RandomHex();
   absl::Time now = clock_();
   absl::MutexLock lock(&mu_);
-  // Dropping expired tickets releases their content (and open descriptors).
-  if (++issued_ % kSweepEvery == 0 || now - last_sweep_ > absl::Seconds(1)) {
-    last_sweep_ = now;
-    for (auto it = tickets_.begin(); it != tickets_.end();) {
-      it = it->second.expires <= now ? tickets_.erase(it) : std::next(it);
-    }
-  }
+  if (++issued_ % kSweepEvery == 0 || now - last_sweep_ > absl::Seconds(1)) Sweep(now);
   tickets_[token] = std::move(ticket);
   return token;
 }

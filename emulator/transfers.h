@@ -128,10 +128,15 @@ class DownloadTickets {
   explicit DownloadTickets(std::function<absl::Time()> clock);
   // A new token for `ticket`; expired tickets are dropped now and then.
   std::string Issue(DownloadTicket ticket);
+  // Drops expired tickets (and the content they pin) if it has not been done
+  // for a second.
+  void SweepIfDue();
   std::optional<DownloadTicket> Find(const std::string& token) const;
   size_t size() const;
 
  private:
+  void Sweep(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   std::function<absl::Time()> clock_;
   mutable absl::Mutex mu_;
   std::map<std::string, DownloadTicket> tickets_ ABSL_GUARDED_BY(mu_);
