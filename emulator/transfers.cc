@@ -1,5 +1,6 @@
 #include "emulator/transfers.h"
 
+#include <atomic>
 #include <random>
 
 #include "absl/strings/numbers.h"
@@ -87,6 +88,7 @@ struct UploadSessions::Session {
   bool hashing ABSL_GUARDED_BY(mu) = false;
   bool closed ABSL_GUARDED_BY(mu) = false;
   bool broken ABSL_GUARDED_BY(mu) = false;  // `running` is stale: start over
+  std::atomic<bool> finished{false};        // ended: stop hashing at once
 };
 
 UploadSessions::UploadSessions() {
@@ -168,7 +170,7 @@ void UploadSessions::HashLoop() {
 
 void UploadSessions::Advance(Session* s) {
   s->mu.Lock();
-  if (s->hashing || s->closed) {
+  if (s->hashing || s->closed || s->finished) {
     s->mu.Unlock();
     return;
   }
@@ -180,11 +182,12 @@ void UploadSessions::Advance(Session* s) {
   s->hashing = true;
   while (true) {
     auto it = s->parts.find(static_cast<int64_t>(s->hashed.size()) + 1);
-    if (it == s->parts.end()) break;
+    if (it == s->parts.end() || s->finished) break;
     BlobPtr blob = it->second.blob;
     s->mu.Unlock();
     bool ok = blob->Read(0, blob->size(), [this, s](absl::string_view piece) {
       s->running.Update(piece);
+      if (s->finished) return false;
       absl::MutexLock lock(&queue_mu_);
       return !stopping_;
     });
@@ -271,8 +274,9 @@ void UploadSessions::Finish(const std::string& ref) {
     s = std::move(it->second);
     sessions_.erase(it);
   }
-  // Parts not in the file are released with the session; wait for a running
-  // hash so its blob references go too.
+  // Parts not in the file are released with the session; stop and wait for
+  // a running hash so its blob references go too.
+  s->finished = true;
   absl::MutexLock lock(&s->mu);
   auto idle = [&s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return !s->hashing; };
   s->mu.Await(absl::Condition(&idle));
