@@ -13,6 +13,7 @@
 #include "httplib.h"
 #include "proto/api_pool.h"
 #include "rapidjson/document.h"
+#include "client_core/curl_transport.h"
 #include "server/codec.h"
 
 namespace filesgw::testing {
@@ -39,6 +40,7 @@ GatewayHarness::GatewayHarness(HarnessOptions options) {
   emulator::EmulatorOptions emu;
   emu.api_key = api_key_;
   emu.demo_site = options.demo_site;
+  if (options.emulator_setup) options.emulator_setup(&emu);
   emulator_ = std::make_unique<emulator::Emulator>(emu);
   auto started = emulator_->Start();
   EXPECT_TRUE(started.ok()) << started;
@@ -50,8 +52,11 @@ GatewayHarness::GatewayHarness(HarnessOptions options) {
   gw.max_retries = options.max_retries;
   gw.initial_retry_delay = options.initial_retry_delay;
   gw.max_retry_delay = options.max_retry_delay;
+  if (options.gateway_setup) options.gateway_setup(&gw);
   log_ = std::make_unique<server::Logger>(server::LogLevel::kWarn);
-  auto gateway = server::Gateway::Start(gw, log_.get());
+  std::shared_ptr<client_core::HttpTransport> transport;
+  if (options.wrap_transport) transport = options.wrap_transport(client_core::MakeCurlTransport());
+  auto gateway = server::Gateway::Start(gw, log_.get(), transport);
   EXPECT_TRUE(gateway.ok()) << gateway.status();
   if (gateway.ok()) gateway_ = std::move(*gateway);
   grpc::ChannelArguments args;

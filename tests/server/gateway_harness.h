@@ -4,9 +4,11 @@
 #ifndef FILESGW_TESTS_SERVER_GATEWAY_HARNESS_H_
 #define FILESGW_TESTS_SERVER_GATEWAY_HARNESS_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "client_core/http_transport.h"
 #include "emulator/emulator.h"
 #include "google/protobuf/message.h"
 #include "google/rpc/error_details.pb.h"
@@ -32,6 +34,13 @@ struct HarnessOptions {
   int max_retries = 3;
   absl::Duration initial_retry_delay = absl::Milliseconds(10);
   absl::Duration max_retry_delay = absl::Milliseconds(50);
+  // Last word on the emulator's and the gateway's options.
+  std::function<void(emulator::EmulatorOptions*)> emulator_setup;
+  std::function<void(server::GatewayOptions*)> gateway_setup;
+  // Wraps the gateway's HTTP transport (a test seam, e.g. to corrupt bytes).
+  std::function<std::shared_ptr<client_core::HttpTransport>(
+      std::shared_ptr<client_core::HttpTransport>)>
+      wrap_transport;
 };
 
 class GatewayHarness {
