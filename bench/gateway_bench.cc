@@ -125,8 +125,7 @@ int main(int argc, char** argv) {
   std::string line;
   Proc emu = Spawn({build + "/emulator/files-emulator", "--listen", "127.0.0.1:0", "--api-key", key},
                    "{", &line);
-  int emu_port = PortFrom(line);
-  std::string base = absl::StrCat("http://127.0.0.1:", emu_port);
+  std::string base = filesgw::bench::JsonString(line, "base_url");
   Proc gw = Spawn({build + "/server/files-gateway", "--listen", "127.0.0.1:0", "--base-url", base,
                    "--log-level", "info"},
                   "\"listening\"", &line, {"FILES_API_KEY=" + key});
