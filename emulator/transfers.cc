@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <random>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -35,8 +36,10 @@ UrlSigner::UrlSigner(std::function<absl::Time()> clock)
     : clock_(std::move(clock)), secret_(RandomHex()) {}
 
 std::string UrlSigner::Mac(absl::string_view resource, absl::string_view date,
-                           absl::string_view expires, absl::string_view issued) const {
-  return Sha256Hex(absl::StrCat(secret_, "\n", resource, "\n", date, "\n", expires, "\n", issued))
+                           absl::string_view expires, absl::string_view issued,
+                           absl::string_view generation) const {
+  return Sha256Hex(absl::StrCat(secret_, "\n", resource, "\n", date, "\n", expires, "\n", issued,
+                                "\n", generation))
       .substr(0, kMacHexChars);
 }
 
@@ -47,32 +50,37 @@ std::string UrlSigner::Sign(absl::string_view resource, absl::Duration ttl) cons
   // The exact issue time rides in the (opaque) signature: expiry counts from
   // it, so a URL never lives longer than X-Files-Date + X-Files-Expires says.
   std::string issued = absl::StrFormat("%x", static_cast<uint64_t>(absl::ToUnixNanos(now)));
+  std::string generation;
+  {
+    absl::MutexLock lock(&mu_);
+    generation = absl::StrFormat("%x", generation_);
+  }
   return absl::StrCat("X-Files-Date=", date, "&X-Files-Expires=", expires,
-                      "&X-Files-Signature=", issued, ".", Mac(resource, date, expires, issued));
+                      "&X-Files-Signature=", issued, ".", generation, ".",
+                      Mac(resource, date, expires, issued, generation));
 }
 
 UrlSigner::Check UrlSigner::Verify(absl::string_view resource, absl::string_view date,
                                    absl::string_view expires, absl::string_view signature) const {
   if (date.empty() || expires.empty() || signature.empty()) return Check::kMissing;
-  std::pair<absl::string_view, absl::string_view> parts = absl::StrSplit(signature, '.');
-  uint64_t issued_ns = 0;
+  std::vector<absl::string_view> parts = absl::StrSplit(signature, '.');
+  uint64_t issued_ns = 0, generation = 0;
   int64_t seconds = 0;
-  if (!absl::SimpleHexAtoi(parts.first, &issued_ns) || !absl::SimpleAtoi(expires, &seconds) ||
-      seconds < 0 || parts.second != Mac(resource, date, expires, parts.first)) {
+  if (parts.size() != 3 || !absl::SimpleHexAtoi(parts[0], &issued_ns) ||
+      !absl::SimpleHexAtoi(parts[1], &generation) || !absl::SimpleAtoi(expires, &seconds) ||
+      seconds < 0 || parts[2] != Mac(resource, date, expires, parts[0], parts[1])) {
     return Check::kBadSignature;
   }
   absl::Time issued = absl::FromUnixNanos(static_cast<int64_t>(issued_ns));
   if (clock_() >= issued + absl::Seconds(seconds)) return Check::kExpired;
   absl::MutexLock lock(&mu_);
-  if (issued < valid_from_) return Check::kExpired;
+  if (generation < generation_) return Check::kExpired;
   return Check::kOk;
 }
 
 void UrlSigner::ExpireAll() {
-  absl::Time now = clock_();
   absl::MutexLock lock(&mu_);
-  // Strictly after every URL issued so far, even with a frozen test clock.
-  valid_from_ = now + absl::Nanoseconds(1);
+  ++generation_;
 }
 
 // ---- UploadSessions --------------------------------------------------------

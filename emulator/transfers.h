@@ -53,12 +53,13 @@ class UrlSigner {
 
  private:
   std::string Mac(absl::string_view resource, absl::string_view date, absl::string_view expires,
-                  absl::string_view issued) const;
+                  absl::string_view issued, absl::string_view generation) const;
 
   std::function<absl::Time()> clock_;
   std::string secret_;
   mutable absl::Mutex mu_;
-  absl::Time valid_from_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // URLs of an older generation are expired (ExpireAll starts a new one).
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
 struct UploadSession {
