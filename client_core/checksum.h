@@ -37,20 +37,26 @@ class Md5 {
   std::unique_ptr<State> state_;
 };
 
+// MD5 is ~5x slower than both CRCs together (430 MB/s vs 2.3 / 5.7 GB/s on
+// the reference machine), so each sum can be switched off.
 class Checksums {
  public:
+  enum Which : unsigned { kMd5 = 1, kCrc32 = 2, kCrc32c = 4, kAll = 7 };
+  explicit Checksums(unsigned which = kAll) : which_(which) {}
   void Update(std::string_view data) {
-    md5_.Update(data);
-    crc32_ = Crc32(crc32_, data);
-    crc32c_ = Crc32c(crc32c_, data);
+    if (which_ & kMd5) md5_.Update(data);
+    if (which_ & kCrc32) crc32_ = Crc32(crc32_, data);
+    if (which_ & kCrc32c) crc32c_ = Crc32c(crc32c_, data);
     bytes_ += static_cast<int64_t>(data.size());
   }
+  bool has(Which w) const { return (which_ & w) != 0; }
   std::string Md5Hex() const { return md5_.Hex(); }
   uint32_t crc32() const { return crc32_; }
   uint32_t crc32c() const { return crc32c_; }
   int64_t bytes() const { return bytes_; }
 
  private:
+  unsigned which_;
   Md5 md5_;
   uint32_t crc32_ = 0;
   uint32_t crc32c_ = 0;

@@ -67,12 +67,15 @@ grpc::Status FetchSource(TransferService::Impl& impl, grpc::ServerContext* conte
   return grpc::Status::OK;
 }
 
-// Bytes from curl (transport thread) to the stream thread.
+// Bytes from curl (transport thread) to the stream thread: curl's data is
+// copied once, into the message-sized string being filled; full strings wait
+// in `ready` (at most kReadyMax) and are moved into gRPC messages.
+constexpr size_t kReadyMax = 2;
 struct Pipe {
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::string> pieces;
-  int64_t queued = 0;
+  std::string filling;
+  std::deque<std::string> ready;
   bool paused = false;
   bool done = false;
   bool head_checked = false;
@@ -110,7 +113,6 @@ grpc::Status TransferService::Impl::Download(
   }
   int64_t chunk = request.chunk_size() > 0 ? request.chunk_size() : deps.options.chunk_size;
   chunk = std::clamp<int64_t>(chunk, 16 << 10, 4 << 20);
-  const int64_t window = 2 * chunk;
 
   Source source;
   if (grpc::Status s = FetchSource(*this, context, path, &source); !s.ok()) return s;
@@ -129,7 +131,12 @@ grpc::Status TransferService::Impl::Download(
     if (!writer->Write(first)) return Local(grpc::StatusCode::CANCELLED, "CANCELLED", "caller went away");
   }
 
-  client_core::Checksums sums;
+  // One whole-file check: Files.com's crc32 when it has one (5x cheaper than
+  // md5: about 0.45 vs 2.4 CPU seconds per GiB here), else its md5.
+  const unsigned which = !source.file.crc32().empty() ? client_core::Checksums::kCrc32
+                         : !source.file.md5().empty() ? client_core::Checksums::kMd5
+                                                      : 0u;
+  client_core::Checksums sums(which);
   int64_t pos = request.offset();
   int failures = 0, refreshes = 0;
   absl::BitGen gen;
@@ -163,8 +170,8 @@ grpc::Status TransferService::Impl::Download(
     http.read_timeout = backoff.read_timeout;
     http.deadline = transfer::DeadlineOf(context);
     const int64_t expect_start = pos;
-    http.body_sink = [pipe, expect_start, window](const HttpResponse& head,
-                                                  std::string_view data) -> BodyAction {
+    http.body_sink = [pipe, expect_start, chunk](const HttpResponse& head,
+                                                 std::string_view data) -> BodyAction {
       std::lock_guard<std::mutex> lock(pipe->mu);
       if (!pipe->head_checked) {
         pipe->head_checked = true;
@@ -178,18 +185,29 @@ grpc::Status TransferService::Impl::Download(
         }
       }
       if (!pipe->head_error.empty()) return BodyAction::kAbort;
-      if (pipe->queued >= window && !pipe->pieces.empty()) {
+      if (pipe->ready.size() >= kReadyMax) {
         pipe->paused = true;
         return BodyAction::kPause;
       }
-      pipe->pieces.emplace_back(data);
-      pipe->queued += static_cast<int64_t>(data.size());
-      pipe->cv.notify_one();
+      // Cut at `chunk` so no message outgrows what the caller asked for (or
+      // gRPC's 4 MiB default receive limit).
+      while (!data.empty()) {
+        if (pipe->filling.capacity() == 0) pipe->filling.reserve(static_cast<size_t>(chunk));
+        size_t take = std::min(data.size(), static_cast<size_t>(chunk) - pipe->filling.size());
+        pipe->filling.append(data.data(), take);
+        data.remove_prefix(take);
+        if (static_cast<int64_t>(pipe->filling.size()) == chunk) {
+          pipe->ready.push_back(std::move(pipe->filling));
+          pipe->filling = std::string();
+          pipe->cv.notify_one();
+        }
+      }
       return BodyAction::kAccept;
     };
     auto call = deps.transport->Start(std::move(http), [pipe](HttpResult r) {
       std::lock_guard<std::mutex> lock(pipe->mu);
       pipe->result = std::move(r);
+      if (!pipe->filling.empty()) pipe->ready.push_back(std::move(pipe->filling));
       pipe->done = true;
       pipe->cv.notify_one();
     });
@@ -203,30 +221,22 @@ grpc::Status TransferService::Impl::Download(
       std::string* data = message.mutable_data();
       {
         std::unique_lock<std::mutex> lock(pipe->mu);
-        while (!pipe->done && pipe->queued < chunk && !(pipe->paused && !pipe->pieces.empty())) {
+        while (!pipe->done && pipe->ready.empty()) {
           if (!cancelled && context->IsCancelled()) {
             cancelled = true;
             call->Cancel();
           }
           pipe->cv.wait_for(lock, std::chrono::milliseconds(100));
         }
-        while (!pipe->pieces.empty() && static_cast<int64_t>(data->size()) < chunk) {
-          std::string& front = pipe->pieces.front();
-          size_t take = std::min<size_t>(front.size(), chunk - data->size());
-          if (data->empty() && take == front.size()) {
-            *data = std::move(front);
-          } else {
-            data->append(front, 0, take);
-            front.erase(0, take);
-          }
-          if (front.empty()) pipe->pieces.pop_front();
-          pipe->queued -= static_cast<int64_t>(take);
+        if (!pipe->ready.empty()) {
+          *data = std::move(pipe->ready.front());
+          pipe->ready.pop_front();
         }
-        if (pipe->paused && pipe->queued < window) {
+        if (pipe->paused && pipe->ready.size() < kReadyMax) {
           pipe->paused = false;
           resume = true;
         }
-        finished = pipe->done && pipe->pieces.empty();
+        finished = pipe->done && pipe->ready.empty();
       }
       if (resume) call->Resume();
       if (!data->empty()) {
@@ -296,13 +306,13 @@ grpc::Status TransferService::Impl::Download(
   }
 
   if (whole) {
-    if (!source.file.md5().empty()) {
+    if (sums.has(client_core::Checksums::kMd5)) {
       if (!absl::EqualsIgnoreCase(sums.Md5Hex(), source.file.md5())) {
         return Local(grpc::StatusCode::DATA_LOSS, "CHECKSUM_MISMATCH",
                      absl::StrCat("downloaded bytes have md5 ", sums.Md5Hex(), ", Files.com says ",
                                   source.file.md5()));
       }
-    } else if (!source.file.crc32().empty()) {
+    } else if (sums.has(client_core::Checksums::kCrc32)) {
       if (!absl::EqualsIgnoreCase(client_core::Crc32Hex(sums.crc32()), source.file.crc32())) {
         return Local(grpc::StatusCode::DATA_LOSS, "CHECKSUM_MISMATCH",
                      absl::StrCat("downloaded bytes have crc32 ", client_core::Crc32Hex(sums.crc32()),
