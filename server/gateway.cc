@@ -47,6 +47,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &gw->port_);
   builder.SetMaxReceiveMessageSize(64 << 20);
+  // Bound what one stream may buffer: with BDP probing on loopback gRPC grows
+  // each stream's receive window to tens of MiB, so a fast uploader parked
+  // ~100 MiB in the gateway while its parts went up. A fixed 1 MiB window
+  // keeps the bound per stream and still fills a loopback link.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1 << 20);
   std::vector<std::string> names;
   for (const auto* service : proto::Api().services) {
     auto built = ApiService::Create(service, gw->forwarder_.get());

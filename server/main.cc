@@ -1,4 +1,6 @@
 // files-gateway: options -> (embedded emulator) -> gateway -> wait -> drain on SIGTERM.
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +15,11 @@
 
 int main(int argc, char** argv) {
   using filesgw::server::Logger;
+  // Transfer buffers (5 MiB parts, download chunks) are allocated on stream
+  // threads and freed on the transport thread; with glibc's default of 8
+  // arenas per core each thread's arena kept its own high-water mark (32
+  // concurrent uploads: 530 MiB peak RSS; with 4 arenas: 430 MiB).
+  mallopt(M_ARENA_MAX, 4);
   // Block the stop signals in every thread; this one waits for them below.
   sigset_t stop;
   sigemptyset(&stop);

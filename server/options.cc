@@ -50,7 +50,7 @@ std::string UsageText() {
   --log-level=LEVEL           debug|info|warn|error [info; FILESGW_LOG_LEVEL]
   --chunk-size=BYTES          data per Download message [524288; FILESGW_CHUNK_SIZE]
   --max-parallel-parts=N      part uploads in flight per Upload stream [4; FILESGW_MAX_PARALLEL_PARTS]
-  --upload-memory=BYTES       part buffers shared by all uploads [201326592; FILESGW_UPLOAD_MEMORY]
+  --upload-memory=BYTES       part buffers shared by all uploads [100663296; FILESGW_UPLOAD_MEMORY]
   --resumable-ttl=DUR         how long an idle resumable upload is kept [24h; FILESGW_RESUMABLE_TTL]
 )";
 }

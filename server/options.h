@@ -36,7 +36,7 @@ struct GatewayOptions {
   // Transfers (TransferService).
   int64_t chunk_size = 512 * 1024;            // bytes per Download message
   int max_parallel_parts = 4;                 // part PUTs in flight per upload
-  int64_t upload_memory = 192LL << 20;        // part buffers over all uploads
+  int64_t upload_memory = 96LL << 20;         // part buffers over all uploads
   absl::Duration resumable_ttl = absl::Hours(24);
   bool help = false;
 };
