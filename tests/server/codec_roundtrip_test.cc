@@ -46,6 +46,9 @@ class Generator {
     want->SetObject();
     for (int i = 0; i < type->field_count(); ++i) {
       const FieldDescriptor* field = type->field(i);
+      // A real oneof keeps one member: fill only its first.
+      const auto* oneof = field->real_containing_oneof();
+      if (oneof != nullptr && oneof->field(0) != field) continue;
       Value field_in, field_want;
       if (!Field(field, depth, &field_in, &field_want)) continue;
       const std::string& key = codec_internal::FilesKey(field);
