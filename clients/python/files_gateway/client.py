@@ -1,0 +1,199 @@
+"""connect() and the Client: one gRPC channel to files-gateway, every resource
+as an attribute, and the file transfer helpers.
+
+    import files_gateway
+    client = files_gateway.connect("127.0.0.1:50051")
+    for user in client.users.list({"per_page": 1000}).auto_paging_iter():
+        print(user.username)
+"""
+import os
+import threading
+
+import grpc
+
+from files_gateway import _api, transfer
+from files_gateway.errors import InvalidParameterError, from_rpc_error
+from files_gateway.resources import Resource
+
+__all__ = ["connect", "Client", "DEFAULT_TARGET"]
+
+DEFAULT_TARGET = "127.0.0.1:50051"
+_MIB = 1 << 20
+_OPTION_KEYS = frozenset(("timeout", "metadata", "wait_for_ready"))
+
+
+def _read_pem(value):
+    if value is None or isinstance(value, bytes):
+        return value
+    with open(os.fspath(value), "rb") as f:  # a path to a PEM file
+        return f.read()
+
+
+def connect(target=DEFAULT_TARGET, *, tls=False, root_certificates=None, private_key=None,
+            certificate_chain=None, token=None, timeout=30.0, transfer_timeout=None,
+            keepalive_time=None, keepalive_timeout=20.0, keepalive_permit_without_calls=False,
+            max_message_bytes=64 * _MIB, channel_options=(), metadata=()):
+    """Opens a channel to files-gateway and returns a Client.
+
+    target: "host:port" or "unix:/path/to.sock".
+    tls: use TLS; root_certificates (PEM bytes or a path; default: the system's),
+        private_key and certificate_chain (PEM bytes or paths) for mutual TLS.
+    token: a bearer token, sent as "authorization: Bearer <token>" on every call.
+    timeout: the default deadline of each unary call, in seconds (None: none).
+    transfer_timeout: the default deadline of uploads and downloads (None: none,
+        since their length grows with the file; keepalive detects dead peers).
+    keepalive_time / keepalive_timeout: seconds between HTTP/2 pings on an idle
+        connection and how long to wait for the answer (None: no pings). Keep it
+        at or above the server's minimum ping interval (gRPC's default: 5 min
+        without calls in flight).
+    keepalive_permit_without_calls: also ping while no call is in flight.
+    max_message_bytes: the largest message accepted either way (a 1,000-item page
+        of a big model can pass gRPC's default 4 MiB).
+    channel_options: more (name, value) gRPC channel arguments.
+    metadata: (key, value) pairs sent on every call.
+    """
+    options = [("grpc.max_receive_message_length", int(max_message_bytes)),
+               ("grpc.max_send_message_length", int(max_message_bytes))]
+    if keepalive_time is not None:
+        options += [("grpc.keepalive_time_ms", int(keepalive_time * 1000)),
+                    ("grpc.keepalive_timeout_ms", int(keepalive_timeout * 1000)),
+                    ("grpc.keepalive_permit_without_calls", int(bool(keepalive_permit_without_calls))),
+                    ("grpc.http2.max_pings_without_data", 0)]
+    options += list(channel_options)
+    if tls or root_certificates is not None or certificate_chain is not None:
+        creds = grpc.ssl_channel_credentials(root_certificates=_read_pem(root_certificates),
+                                             private_key=_read_pem(private_key),
+                                             certificate_chain=_read_pem(certificate_chain))
+        channel = grpc.secure_channel(target, creds, options=options)
+    else:
+        channel = grpc.insecure_channel(target, options=options)
+    call_metadata = list(metadata or ())
+    if token:
+        call_metadata.append(("authorization", "Bearer " + token))
+    return Client(channel, timeout=timeout, transfer_timeout=transfer_timeout,
+                  metadata=call_metadata, target=target)
+
+
+class Client:
+    """Every Files.com resource as an attribute (client.users, client.files,
+    client.api_keys, ...; the singular works too), plus upload_file,
+    download_file, open and list_for over TransferService.
+
+    Thread-safe; close() (or a with-block) closes the channel.
+    """
+
+    def __init__(self, channel, *, timeout=30.0, transfer_timeout=None, metadata=(), target=None):
+        self.channel = channel
+        self.timeout = timeout
+        self.transfer_timeout = transfer_timeout
+        self.metadata = tuple(metadata)
+        self.target = target
+        self._resources = {}
+        self._stubs = {}
+        self._lock = threading.Lock()
+
+    # --- resources -------------------------------------------------------
+
+    def resource(self, name):
+        """A resource by SDK name ("User") or attribute name ("users", "user")."""
+        sdk_name = _api.resource_for_attribute(name)
+        if sdk_name is None:
+            raise AttributeError("no Files.com resource named %r" % (name,))
+        res = self._resources.get(sdk_name)
+        if res is None:
+            with self._lock:
+                res = self._resources.setdefault(
+                    sdk_name, Resource(self, sdk_name, _api.resources()[sdk_name]))
+        return res
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self.resource(name)
+        except AttributeError:
+            raise AttributeError("%r is neither a Client attribute nor a Files.com resource"
+                                 % (name,)) from None
+
+    def __dir__(self):
+        return sorted(set(object.__dir__(self)) | set(_api.attribute_names()))
+
+    @property
+    def resources(self):
+        """The SDK resource names, e.g. ['ActionLog', ..., 'User', ...]."""
+        return sorted(_api.resources())
+
+    # --- transfers -------------------------------------------------------
+
+    def upload_file(self, local, remote, mkdir_parents=False, **kwargs):
+        """Uploads a local file (path or binary file object); returns the File.
+        kwargs: provided_mtime, expected_md5, expected_crc32c, overwrite,
+        chunk_size, options."""
+        return transfer.upload_file(self, local, remote, mkdir_parents, **kwargs)
+
+    def download_file(self, remote, local, **kwargs):
+        """Downloads remote to local (path or binary file object); returns the File.
+        kwargs: offset, length, chunk_size, options."""
+        return transfer.download_file(self, remote, local, **kwargs)
+
+    def open(self, remote, mode="r", **kwargs):
+        """A streaming file object: "r"/"rb" download, "w"/"wb" upload on close().
+        kwargs: encoding, errors, newline, mkdir_parents, chunk_size, queue_size,
+        options, and the upload spec options."""
+        return transfer.open_remote(self, remote, mode, **kwargs)
+
+    def list_for(self, folder="", params=None, options=None):
+        """Every entry of a folder (Folder.list_for, all pages), as File models."""
+        return self.resource("Folder").list_for(folder, params, options=options).auto_paging_iter()
+
+    # --- plumbing ----------------------------------------------------------
+
+    def _stub(self, stub_class):
+        stub = self._stubs.get(stub_class)
+        if stub is None:
+            with self._lock:
+                stub = self._stubs.setdefault(stub_class, stub_class(self.channel))
+        return stub
+
+    def _call_kwargs(self, options, transfer_call=False):
+        options = dict(options or {})
+        unknown = set(options) - _OPTION_KEYS
+        if unknown:
+            raise InvalidParameterError("unknown call options: %s (known: %s)" % (
+                ", ".join(sorted(unknown)), ", ".join(sorted(_OPTION_KEYS))))
+        default = self.transfer_timeout if transfer_call else self.timeout
+        kwargs = {"timeout": options.get("timeout", default),
+                  "metadata": self.metadata + tuple(options.get("metadata") or ())}
+        if options.get("wait_for_ready") is not None:
+            kwargs["wait_for_ready"] = bool(options["wait_for_ready"])
+        return kwargs
+
+    def _call(self, callable_, request, options=None, *, transfer=False, translate=True):
+        """Invokes a stub callable with this client's deadline and metadata;
+        failures come back as typed errors (unless translate=False: streams
+        translate them as they surface)."""
+        kwargs = self._call_kwargs(options, transfer)
+        if not translate:
+            return callable_(request, **kwargs)
+        try:
+            return callable_(request, **kwargs)
+        except grpc.RpcError as e:
+            raise from_rpc_error(e) from None
+
+    def _unary(self, method, request, options=None):
+        stub = self._stub(method.stub_class)
+        return self._call(getattr(stub, method.name), request, options)
+
+    # --- lifecycle -------------------------------------------------------
+
+    def close(self):
+        self.channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return "<files_gateway.Client %s>" % (self.target or self.channel)

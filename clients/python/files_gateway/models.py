@@ -1,0 +1,120 @@
+"""Results as objects with attribute access, like the Files.com SDK's models.
+
+A Model wraps one response message: user.username, user.to_dict(). Unset
+optional fields read as None; nested messages are Models, repeated fields
+lists, maps and google.protobuf.Struct fields dicts. The class of each model
+is made once per message type (type(user).__name__ == "User"), and a model
+whose message is an SDK resource has that resource's per-object actions:
+user.update({...}), user.delete(), user.unlock() fill in the id (or path)
+from the object itself.
+"""
+import threading
+
+from files_gateway import _api, _convert
+
+__all__ = ["Model", "model_class", "wrap"]
+
+
+class Model:
+    """One Files.com object. `message` is the underlying protobuf message."""
+
+    __slots__ = ("_message", "_client")
+    DESCRIPTOR = None  # set on each generated subclass
+
+    def __init__(self, message, client=None):
+        object.__setattr__(self, "_message", message)
+        object.__setattr__(self, "_client", client)
+
+    @property
+    def message(self):
+        return self._message
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        fd = _convert.field_for_key(self._message.DESCRIPTOR, name)
+        if fd is not None:
+            return _convert.field_value(self._message, fd, self._wrap)
+        action = self._action(name)
+        if action is not None:
+            return action
+        raise AttributeError("%s has no attribute %r" % (type(self).__name__, name))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("%s objects are read-only; use update()" % type(self).__name__)
+
+    def _wrap(self, message):
+        return wrap(message, self._client)
+
+    def _action(self, name):
+        """A per-object action: the resource's action with its path params taken from self."""
+        if self._client is None:
+            return None
+        methods = _api.resources().get(self._message.DESCRIPTOR.name, {})
+        method = methods.get(name)
+        if method is None or not method.path_params:
+            return None
+        values = []
+        for p in method.path_params:
+            fd = _convert.field_for_key(self._message.DESCRIPTOR, p)
+            if fd is None:
+                return None
+            values.append(_convert.field_value(self._message, fd))
+        resource = self._client.resource(method.resource)
+
+        def bound(params=None, options=None, **kw_params):
+            return getattr(resource, name)(*values, params=params, options=options, **kw_params)
+        bound.__name__ = name
+        bound.__doc__ = "%s.%s for this object (%s %s)" % (method.resource, name,
+                                                           method.http_method, method.http_path)
+        return bound
+
+    def get(self, key, default=None):
+        """A field by its Files.com key, or default when unset."""
+        fd = _convert.field_for_key(self._message.DESCRIPTOR, key)
+        if fd is None:
+            return default
+        value = _convert.field_value(self._message, fd, self._wrap)
+        return default if value is None else value
+
+    def to_dict(self):
+        """The object as a plain dict keyed by Files.com names (set fields only)."""
+        return _convert.to_python(self._message)
+
+    def __dir__(self):
+        return sorted(set(object.__dir__(self)) |
+                      {fd.name for fd in self._message.DESCRIPTOR.fields})
+
+    def __eq__(self, other):
+        return isinstance(other, Model) and self._message == other._message
+
+    def __hash__(self):
+        return hash(self._message.SerializeToString(deterministic=True))
+
+    def __repr__(self):
+        d = self.to_dict()
+        keys = [k for k in ("id", "path", "username", "name") if k in d] or list(d)[:3]
+        return "<%s %s>" % (type(self).__name__, " ".join("%s=%r" % (k, d[k]) for k in keys))
+
+
+_classes = {}
+_lock = threading.Lock()
+
+
+def model_class(descriptor):
+    """The Model subclass for a message type, named like it."""
+    cls = _classes.get(descriptor.full_name)
+    if cls is None:
+        with _lock:
+            cls = _classes.get(descriptor.full_name)
+            if cls is None:
+                cls = type(descriptor.name, (Model,), {
+                    "__slots__": (), "__module__": __name__, "DESCRIPTOR": descriptor,
+                    "__doc__": "Files.com %s (%s)." % (descriptor.name, descriptor.full_name)})
+                _classes[descriptor.full_name] = cls
+    return cls
+
+
+def wrap(message, client=None):
+    """A message as its Model."""
+    return model_class(message.DESCRIPTOR)(message, client)

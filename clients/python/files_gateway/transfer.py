@@ -1,0 +1,433 @@
+"""File content over files.v1.TransferService (see proto/files/v1/transfer.proto).
+
+Upload is a client stream: a first message {spec: {path, mkdir_parents, ...}},
+then data chunks of about 1 MiB; half-closing commits, cancelling commits
+nothing. Download is a server stream: the first message carries the File
+metadata, the rest the data in order, each with its offset.
+
+    client.upload_file("report.csv", "reports/2026/report.csv", mkdir_parents=True)
+    client.download_file("reports/2026/report.csv", "copy.csv")
+    with client.open("notes/today.txt", "w") as f:   # streamed as you write
+        f.write("hello\\n")
+    with client.open("notes/today.txt") as f:        # streamed as you read
+        print(f.read())
+
+Memory stays bounded whatever the file size: a writer holds at most
+queue_size + 1 chunks, a reader one message and one buffer.
+"""
+import datetime
+import io
+import os
+import queue
+import stat
+import tempfile
+import threading
+
+import grpc
+
+from files_gateway import _api, models
+from files_gateway.errors import (DataLossError, Error, GatewayError, InvalidParameterError,
+                                  from_rpc_error)
+
+__all__ = ["CHUNK_SIZE", "upload_file", "download_file", "open_remote", "UploadWriter",
+           "DownloadReader", "upload_spec"]
+
+CHUNK_SIZE = 1 << 20
+_EOF = object()
+_POLL = 0.1  # seconds between checks for a call that ended while we wait
+
+
+def upload_spec(remote, mkdir_parents=False, provided_mtime=None, expected_size=None,
+                expected_md5=None, expected_crc32c=None, overwrite=True):
+    """The UploadSpec message for these options (overwrite=False: fail if the file exists)."""
+    pb = _api.transfer_pb2
+    spec = pb.UploadSpec(path=os.fspath(remote), mkdir_parents=bool(mkdir_parents))
+    if isinstance(provided_mtime, datetime.datetime):
+        if provided_mtime.tzinfo is None:
+            provided_mtime = provided_mtime.replace(tzinfo=datetime.timezone.utc)
+        provided_mtime = provided_mtime.isoformat()
+    if provided_mtime:
+        spec.provided_mtime = provided_mtime
+    if expected_size is not None:
+        spec.expected_size = int(expected_size)
+    if expected_md5:
+        spec.expected_md5 = expected_md5.lower()
+    if expected_crc32c is not None:
+        spec.expected_crc32c = int(expected_crc32c)
+    spec.overwrite = (pb.OVERWRITE_POLICY_UNSPECIFIED if overwrite
+                      else pb.OVERWRITE_POLICY_FAIL_IF_EXISTS)
+    return spec
+
+
+def _stub(client):
+    return client._stub(_api.transfer_pb2_grpc.TransferServiceStub)
+
+
+def _chunks_of(reader, chunk_size):
+    while True:
+        data = reader.read(chunk_size)
+        if not data:
+            return
+        yield data
+
+
+def _remaining_size(f):
+    """Bytes left in a regular file from its position, or None when unknowable."""
+    try:
+        st = os.fstat(f.fileno())
+        if stat.S_ISREG(st.st_mode):
+            return max(0, st.st_size - f.tell())
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        pass
+    return None
+
+
+def upload_file(client, local, remote, mkdir_parents=False, *, chunk_size=CHUNK_SIZE,
+                options=None, **spec_options):
+    """Uploads a local file (a path or a binary file object) to remote; returns
+    the File model. spec_options: provided_mtime, expected_md5, expected_crc32c,
+    overwrite (see upload_spec)."""
+    owned = not hasattr(local, "read")
+    f = open(local, "rb") if owned else local
+    try:
+        if "expected_size" not in spec_options:
+            # Lets the gateway plan its parts and refuse a short stream.
+            spec_options["expected_size"] = _remaining_size(f)
+        spec = upload_spec(remote, mkdir_parents, **spec_options)
+        pb = _api.transfer_pb2
+        read_errors = []
+
+        def requests():
+            yield pb.UploadRequest(spec=spec)
+            try:
+                for data in _chunks_of(f, chunk_size):
+                    yield pb.UploadRequest(data=data)
+            except Exception as e:  # gRPC cancels the call; the caller gets e itself
+                read_errors.append(e)
+                raise
+
+        try:
+            response = client._call(_stub(client).Upload, requests(), options, transfer=True,
+                                     translate=False)
+        except grpc.RpcError as e:
+            if read_errors:
+                raise read_errors[0] from None
+            raise from_rpc_error(e) from None
+        return models.wrap(response.file, client)
+    finally:
+        if owned:
+            f.close()
+
+
+def download_file(client, remote, local, *, offset=0, length=0, chunk_size=0, options=None):
+    """Downloads remote into local (a path, or a binary file object); returns
+    the File model. A path is written through a temporary file beside it and
+    renamed at the end, so a failed download leaves no partial file."""
+    reader = DownloadReader(client, remote, offset=offset, length=length, chunk_size=chunk_size,
+                            options=options)
+    with reader:
+        if hasattr(local, "write"):
+            for data in reader.chunks():
+                local.write(data)
+            return reader.metadata
+        local = os.fspath(local)
+        folder = os.path.dirname(os.path.abspath(local))
+        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(local), suffix=".part",
+                                   dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for data in reader.chunks():
+                    out.write(data)
+            os.replace(tmp, local)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        return reader.metadata
+
+
+class UploadWriter(io.BufferedIOBase):
+    """A binary file object whose writes stream to TransferService.Upload.
+
+    The stream runs in the background, fed through a bounded queue: write()
+    blocks while queue_size chunks wait, so memory stays bounded and a slow
+    gateway slows the writer. close() commits and waits for the result
+    (self.file); leaving a with-block on an exception, abort() or garbage
+    collection without close() cancel the upload and nothing is committed.
+    """
+
+    def __init__(self, client, spec, *, chunk_size=CHUNK_SIZE, queue_size=4, options=None):
+        super().__init__()
+        self._chunk = int(chunk_size)
+        if self._chunk <= 0:
+            raise InvalidParameterError("chunk_size must be positive")
+        self._queue = queue.Queue(maxsize=max(1, int(queue_size)))
+        self._buf = bytearray()
+        self._written = 0
+        self._ended = threading.Event()
+        self._aborted = False
+        self.remote = spec.path
+        self.file = None
+        self.result = None
+        self._future = client._call(_stub(client).Upload.future, self._requests(spec), options,
+                                    transfer=True, translate=False)
+        self._future.add_done_callback(lambda _: self._ended.set())
+        self._client = client
+
+    def _requests(self, spec):
+        pb = _api.transfer_pb2
+        yield pb.UploadRequest(spec=spec)
+        while True:
+            try:
+                item = self._queue.get(timeout=_POLL)
+            except queue.Empty:
+                # abort() cancels the call before it sets _aborted, so ending the
+                # iterator here can never half-close (commit) an aborted upload.
+                if self._aborted or self._ended.is_set():
+                    return
+                continue
+            if item is _EOF:
+                return
+            yield pb.UploadRequest(data=item)
+
+    def _failure(self):
+        try:
+            self._future.result(timeout=0)
+        except (grpc.RpcError, grpc.FutureCancelledError) as e:
+            return from_rpc_error(e)
+        return GatewayError("the upload of %s ended before it was closed" % self.remote)
+
+    def _put(self, item):
+        while True:
+            if self._ended.is_set():
+                raise self._failure()
+            try:
+                self._queue.put(item, timeout=_POLL)
+                return
+            except queue.Full:
+                continue
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        if self.closed:
+            raise ValueError("write to a closed upload")
+        if isinstance(b, str):
+            raise TypeError("write() argument must be bytes-like, not str (open with 'w' for text)")
+        mv = memoryview(b)
+        if mv.ndim != 1 or mv.itemsize != 1:
+            mv = mv.cast("B")
+        n, pos = len(mv), 0
+        if self._buf:
+            pos = min(self._chunk - len(self._buf), n)
+            self._buf += mv[:pos]
+            if len(self._buf) == self._chunk:
+                self._put(bytes(self._buf))
+                self._buf = bytearray()
+        while n - pos >= self._chunk:
+            self._put(bytes(mv[pos:pos + self._chunk]))
+            pos += self._chunk
+        self._buf += mv[pos:]
+        self._written += n
+        return n
+
+    def tell(self):
+        return self._written
+
+    def flush(self):
+        if self._ended.is_set() and not self.closed and self.result is None:
+            raise self._failure()
+
+    def close(self):
+        """Sends what is left, commits, and waits for the File (self.file)."""
+        if self.closed:
+            return
+        try:
+            if self._buf:
+                self._put(bytes(self._buf))
+                self._buf = bytearray()
+            self._put(_EOF)
+            try:
+                self.result = self._future.result()
+            except (grpc.RpcError, grpc.FutureCancelledError) as e:
+                raise from_rpc_error(e) from None
+            self.file = models.wrap(self.result.file, self._client)
+        finally:
+            super().close()
+
+    def abort(self):
+        """Cancels the upload; nothing is committed."""
+        if self.closed:
+            return
+        self._future.cancel()
+        self._aborted = True
+        super().close()
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.close()
+
+    def __del__(self):
+        if not self.closed:
+            self.abort()
+
+
+class _TextUploadWriter(io.TextIOWrapper):
+    """Text mode over UploadWriter, with the same abort-on-exception rule."""
+
+    @property
+    def file(self):
+        return self.buffer.file
+
+    def abort(self):
+        self.buffer.abort()
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+            return
+        self.buffer.abort()
+        try:
+            super().close()
+        except (ValueError, Error):
+            pass
+
+    def __del__(self):
+        if not self.buffer.closed:
+            self.buffer.abort()
+
+
+class DownloadReader(io.RawIOBase):
+    """A raw binary file object reading a TransferService.Download stream.
+
+    Opening it starts the stream and reads the metadata message (so a missing
+    file fails here, as NotFoundError); metadata is the File model. close()
+    before the end, or cancel(), cancels the stream.
+    """
+
+    def __init__(self, client, remote, *, offset=0, length=0, chunk_size=0, options=None):
+        super().__init__()
+        request = _api.transfer_pb2.DownloadRequest(path=os.fspath(remote), offset=int(offset),
+                                                    length=int(length),
+                                                    chunk_size=int(chunk_size))
+        self.remote = request.path
+        self._start = request.offset
+        self._whole = request.offset == 0 and request.length == 0
+        self._received = 0
+        self._pending = memoryview(b"")
+        self._eof = False
+        self._call = client._call(_stub(client).Download, request, options, transfer=True,
+                                  translate=False)
+        first = self._next()
+        if first is None:
+            raise DataLossError("the download of %s ended without its metadata" % self.remote)
+        self.metadata = models.wrap(first.metadata, client) if first.HasField("metadata") else None
+        self._take(first)
+
+    def _next(self):
+        try:
+            return next(self._call)
+        except StopIteration:
+            return None
+        except grpc.RpcError as e:
+            self._eof = True
+            raise from_rpc_error(e) from None
+
+    def _take(self, msg):
+        if msg.data and msg.offset != self._start + self._received:
+            self.cancel()
+            raise DataLossError("the download of %s skipped from offset %d to %d" % (
+                self.remote, self._start + self._received, msg.offset))
+        self._received += len(msg.data)
+        self._pending = memoryview(msg.data)
+
+    def _fill(self):
+        """True when there is pending data, False at the end of the stream."""
+        while not self._pending:
+            if self._eof:
+                return False
+            msg = self._next()
+            if msg is None:
+                self._eof = True
+                self._check_complete()
+                return False
+            self._take(msg)
+        return True
+
+    def _check_complete(self):
+        size = self.metadata.size if self.metadata is not None else None
+        if self._whole and size is not None and self._received != size:
+            # A whole-file read must deliver every byte (the gateway checks too).
+            raise DataLossError("the download of %s ended after %d of %d bytes" % (
+                self.remote, self._received, size))
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        if self.closed:
+            raise ValueError("read from a closed download")
+        if not self._fill():
+            return 0
+        n = min(len(b), len(self._pending))
+        b[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def chunks(self):
+        """The remaining data, one bytes object per stream message (no copies)."""
+        while self._fill():
+            data, self._pending = self._pending, memoryview(b"")
+            whole = data.nbytes == len(data.obj)
+            yield data.obj if whole else data.tobytes()
+
+    @property
+    def bytes_received(self):
+        return self._received
+
+    def cancel(self):
+        """Cancels the stream; later reads raise CancelledError."""
+        self._call.cancel()
+
+    def close(self):
+        if not self.closed and not self._eof:
+            self._call.cancel()
+        super().close()
+
+
+class _BufferedDownload(io.BufferedReader):
+    """What open(path, "rb") returns: buffered, with metadata and cancel()."""
+
+    @property
+    def metadata(self):
+        return self.raw.metadata
+
+    def cancel(self):
+        self.raw.cancel()
+
+
+def open_remote(client, remote, mode="r", *, encoding="utf-8", errors=None, newline=None,
+                mkdir_parents=False, chunk_size=CHUNK_SIZE, queue_size=4, options=None,
+                **spec_options):
+    """A streaming file object for remote: "r"/"rb" read it, "w"/"wb" (re)write it."""
+    if mode in ("rb", "r"):
+        raw = DownloadReader(client, remote, options=options)
+        buffered = _BufferedDownload(raw, buffer_size=max(io.DEFAULT_BUFFER_SIZE,
+                                                          min(int(chunk_size), CHUNK_SIZE)))
+        if mode == "rb":
+            return buffered
+        return io.TextIOWrapper(buffered, encoding=encoding, errors=errors, newline=newline)
+    if mode in ("wb", "w"):
+        spec = upload_spec(remote, mkdir_parents, **spec_options)
+        writer = UploadWriter(client, spec, chunk_size=chunk_size, queue_size=queue_size,
+                              options=options)
+        if mode == "wb":
+            return writer
+        return _TextUploadWriter(writer, encoding=encoding, errors=errors, newline=newline)
+    raise ValueError("mode must be 'r', 'rb', 'w' or 'wb', not %r" % (mode,))
+
