@@ -168,7 +168,8 @@ def class_for_type(files_type, group=None):
 
 # Non-Files.com failures, by gRPC code. The group rows apply to statuses the
 # gateway built itself (ErrorInfo domain "files-gateway", e.g. a bad request
-# message or an unknown upload_id); they mirror the gateway's group -> code table.
+# message or an unknown upload_id) and to bare statuses with codes gRPC never
+# produces on its own; they mirror the gateway's group -> code table.
 _ALWAYS = {
     grpc.StatusCode.UNAVAILABLE: APIConnectionError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
@@ -187,6 +188,10 @@ _FROM_GATEWAY = {
     # TransferService's overwrite policy FAIL_IF_EXISTS.
     grpc.StatusCode.ALREADY_EXISTS: "processing-failure/destination-exists",
 }
+
+# gRPC itself answers RESOURCE_EXHAUSTED for an oversized message: without the
+# gateway's ErrorInfo it is no rate limit.
+_AMBIGUOUS_WHEN_BARE = frozenset((grpc.StatusCode.RESOURCE_EXHAUSTED,))
 
 
 def _duration_seconds(d):
@@ -240,10 +245,8 @@ def from_rpc_error(err):
         attrs["type"] = files_type
     elif code in _ALWAYS:
         cls = _ALWAYS[code]
-    elif info is not None and code in _FROM_GATEWAY:
+    elif code in _FROM_GATEWAY and (info is not None or code not in _AMBIGUOUS_WHEN_BARE):
         cls = class_for_type(_FROM_GATEWAY[code])
-    elif code == grpc.StatusCode.UNAUTHENTICATED:
-        cls = class_for_type("not-authenticated")
     else:
         cls = GatewayError
     http_status = metadata.get("http_status")

@@ -148,6 +148,36 @@ def download_file(client, remote, local, *, offset=0, length=0, chunk_size=0, op
         return reader.metadata
 
 
+class _Feed:
+    """What gRPC's request-consumer thread shares with an UploadWriter. It must
+    not reference the writer itself, or a writer dropped without close() would
+    stay alive (and its upload open) as long as the call."""
+
+    def __init__(self, queue_size):
+        self.queue = queue.Queue(maxsize=max(1, int(queue_size)))
+        self.ended = threading.Event()
+        self.aborted = False
+
+    def on_done(self, _future):
+        self.ended.set()
+
+    def requests(self, spec):
+        pb = _api.transfer_pb2
+        yield pb.UploadRequest(spec=spec)
+        while True:
+            try:
+                item = self.queue.get(timeout=_POLL)
+            except queue.Empty:
+                # abort() cancels the call before it sets aborted, so ending the
+                # iterator here can never half-close (commit) an aborted upload.
+                if self.aborted or self.ended.is_set():
+                    return
+                continue
+            if item is _EOF:
+                return
+            yield pb.UploadRequest(data=item)
+
+
 class UploadWriter(io.BufferedIOBase):
     """A binary file object whose writes stream to TransferService.Upload.
 
@@ -163,34 +193,21 @@ class UploadWriter(io.BufferedIOBase):
         self._chunk = int(chunk_size)
         if self._chunk <= 0:
             raise InvalidParameterError("chunk_size must be positive")
-        self._queue = queue.Queue(maxsize=max(1, int(queue_size)))
+        self._feed = _Feed(queue_size)
         self._buf = bytearray()
         self._written = 0
-        self._ended = threading.Event()
-        self._aborted = False
         self.remote = spec.path
-        self.file = None
-        self.result = None
-        self._future = client._call(_stub(client).Upload.future, self._requests(spec), options,
-                                    transfer=True, translate=False)
-        self._future.add_done_callback(lambda _: self._ended.set())
+        self.file = None     # the File model, once committed
+        self.result = None   # the UploadResponse (file, md5, crc32c), once committed
         self._client = client
+        self._future = client._call(_stub(client).Upload.future, self._feed.requests(spec),
+                                    options, transfer=True, translate=False)
+        self._future.add_done_callback(self._feed.on_done)
 
-    def _requests(self, spec):
-        pb = _api.transfer_pb2
-        yield pb.UploadRequest(spec=spec)
-        while True:
-            try:
-                item = self._queue.get(timeout=_POLL)
-            except queue.Empty:
-                # abort() cancels the call before it sets _aborted, so ending the
-                # iterator here can never half-close (commit) an aborted upload.
-                if self._aborted or self._ended.is_set():
-                    return
-                continue
-            if item is _EOF:
-                return
-            yield pb.UploadRequest(data=item)
+    @property
+    def aborted(self):
+        """True once the upload was cancelled (abort(), an exception, or GC)."""
+        return self._feed.aborted
 
     def _failure(self):
         try:
@@ -201,10 +218,10 @@ class UploadWriter(io.BufferedIOBase):
 
     def _put(self, item):
         while True:
-            if self._ended.is_set():
+            if self._feed.ended.is_set():
                 raise self._failure()
             try:
-                self._queue.put(item, timeout=_POLL)
+                self._feed.queue.put(item, timeout=_POLL)
                 return
             except queue.Full:
                 continue
@@ -238,7 +255,7 @@ class UploadWriter(io.BufferedIOBase):
         return self._written
 
     def flush(self):
-        if self._ended.is_set() and not self.closed and self.result is None:
+        if self._feed.ended.is_set() and not self.closed and self.result is None:
             raise self._failure()
 
     def close(self):
@@ -263,7 +280,7 @@ class UploadWriter(io.BufferedIOBase):
         if self.closed:
             return
         self._future.cancel()
-        self._aborted = True
+        self._feed.aborted = True
         super().close()
 
     def __exit__(self, exc_type, exc, tb):

@@ -1,0 +1,222 @@
+#!/usr/bin/python3
+"""upload_file / download_file / open() against transfer.proto's contract,
+served by a small in-process TransferService (the generated servicer base),
+so the client's side is pinned down independently of the gateway's: spec
+first, then data of at most chunk_size; an abandoned writer cancels (nothing
+committed); offsets are checked; cancelling a download reaches the server;
+server errors surface as typed errors instead of hanging a writer.
+
+    /usr/bin/python3 clients/python/tests/transfer_contract_test.py --package build/clients/python/lib
+"""
+import argparse
+import concurrent.futures
+import os
+import sys
+import tempfile
+import threading
+import unittest
+
+import harness
+
+ARGS = None
+MIB = 1 << 20
+
+
+def make_servicer():
+    import grpc
+    from files_gateway import _api
+    pb, file_pb2 = _api.transfer_pb2, __import__(
+        "files_gateway._gen.files.v1.file_pb2", fromlist=["File"])
+
+    class Servicer(_api.transfer_pb2_grpc.TransferServiceServicer):
+        """Keeps committed files in memory and records what each stream carried."""
+
+        def __init__(self):
+            self.files = {}
+            self.uploads = []   # one list of UploadRequest per stream
+            self.cancelled = threading.Event()
+            self.lock = threading.Lock()
+
+        def Upload(self, request_iterator, context):
+            messages = []
+            with self.lock:
+                self.uploads.append(messages)
+            for m in request_iterator:
+                messages.append(m)
+                if messages[0].spec.path.startswith("refuse/") and len(messages) == 2:
+                    from files_gateway._gen.google.rpc import error_details_pb2, status_pb2
+                    status = status_pb2.Status(code=grpc.StatusCode.NOT_FOUND.value[0],
+                                               message="Parent folder not found")
+                    status.details.add().Pack(error_details_pb2.ErrorInfo(
+                        reason="FOLDER_NOT_FOUND", domain="files.com",
+                        metadata={"type": "not-found/folder-not-found", "http_status": "404"}))
+                    context.set_trailing_metadata(
+                        (("grpc-status-details-bin", status.SerializeToString()),))
+                    context.abort(grpc.StatusCode.NOT_FOUND, "Parent folder not found")
+            spec = messages[0].spec
+            data = b"".join(m.data for m in messages)
+            self.files[spec.path] = data
+            return pb.UploadResponse(file=file_pb2.File(path=spec.path, size=len(data)))
+
+        def Download(self, request, context):
+            path = request.path
+            if path.startswith("endless/"):
+                context.add_callback(self.cancelled.set)
+                yield pb.DownloadResponse(metadata=file_pb2.File(path=path, size=1 << 40))
+                offset = 0
+                while context.is_active():
+                    yield pb.DownloadResponse(offset=offset, data=b"x" * 65536)
+                    offset += 65536
+                return
+            if path.endswith(".missing"):
+                context.abort(grpc.StatusCode.NOT_FOUND, "Not Found")
+            data = self.files[path.split(":")[-1]]
+            yield pb.DownloadResponse(metadata=file_pb2.File(path=path, size=len(data)))
+            step = 300000
+            for off in range(0, len(data), step):
+                if path.startswith("gap:") and off > 0:
+                    off += 1
+                if path.startswith("short:") and off + step >= len(data):
+                    return
+                yield pb.DownloadResponse(offset=off, data=data[off:off + step])
+
+    return Servicer()
+
+
+class Transfers(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        import grpc
+        import files_gateway
+        from files_gateway import _api
+        cls.grpc, cls.errors = grpc, files_gateway.errors
+        cls.servicer = make_servicer()
+        cls.server = grpc.server(concurrent.futures.ThreadPoolExecutor(8))
+        _api.transfer_pb2_grpc.add_TransferServiceServicer_to_server(cls.servicer, cls.server)
+        port = cls.server.add_insecure_port("127.0.0.1:0")
+        cls.server.start()
+        cls.client = files_gateway.connect("127.0.0.1:%d" % port, timeout=20, transfer_timeout=20)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.close()
+        cls.server.stop(None)
+
+    def setUp(self):
+        self.servicer.cancelled.clear()
+
+    def last_upload(self):
+        return self.servicer.uploads[-1]
+
+    def test_upload_file_sends_the_spec_then_chunks(self):
+        data = os.urandom(2 * MIB + 12345)
+        with tempfile.NamedTemporaryFile() as f:
+            f.write(data)
+            f.flush()
+            model = self.client.upload_file(f.name, "up/file.bin", mkdir_parents=True,
+                                            provided_mtime="2026-11-29T10:00:00Z")
+        msgs = self.last_upload()
+        spec = msgs[0].spec
+        self.assertEqual(msgs[0].WhichOneof("first_message"), "spec")
+        self.assertEqual((spec.path, spec.mkdir_parents, spec.expected_size, spec.provided_mtime),
+                         ("up/file.bin", True, len(data), "2026-11-29T10:00:00Z"))
+        self.assertFalse(msgs[0].data)
+        self.assertTrue(all(0 < len(m.data) <= MIB for m in msgs[1:]))
+        self.assertEqual(b"".join(m.data for m in msgs[1:]), data)
+        self.assertEqual((model.path, model.size), ("up/file.bin", len(data)))
+
+    def test_writer_cuts_full_chunks_whatever_the_write_sizes(self):
+        data = os.urandom(3 * MIB + 5)
+        with self.client.open("up/writer.bin", "wb", overwrite=False) as f:
+            for start, size in ((0, 1), (1, 700000), (700001, 2 * MIB), (700001 + 2 * MIB, MIB)):
+                f.write(data[start:start + size])
+        msgs = self.last_upload()
+        self.assertEqual(msgs[0].spec.overwrite, 1)  # OVERWRITE_POLICY_FAIL_IF_EXISTS
+        sizes = [len(m.data) for m in msgs[1:]]
+        self.assertTrue(all(s == MIB for s in sizes[:-1]), sizes)
+        self.assertEqual(b"".join(m.data for m in msgs[1:]), data)
+        self.assertEqual(f.file.size, len(data))
+        self.assertEqual(self.servicer.files["up/writer.bin"], data)
+
+    def test_text_writer_and_reader(self):
+        with self.client.open("up/notes.txt", "w") as f:
+            f.write("héllo\n")
+            f.write("wörld\n")
+        self.assertEqual(self.servicer.files["up/notes.txt"], "héllo\nwörld\n".encode())
+        with self.client.open("up/notes.txt") as f:
+            self.assertEqual(f.readline(), "héllo\n")
+            self.assertEqual(f.read(), "wörld\n")
+
+    def test_abandoned_writer_cancels_instead_of_committing(self):
+        # Checked on the client's call: gRPC never half-closes (commits) a call
+        # once it is cancelled. (The Python test server cannot tell the two
+        # apart reliably; the scenario checks the gateway commits nothing.)
+        for mode in ("w", "wb"):
+            with self.subTest(mode=mode):
+                with self.assertRaises(KeyError):
+                    with self.client.open("up/abandoned-" + mode, mode) as f:
+                        f.write("partial" * 200000 if mode == "w" else b"partial" * 200000)
+                        raise KeyError("boom")
+                writer = f.buffer if mode == "w" else f
+                self.assertTrue(writer.aborted)
+                self.assertTrue(writer.closed)
+                self.assertIsNone(writer.file)
+                self.assertEqual(writer._future.code(), self.grpc.StatusCode.CANCELLED)
+
+    def test_writer_dropped_without_close_is_cancelled(self):
+        for mode, data in (("wb", b"z" * 10), ("w", "z" * 10)):
+            with self.subTest(mode=mode):
+                f = self.client.open("up/dropped-" + mode, mode)
+                f.write(data)
+                future = (f.buffer if mode == "w" else f)._future
+                del f
+                self.assertEqual(future.code(), self.grpc.StatusCode.CANCELLED)
+
+    def test_server_error_reaches_the_writer_as_its_class(self):
+        with self.assertRaises(self.errors.NotFoundError) as ctx:
+            with self.client.open("refuse/x.bin", "wb", chunk_size=65536, queue_size=1) as f:
+                for _ in range(2000):  # far more than the queue holds
+                    f.write(b"y" * 65536)
+        self.assertEqual(ctx.exception.type, "not-found/folder-not-found")
+        self.assertNotIn("refuse/x.bin", self.servicer.files)
+
+    def test_download_reads_back_and_checks_offsets(self):
+        data = os.urandom(MIB + 777)
+        self.servicer.files["down/a.bin"] = data
+        with self.client.open("down/a.bin", "rb") as f:
+            self.assertEqual(f.metadata.size, len(data))
+            self.assertEqual(f.read(10), data[:10])
+            self.assertEqual(f.read(), data[10:])
+        with tempfile.TemporaryDirectory() as tmp:
+            local = os.path.join(tmp, "a.bin")
+            model = self.client.download_file("down/a.bin", local)
+            with open(local, "rb") as f:
+                self.assertEqual(f.read(), data)
+            self.assertEqual(model.size, len(data))
+            with self.assertRaises(self.errors.DataLossError):
+                self.client.download_file("gap:down/a.bin", local + ".gap")
+            with self.assertRaises(self.errors.DataLossError):
+                self.client.download_file("short:down/a.bin", local + ".short")
+            self.assertEqual(os.listdir(tmp), ["a.bin"])  # no partial files left
+
+    def test_missing_file_fails_at_open(self):
+        with self.assertRaises(self.errors.NotFoundError):
+            self.client.open("down/x.missing", "rb")
+
+    def test_cancelled_download_stops_the_stream(self):
+        f = self.client.open("endless/big.bin", "rb")
+        self.assertEqual(len(f.read(MIB)), MIB)
+        f.cancel()
+        with self.assertRaises(self.errors.CancelledError):
+            f.read()
+        f.close()
+        self.assertTrue(self.servicer.cancelled.wait(10), "the server's stream did not stop")
+        self.assertLess(f.raw.bytes_received, 64 * MIB)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--package", required=True)
+    ARGS, rest = parser.parse_known_args()
+    harness.add_package_path(ARGS.package)
+    unittest.main(argv=[sys.argv[0]] + rest)
