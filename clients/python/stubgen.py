@@ -104,9 +104,12 @@ def stage(proto_root, lib_dir):
     src = os.path.join(HERE, PACKAGE)
     dst = os.path.join(lib_dir, PACKAGE)
     os.makedirs(dst, exist_ok=True)
-    for name in sorted(os.listdir(src)):
-        if name.endswith(".py"):
-            shutil.copyfile(os.path.join(src, name), os.path.join(dst, name))
+    sources = {n for n in os.listdir(src) if n.endswith(".py")}
+    for name in sorted(sources):
+        shutil.copyfile(os.path.join(src, name), os.path.join(dst, name))
+    for name in os.listdir(dst):  # modules since removed from the sources
+        if name.endswith(".py") and name not in sources:
+            os.remove(os.path.join(dst, name))
     generate(proto_root, os.path.join(dst, "_gen"))
 
 
