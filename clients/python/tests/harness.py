@@ -65,6 +65,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        drain = getattr(self, "_drain", None)
+        if drain is not None:
+            drain.join(timeout=5)  # EOF once the process is gone
+        if not drain or not drain.is_alive():
+            self.proc.stdout.close()
 
 
 def start_emulator(build_dir, api_key):

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`pip install` of clients/python works offline against Debian's grpcio and
 protobuf, generates the stubs at build time, and the installed package imports
-and talks to a gateway.
+and talks to a gateway; README.md's example runs as printed.
 
     /usr/bin/python3 clients/python/tests/install_test.py --bin build
 
@@ -13,6 +13,7 @@ source tree; the command is the documented one:
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,14 @@ print(json.dumps({"file": files_gateway.__file__, "version": files_gateway.__ver
                   "username": user.username, "missing": missing,
                   "resources": len(client.resources)}))
 """
+
+
+def readme_example():
+    """The first python block under README.md's "## Example"."""
+    with open(os.path.join(PACKAGE_SRC, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    section = text[text.index("## Example"):]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
 class PipInstall(unittest.TestCase):
@@ -75,10 +84,13 @@ class PipInstall(unittest.TestCase):
             try:
                 gw = harness.start_gateway(ARGS.bin, emu.ready["base_url"], key)
                 try:
-                    run_env = dict(os.environ, PYTHONPATH=site)
+                    run_env = dict(os.environ, PYTHONPATH=site, FILES_GATEWAY_TARGET=gw.target)
                     probe = subprocess.run([sys.executable, "-s", "-c", PROBE, gw.target],
                                            env=run_env, cwd=tmp, stdout=subprocess.PIPE,
                                            stderr=subprocess.STDOUT, text=True, timeout=60)
+                    example = subprocess.run([sys.executable, "-s", "-c", readme_example()],
+                                             env=run_env, cwd=tmp, stdout=subprocess.PIPE,
+                                             stderr=subprocess.STDOUT, text=True, timeout=60)
                 finally:
                     gw.stop()
             finally:
@@ -89,6 +101,12 @@ class PipInstall(unittest.TestCase):
             self.assertEqual(result["username"], "admin")
             self.assertEqual(result["missing"], "UserNotFoundError")
             self.assertGreater(result["resources"], 100)
+            # The README's example runs as printed.
+            self.assertEqual(example.returncode, 0, example.stdout)
+            for expected in ("admin", "Demo User demo@example.com",
+                             "UserNotFoundError not-found/user-not-found 404",
+                             "hello from Python", "['copy.txt', 'hello.txt']"):
+                self.assertIn(expected, example.stdout)
 
 
 if __name__ == "__main__":
