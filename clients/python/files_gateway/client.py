@@ -32,7 +32,7 @@ def _read_pem(value):
 def connect(target=DEFAULT_TARGET, *, tls=False, root_certificates=None, private_key=None,
             certificate_chain=None, token=None, timeout=30.0, transfer_timeout=None,
             keepalive_time=None, keepalive_timeout=20.0, keepalive_permit_without_calls=False,
-            max_message_bytes=64 * _MIB, channel_options=(), metadata=()):
+            max_message_bytes=64 * _MIB, wait_for_ready=False, channel_options=(), metadata=()):
     """Opens a channel to files-gateway and returns a Client.
 
     target: "host:port" or "unix:/path/to.sock".
@@ -49,6 +49,9 @@ def connect(target=DEFAULT_TARGET, *, tls=False, root_certificates=None, private
     keepalive_permit_without_calls: also ping while no call is in flight.
     max_message_bytes: the largest message accepted either way (a 1,000-item page
         of a big model can pass gRPC's default 4 MiB).
+    wait_for_ready: calls wait (within their deadline) for the gateway to come up
+        instead of failing at once with APIConnectionError, e.g. in a pod whose
+        sidecar starts after the application.
     channel_options: more (name, value) gRPC channel arguments.
     metadata: (key, value) pairs sent on every call.
     """
@@ -71,7 +74,7 @@ def connect(target=DEFAULT_TARGET, *, tls=False, root_certificates=None, private
     if token:
         call_metadata.append(("authorization", "Bearer " + token))
     return Client(channel, timeout=timeout, transfer_timeout=transfer_timeout,
-                  metadata=call_metadata, target=target)
+                  metadata=call_metadata, target=target, wait_for_ready=wait_for_ready)
 
 
 class Client:
@@ -82,8 +85,10 @@ class Client:
     Thread-safe; close() (or a with-block) closes the channel.
     """
 
-    def __init__(self, channel, *, timeout=30.0, transfer_timeout=None, metadata=(), target=None):
+    def __init__(self, channel, *, timeout=30.0, transfer_timeout=None, metadata=(), target=None,
+                 wait_for_ready=False):
         self.channel = channel
+        self.wait_for_ready = wait_for_ready
         self.timeout = timeout
         self.transfer_timeout = transfer_timeout
         self.metadata = tuple(metadata)
@@ -164,8 +169,9 @@ class Client:
         default = self.transfer_timeout if transfer_call else self.timeout
         kwargs = {"timeout": options.get("timeout", default),
                   "metadata": self.metadata + tuple(options.get("metadata") or ())}
-        if options.get("wait_for_ready") is not None:
-            kwargs["wait_for_ready"] = bool(options["wait_for_ready"])
+        wait = options.get("wait_for_ready", self.wait_for_ready)
+        if wait:
+            kwargs["wait_for_ready"] = True
         return kwargs
 
     def _call(self, callable_, request, options=None, *, transfer=False, translate=True):

@@ -16,7 +16,10 @@ __all__ = ["Model", "model_class", "wrap"]
 
 
 class Model:
-    """One Files.com object. `message` is the underlying protobuf message."""
+    """One Files.com object; to_proto() gives the underlying protobuf message.
+
+    Every attribute that is not a method below is a field (or a per-object
+    action), so Files.com fields named "message" or "name" read as such."""
 
     __slots__ = ("_message", "_client")
     DESCRIPTOR = None  # set on each generated subclass
@@ -25,8 +28,8 @@ class Model:
         object.__setattr__(self, "_message", message)
         object.__setattr__(self, "_client", client)
 
-    @property
-    def message(self):
+    def to_proto(self):
+        """The protobuf message this object wraps."""
         return self._message
 
     def __getattr__(self, name):

@@ -106,13 +106,17 @@ def upload_file(client, local, remote, mkdir_parents=False, *, chunk_size=CHUNK_
                 read_errors.append(e)
                 raise
 
+        future = client._call(_stub(client).Upload.future, requests(), options, transfer=True,
+                              translate=False)
         try:
-            response = client._call(_stub(client).Upload, requests(), options, transfer=True,
-                                     translate=False)
-        except grpc.RpcError as e:
+            response = future.result()
+        except (grpc.RpcError, grpc.FutureCancelledError) as e:
             if read_errors:
                 raise read_errors[0] from None
             raise from_rpc_error(e) from None
+        except BaseException:
+            future.cancel()  # e.g. KeyboardInterrupt: abandon the upload, commit nothing
+            raise
         return models.wrap(response.file, client)
     finally:
         if owned:

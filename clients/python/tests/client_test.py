@@ -172,6 +172,7 @@ class ModelsAndPaging(Base):
         self.assertEqual((f.path, f.size, f.subfolders_locked), ("a/b.txt", 3, False))
         self.assertIsNone(f.md5)
         self.assertEqual(f.custom_metadata, {"k": "v"})
+        self.assertIs(f.to_proto().__class__, file_pb2.File)
         d = f.to_dict()
         self.assertIn("subfolders_locked?", d)  # the Files.com key
         self.assertEqual(f.get("subfolders_locked?"), False)
@@ -180,6 +181,11 @@ class ModelsAndPaging(Base):
             f.size = 4
         with self.assertRaises(AttributeError):
             f.no_such_field
+
+    def test_fields_named_like_python_attributes_stay_fields(self):
+        mod = __import__(self.api._GEN + ".files.v1.agent_push_update_pb2", fromlist=["x"])
+        model = self.fg.models.wrap(mod.AgentPushUpdate(message="hi"))
+        self.assertEqual(model.message, "hi")
 
     def test_per_object_actions(self):
         user_pb2 = __import__(self.api._GEN + ".files.v1.user_pb2", fromlist=["User"])

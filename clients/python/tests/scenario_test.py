@@ -303,11 +303,40 @@ class ScenarioTest(unittest.TestCase):
             cls.env.stop()
 
 
+_EXPECT_KEYS = {"fields", "none", "count", "pages", "first_page_count", "sorted_by", "unique",
+                "names", "same_as", "text", "max_bytes_received", "error"}
+_ERROR_KEYS = {"class", "is_a", "type", "type_prefix", "grpc_code", "http_status", "title",
+               "message_contains", "retry_delay_min"}
+
+
+def _validate(path, scenario):
+    """A typo in the shared file must fail loudly, not pass as an ignored key."""
+    problems = []
+    names = set()
+    for case in scenario["cases"]:
+        if case["name"] in names:
+            problems.append("case %s appears twice" % case["name"])
+        names.add(case["name"])
+        for n, step in enumerate(case["steps"]):
+            where = "%s step %d" % (case["name"], n)
+            if not hasattr(Case, "op_" + step.get("op", "")):
+                problems.append("%s: unknown op %r" % (where, step.get("op")))
+            if step.get("gateway", "default") not in scenario["gateways"]:
+                problems.append("%s: unknown gateway %r" % (where, step["gateway"]))
+            expect = step.get("expect", {})
+            problems += ["%s: unknown expectation %r" % (where, k) for k in set(expect) - _EXPECT_KEYS]
+            problems += ["%s: unknown error expectation %r" % (where, k)
+                         for k in set(expect.get("error", {})) - _ERROR_KEYS]
+    if problems:
+        raise SystemExit("%s:\n  %s" % (path, "\n  ".join(problems)))
+
+
 def _load_scenario(path):
     with open(path, encoding="utf-8") as f:
         scenario = json.load(f)
     if scenario.get("format") != "files-gateway-client-scenario/1":
         raise SystemExit("%s: unknown format %r" % (path, scenario.get("format")))
+    _validate(path, scenario)
     for case in scenario["cases"]:
         def test(self, case=case):
             Case(self.env, self, case).run()

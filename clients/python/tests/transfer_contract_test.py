@@ -125,6 +125,20 @@ class Transfers(unittest.TestCase):
         self.assertEqual(b"".join(m.data for m in msgs[1:]), data)
         self.assertEqual((model.path, model.size), ("up/file.bin", len(data)))
 
+    def test_a_failing_local_read_cancels_the_upload_and_surfaces_itself(self):
+        class Broken:
+            def __init__(self):
+                self.calls = 0
+
+            def read(self, n):
+                self.calls += 1
+                if self.calls > 2:
+                    raise OSError("disk on fire")
+                return b"q" * n
+
+        with self.assertRaisesRegex(OSError, "disk on fire"):
+            self.client.upload_file(Broken(), "up/broken.bin")
+
     def test_writer_cuts_full_chunks_whatever_the_write_sizes(self):
         data = os.urandom(3 * MIB + 5)
         with self.client.open("up/writer.bin", "wb", overwrite=False) as f:
