@@ -25,7 +25,8 @@ GEN = PACKAGE + "._gen"
 # the runtime's own).
 _REROOT = re.compile(r"^(from|import) (files\.v1|google\.rpc)(\b)", re.M)
 # The module name protoc bakes in as the message classes' __module__ (pickle).
-_MODNAME = re.compile(r"(BuildTopDescriptorsAndMessages\(DESCRIPTOR, ')((?:files\.v1|google\.rpc)\.)")
+_MODNAME = re.compile(
+    r"(BuildTopDescriptorsAndMessages\(DESCRIPTOR, ')((?:files\.v1|google\.rpc)\.)")
 
 
 def find_proto_root(explicit=None):
@@ -75,8 +76,8 @@ def generate(proto_root, out_dir):
                 path = os.path.join(dirpath, n)
                 with open(path, encoding="utf-8") as f:
                     text = f.read()
-                text = _REROOT.sub(lambda m: "%s %s.%s%s" % (m.group(1), GEN, m.group(2), m.group(3)),
-                                   text)
+                text = _REROOT.sub(
+                    lambda m: "%s %s.%s%s" % (m.group(1), GEN, m.group(2), m.group(3)), text)
                 text = _MODNAME.sub(lambda m: m.group(1) + GEN + "." + m.group(2), text)
                 with open(path, "w", encoding="utf-8") as f:
                     f.write(text)

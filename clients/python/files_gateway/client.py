@@ -60,7 +60,8 @@ def connect(target=DEFAULT_TARGET, *, tls=False, root_certificates=None, private
     if keepalive_time is not None:
         options += [("grpc.keepalive_time_ms", int(keepalive_time * 1000)),
                     ("grpc.keepalive_timeout_ms", int(keepalive_timeout * 1000)),
-                    ("grpc.keepalive_permit_without_calls", int(bool(keepalive_permit_without_calls))),
+                    ("grpc.keepalive_permit_without_calls",
+                     int(bool(keepalive_permit_without_calls))),
                     ("grpc.http2.max_pings_without_data", 0)]
     options += list(channel_options)
     if tls or root_certificates is not None or certificate_chain is not None:

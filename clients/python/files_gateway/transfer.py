@@ -432,17 +432,30 @@ class _BufferedDownload(io.BufferedReader):
         self.raw.cancel()
 
 
+class _TextDownload(io.TextIOWrapper):
+    """What open(path, "r") returns: text, with metadata and cancel()."""
+
+    @property
+    def metadata(self):
+        return self.buffer.metadata
+
+    def cancel(self):
+        self.buffer.cancel()
+
+
 def open_remote(client, remote, mode="r", *, encoding="utf-8", errors=None, newline=None,
                 mkdir_parents=False, chunk_size=CHUNK_SIZE, queue_size=4, options=None,
                 **spec_options):
     """A streaming file object for remote: "r"/"rb" read it, "w"/"wb" (re)write it."""
     if mode in ("rb", "r"):
+        if spec_options or mkdir_parents:
+            raise InvalidParameterError("upload options given to open(%r, %r)" % (remote, mode))
         raw = DownloadReader(client, remote, options=options)
         buffered = _BufferedDownload(raw, buffer_size=max(io.DEFAULT_BUFFER_SIZE,
                                                           min(int(chunk_size), CHUNK_SIZE)))
         if mode == "rb":
             return buffered
-        return io.TextIOWrapper(buffered, encoding=encoding, errors=errors, newline=newline)
+        return _TextDownload(buffered, encoding=encoding, errors=errors, newline=newline)
     if mode in ("wb", "w"):
         spec = upload_spec(remote, mkdir_parents, **spec_options)
         writer = UploadWriter(client, spec, chunk_size=chunk_size, queue_size=queue_size,

@@ -189,20 +189,22 @@ class ModelsAndPaging(Base):
 
     def test_per_object_actions(self):
         user_pb2 = __import__(self.api._GEN + ".files.v1.user_pb2", fromlist=["User"])
-        self.channel.responses["/files.v1.UserService/FindUser"].append(user_pb2.User(id=9, username="u"))
+        self.channel.responses["/files.v1.UserService/FindUser"].append(
+            user_pb2.User(id=9, username="u"))
         user = self.client.users.find(9)
         self.assertIsNone(user.delete())
         self.assertEqual(self.channel.calls[-1]["path"], "/files.v1.UserService/DeleteUser")
         self.assertEqual(self.channel.calls[-1]["request"].id, 9)
         user.update({"name": "N"})
-        self.assertEqual((self.channel.calls[-1]["request"].id, self.channel.calls[-1]["request"].name),
-                         (9, "N"))
+        request = self.channel.calls[-1]["request"]
+        self.assertEqual((request.id, request.name), (9, "N"))
 
     def test_list_obj_pages_with_the_cursor(self):
         user_pb2 = __import__(self.api._GEN + ".files.v1.user_pb2", fromlist=["User"])
         path = "/files.v1.UserService/ListUsers"
         self.channel.responses[path].extend([
-            user_pb2.ListUsersResponse(items=[user_pb2.User(id=1), user_pb2.User(id=2)], next_cursor="c1"),
+            user_pb2.ListUsersResponse(items=[user_pb2.User(id=1), user_pb2.User(id=2)],
+                                       next_cursor="c1"),
             user_pb2.ListUsersResponse(items=[user_pb2.User(id=3)], next_cursor="c2"),
             user_pb2.ListUsersResponse(items=[user_pb2.User(id=4)])])
         page = self.client.users.list({"per_page": 2, "sort_by": {"id": "asc"}})

@@ -66,7 +66,8 @@ class ClassTree(unittest.TestCase):
         catalog = self.api.error_catalog_pb2
         opt = self.api.options_pb2.error
         seen = 0
-        for enum, prefix in ((catalog.ErrorGroup, "ERROR_GROUP_"), (catalog.ErrorType, "ERROR_TYPE_")):
+        for enum, prefix in ((catalog.ErrorGroup, "ERROR_GROUP_"),
+                             (catalog.ErrorType, "ERROR_TYPE_")):
             for value in enum.DESCRIPTOR.values:
                 if not value.GetOptions().HasExtension(opt):
                     continue
@@ -74,7 +75,8 @@ class ClassTree(unittest.TestCase):
                 with self.subTest(type=info.type):
                     cls = getattr(self.errors, info.class_name)
                     self.assertIs(self.errors.class_for_type(info.type), cls)
-                    parent = getattr(self.errors, info.group) if info.group else self.errors.APIError
+                    parent = (getattr(self.errors, info.group) if info.group
+                              else self.errors.APIError)
                     self.assertIs(cls.__bases__[0], parent)
                     self.assertEqual(cls.files_type, info.type)
                     self.assertEqual(cls.catalog_reason, value.name[len(prefix):])
@@ -121,8 +123,9 @@ class FromRpcError(unittest.TestCase):
     def test_files_com_error_carries_the_body(self):
         code = self.grpc.StatusCode.PERMISSION_DENIED
         files_error = self.api.error_catalog_pb2.FilesError(
-            type="not-authorized/folder-admin-permission-required", title="Folder Admin Permission Required",
-            message="You need folder admin permission.", http_code=403, http_status=403, instance="abc")
+            type="not-authorized/folder-admin-permission-required",
+            title="Folder Admin Permission Required", message="You need folder admin permission.",
+            http_code=403, http_status=403, instance="abc")
         files_error.data.update({"path": "a/b", "n": 2})
         status = rich_status(code, "You need folder admin permission.",
                              "FOLDER_ADMIN_PERMISSION_REQUIRED", "files.com",
@@ -147,7 +150,8 @@ class FromRpcError(unittest.TestCase):
     def test_retry_info_becomes_retry_delay(self):
         code = self.grpc.StatusCode.RESOURCE_EXHAUSTED
         status = rich_status(code, "Too many requests", "RATE_LIMITED", "files.com",
-                             {"type": "rate-limited", "group": "RateLimitedError", "http_status": "429"},
+                             {"type": "rate-limited", "group": "RateLimitedError",
+                              "http_status": "429"},
                              retry_seconds=2.5)
         err = self.errors.from_rpc_error(self.rpc_error(code, status.message, status))
         self.assertIs(type(err), self.errors.RateLimitedError)
@@ -157,7 +161,8 @@ class FromRpcError(unittest.TestCase):
         g = self.grpc.StatusCode
         e = self.errors
         cases = [(g.INVALID_ARGUMENT, e.BadRequestError), (g.NOT_FOUND, e.NotFoundError),
-                 (g.ALREADY_EXISTS, e.DestinationExistsError), (g.UNAVAILABLE, e.APIConnectionError),
+                 (g.ALREADY_EXISTS, e.DestinationExistsError),
+                 (g.UNAVAILABLE, e.APIConnectionError),
                  (g.DEADLINE_EXCEEDED, e.DeadlineExceededError), (g.CANCELLED, e.CancelledError),
                  (g.DATA_LOSS, e.DataLossError), (g.INTERNAL, e.GatewayError),
                  (g.RESOURCE_EXHAUSTED, e.RateLimitedError)]
@@ -172,7 +177,8 @@ class FromRpcError(unittest.TestCase):
     def test_bare_statuses_without_details(self):
         g = self.grpc.StatusCode
         e = self.errors
-        cases = [(g.UNAVAILABLE, e.APIConnectionError), (g.DEADLINE_EXCEEDED, e.DeadlineExceededError),
+        cases = [(g.UNAVAILABLE, e.APIConnectionError),
+                 (g.DEADLINE_EXCEEDED, e.DeadlineExceededError),
                  (g.CANCELLED, e.CancelledError), (g.UNAUTHENTICATED, e.NotAuthenticatedError),
                  (g.NOT_FOUND, e.NotFoundError), (g.RESOURCE_EXHAUSTED, e.GatewayError),
                  (g.UNIMPLEMENTED, e.GatewayError), (g.INTERNAL, e.GatewayError)]

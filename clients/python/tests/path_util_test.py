@@ -44,7 +44,8 @@ class Normalize(unittest.TestCase):
         self.p = path_util
 
     def test_keeps_case_and_inner_spaces(self):
-        self.assertEqual(self.p.normalize("/My Folder//./Report #1?.txt/"), "My Folder/Report #1?.txt")
+        self.assertEqual(self.p.normalize("/My Folder//./Report #1?.txt/"),
+                         "My Folder/Report #1?.txt")
 
     def test_backslashes_dots_and_nul(self):
         self.assertEqual(self.p.normalize("a\\b\\..\\c"), "a/b/c")

@@ -324,7 +324,8 @@ def _validate(path, scenario):
             if step.get("gateway", "default") not in scenario["gateways"]:
                 problems.append("%s: unknown gateway %r" % (where, step["gateway"]))
             expect = step.get("expect", {})
-            problems += ["%s: unknown expectation %r" % (where, k) for k in set(expect) - _EXPECT_KEYS]
+            problems += ["%s: unknown expectation %r" % (where, k)
+                         for k in set(expect) - _EXPECT_KEYS]
             problems += ["%s: unknown error expectation %r" % (where, k)
                          for k in set(expect.get("error", {})) - _ERROR_KEYS]
     if problems:

@@ -6,7 +6,8 @@ first, then data of at most chunk_size; an abandoned writer cancels (nothing
 committed); offsets are checked; cancelling a download reaches the server;
 server errors surface as typed errors instead of hanging a writer.
 
-    /usr/bin/python3 clients/python/tests/transfer_contract_test.py --package build/clients/python/lib
+    /usr/bin/python3 clients/python/tests/transfer_contract_test.py \\
+        --package build/clients/python/lib
 """
 import argparse
 import concurrent.futures
@@ -158,6 +159,7 @@ class Transfers(unittest.TestCase):
             f.write("wörld\n")
         self.assertEqual(self.servicer.files["up/notes.txt"], "héllo\nwörld\n".encode())
         with self.client.open("up/notes.txt") as f:
+            self.assertEqual(f.metadata.size, len("héllo\nwörld\n".encode()))
             self.assertEqual(f.readline(), "héllo\n")
             self.assertEqual(f.read(), "wörld\n")
 
