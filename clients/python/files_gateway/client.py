@@ -148,6 +148,14 @@ class Client:
         options, and the upload spec options."""
         return transfer.open_remote(self, remote, mode, **kwargs)
 
+    @property
+    def transfer_service(self):
+        """The generated files.v1.TransferService stub, for what the helpers above
+        do not wrap (resumable uploads: StartResumableUpload, QueryUploadStatus,
+        CancelResumableUpload). Its failures are grpc.RpcError; turn them into
+        typed errors with files_gateway.errors.from_rpc_error."""
+        return self._stub(_api.transfer_pb2_grpc.TransferServiceStub)
+
     def list_for(self, folder="", params=None, options=None):
         """Every entry of a folder (Folder.list_for, all pages), as File models."""
         return self.resource("Folder").list_for(folder, params, options=options).auto_paging_iter()

@@ -242,6 +242,9 @@ class CallOptions(Base):
         self.assertEqual(tuple(call["metadata"]), (("x-test", "1"), ("x-more", "2")))
         self.assertTrue(call["wait_for_ready"])
 
+    def test_transfer_service_stub(self):
+        self.assertTrue(callable(self.client.transfer_service.StartResumableUpload))
+
     def test_connect_sends_the_token_as_bearer_metadata(self):
         client = self.fg.connect("127.0.0.1:1", token="s3cret", timeout=3, keepalive_time=60)
         try:
