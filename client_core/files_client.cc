@@ -62,6 +62,7 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
 
   void Cancel() override {
     std::shared_ptr<HttpCall> in_flight;
+    std::shared_ptr<GovernorTicket> ticket;
     uint64_t timer = 0;
     {
       absl::MutexLock lock(&mu_);
@@ -69,7 +70,10 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
       cancelled_ = true;
       in_flight = in_flight_;
       timer = timer_;
+      ticket = ticket_;
     }
+    // Queued at the governor: its callback answers CANCELLED.
+    if (ticket != nullptr) return ticket->Cancel();
     // In flight: the transport answers CANCELLED and OnHttpResult finishes.
     // (If Start has not returned yet, Attempt sees cancelled_ and cancels.)
     if (in_flight != nullptr) return in_flight->Cancel();
@@ -110,7 +114,45 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
     return http;
   }
 
+  // Waits for the governor (if any), then sends.
   void Attempt() {
+    if (options_.governor == nullptr) return Send(nullptr);
+    bool cancelled;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      cancelled = cancelled_;
+      timer_ = 0;
+    }
+    if (cancelled) return FinishCancelled();
+    auto ticket = options_.governor->Acquire(
+        request_.caller, request_.deadline, [self = shared_from_this()](Grant g) {
+          {
+            absl::MutexLock lock(&self->mu_);
+            self->ticket_.reset();
+            self->governor_wait_ += g.waited;
+          }
+          if (!g.status.ok()) {
+            if (absl::IsCancelled(g.status)) return self->FinishCancelled();
+            ApiResult result;
+            result.status = g.status;
+            result.retry_after = g.retry_after;
+            return self->Finish(std::move(result));
+          }
+          self->Send(std::move(g.permit));
+        });
+    bool cancel_now = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!finished_ && in_flight_ == nullptr && permit_ == nullptr) {
+        ticket_ = ticket;
+        cancel_now = cancelled_;
+      }
+    }
+    if (cancel_now) ticket->Cancel();
+  }
+
+  void Send(std::shared_ptr<Permit> permit) {
     int attempt;
     bool cancelled;
     {
@@ -119,6 +161,7 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
       cancelled = cancelled_;
       attempt = cancelled ? attempts_ : ++attempts_;
       timer_ = 0;
+      permit_ = std::move(permit);
     }
     if (cancelled) return FinishCancelled();
     std::shared_ptr<HttpCall> call = transport_->Start(
@@ -139,6 +182,7 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
   void OnHttpResult(HttpResult http) {
     int attempts;
     bool cancelled;
+    std::shared_ptr<Permit> permit;
     {
       absl::MutexLock lock(&mu_);
       if (finished_) return;
@@ -146,8 +190,18 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
       in_flight_.reset();
       attempts = attempts_;
       cancelled = cancelled_;
+      permit = std::move(permit_);
     }
+    permit.reset();  // the upstream answered: the slot is free for the next caller
     if (cancelled || absl::IsCancelled(http.transport)) return FinishCancelled();
+    if (options_.governor != nullptr && http.transport.ok() && http.response.status == 429) {
+      // Files.com is rate limiting this credential: hold back every caller.
+      auto retry_after = ParseRetryAfter(http.response.HeaderValues("retry-after"),
+                                         scheduler_->Now(), options_.retry_after_cap);
+      absl::BitGen gen;
+      options_.governor->PauseUntil(scheduler_->Now() +
+                                    retry_after.value_or(Backoff(attempts, options_, gen)));
+    }
     const bool retryable =
         attempts <= options_.max_retries && IsRetryable(http, request_.idempotency);
     ApiResult result = ToApiResult(std::move(http.response), http.transport);
@@ -227,14 +281,19 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
 
   void Finish(ApiResult result) {
     ApiCallback done;
+    std::shared_ptr<Permit> permit;
     {
       absl::MutexLock lock(&mu_);
       if (finished_) return;
       finished_ = true;
       result.attempts = attempts_;
+      result.governor_wait = governor_wait_;
       in_flight_.reset();
+      ticket_.reset();
+      permit = std::move(permit_);
       done = std::move(done_);
     }
+    permit.reset();
     done(std::move(result));
   }
 
@@ -253,6 +312,9 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
   std::shared_ptr<HttpCall> in_flight_ ABSL_GUARDED_BY(mu_);
   uint64_t timer_ ABSL_GUARDED_BY(mu_) = 0;
   ApiResult last_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<GovernorTicket> ticket_ ABSL_GUARDED_BY(mu_);  // queued at the governor
+  std::shared_ptr<Permit> permit_ ABSL_GUARDED_BY(mu_);          // held during an attempt
+  absl::Duration governor_wait_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

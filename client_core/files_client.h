@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "client_core/files_error.h"
+#include "client_core/governor.h"
 #include "client_core/http_transport.h"
 #include "client_core/scheduler.h"
 
@@ -35,6 +36,9 @@ struct ClientOptions {
   // Retry-After values above this are ignored in favour of our own backoff.
   absl::Duration retry_after_cap = absl::Seconds(10);
   std::string user_agent = "files-gateway/0.1";
+  // The profile's rate governor, shared by every caller; null: no limits.
+  // Every attempt takes a slot (held until its answer); a 429 pauses it.
+  std::shared_ptr<Governor> governor;
 };
 
 enum class Idempotency {
@@ -54,6 +58,8 @@ struct ApiRequest {
   absl::Time deadline = absl::InfiniteFuture();
   bool send_auth = true;  // false for POST /sessions
   HeaderList extra_headers;
+  // Who is calling (for the governor's fairness); empty is one anonymous caller.
+  std::string caller;
 };
 
 struct ApiResult {
@@ -67,8 +73,11 @@ struct ApiResult {
   std::string next_cursor;
   // Set for every non-2xx answer (Files.com JSON or not).
   std::optional<FilesError> error;
-  // The Retry-After of the last answer, when present and within the cap.
+  // The Retry-After of the last answer, when present and within the cap; or,
+  // when the governor refused the call (RESOURCE_EXHAUSTED, nothing sent),
+  // when trying again makes sense.
   std::optional<absl::Duration> retry_after;
+  absl::Duration governor_wait;  // time spent waiting for the governor
   int attempts = 0;
 };
 
