@@ -25,6 +25,15 @@ grpc::ByteBuffer ToByteBuffer(std::string bytes) {
   return grpc::ByteBuffer(&slice, 1);
 }
 
+}  // namespace
+
+std::string CallerKey(const grpc::ServerContextBase* context) {
+  // One caller per connection until callers authenticate (then: per identity).
+  return context->peer();
+}
+
+namespace {
+
 absl::Time DeadlineOf(const grpc::CallbackServerContext* context) {
   auto deadline = context->deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
@@ -70,6 +79,7 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
     api.deadline = DeadlineOf(context_);
     api.send_auth = route_->send_auth;
     api.extra_headers.emplace_back("x-request-id", absl::StrCat("fgw-", id_));
+    api.caller = CallerKey(context_);
     auto call = owner_->client_->Call(std::move(api), [this](client_core::ApiResult result) {
       OnResult(std::move(result));
     });
@@ -125,7 +135,8 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
     const char* reason = "UPSTREAM_UNAVAILABLE";
     if (absl::IsDeadlineExceeded(result.status)) reason = "DEADLINE_EXCEEDED";
     if (absl::IsCancelled(result.status)) reason = "CANCELLED";
-    Done(FromLocalStatus(result.status, reason), result.attempts);
+    if (absl::IsResourceExhausted(result.status)) reason = "GATEWAY_RATE_LIMITED";
+    Done(FromLocalStatus(result.status, reason, result.retry_after), result.attempts);
   }
 
   void Done(const grpc::Status& status, int attempts, int http_status = 0) {

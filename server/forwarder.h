@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 
 #include "client_core/files_client.h"
 #include "grpcpp/server_context.h"
@@ -15,6 +16,9 @@
 #include "server/route.h"
 
 namespace filesgw::server {
+
+// The rate governor's fairness key for a call.
+std::string CallerKey(const grpc::ServerContextBase* context);
 
 class Forwarder {
  public:

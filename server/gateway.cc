@@ -32,6 +32,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   client.max_retry_delay = options.max_retry_delay;
   client.max_retries = options.max_retries;
   auto scheduler = client_core::MakeRealScheduler();
+  if (options.max_concurrent_requests > 0 || options.requests_per_second > 0) {
+    client_core::GovernorOptions governor;
+    governor.max_concurrent = options.max_concurrent_requests;
+    governor.requests_per_second = options.requests_per_second;
+    client.governor = client_core::Governor::Create(governor, scheduler);
+  }
   gw->client_ = std::make_shared<client_core::FilesClient>(transport, scheduler, client);
   gw->forwarder_ = std::make_unique<Forwarder>(gw->client_, log);
   TransferDeps transfer;

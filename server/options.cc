@@ -48,6 +48,8 @@ std::string UsageText() {
   --drain-timeout=DUR         SIGTERM grace for in-flight calls [20s; FILESGW_DRAIN_TIMEOUT]
   --source-ip=IP              local address for upstream connections [FILESGW_SOURCE_IP]
   --log-level=LEVEL           debug|info|warn|error [info; FILESGW_LOG_LEVEL]
+  --max-concurrent-requests=N upstream API requests in flight, all callers together [32; FILESGW_MAX_CONCURRENT_REQUESTS]
+  --requests-per-second=R     upstream API request rate cap, 0 = none [0; FILESGW_REQUESTS_PER_SECOND]
   --chunk-size=BYTES          data per Download message [524288; FILESGW_CHUNK_SIZE]
   --max-parallel-parts=N      part uploads in flight per Upload stream [4; FILESGW_MAX_PARALLEL_PARTS]
   --upload-memory=BYTES       part buffers shared by all uploads [100663296; FILESGW_UPLOAD_MEMORY]
@@ -80,6 +82,8 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
       {"max-parallel-parts", "FILESGW_MAX_PARALLEL_PARTS", "", false},
       {"upload-memory", "FILESGW_UPLOAD_MEMORY", "", false},
       {"resumable-ttl", "FILESGW_RESUMABLE_TTL", "", false},
+      {"max-concurrent-requests", "FILESGW_MAX_CONCURRENT_REQUESTS", "", false},
+      {"requests-per-second", "FILESGW_REQUESTS_PER_SECOND", "", false},
   };
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
@@ -159,6 +163,14 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
   o.max_parallel_parts = static_cast<int>(parallel);
   if (auto s = count(flags[13], 1 << 20, int64_t{1} << 40, &o.upload_memory); !s.ok()) return s;
   if (auto s = duration(flags[14], &o.resumable_ttl); !s.ok()) return s;
+  int64_t concurrent = o.max_concurrent_requests;
+  if (auto s = count(flags[15], 0, 100000, &concurrent); !s.ok()) return s;
+  o.max_concurrent_requests = static_cast<int>(concurrent);
+  if (flags[16].set && (!absl::SimpleAtod(flags[16].value, &o.requests_per_second) ||
+                        o.requests_per_second < 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--requests-per-second: not a non-negative number: ", flags[16].value));
+  }
   if (!o.api_key.empty() && o.base_url.empty()) o.base_url = "https://app.files.com";
   return o;
 }

@@ -33,6 +33,9 @@ struct GatewayOptions {
   // How long SIGTERM waits for in-flight calls before cancelling them.
   absl::Duration drain_timeout = absl::Seconds(20);
   std::string source_ip;
+  // Rate governor for the upstream credential (shared by every caller).
+  int max_concurrent_requests = 32;   // upstream API requests in flight; 0 = no cap
+  double requests_per_second = 0;     // 0 = no cap
   // Transfers (TransferService).
   int64_t chunk_size = 512 * 1024;            // bytes per Download message
   int max_parallel_parts = 4;                 // part PUTs in flight per upload

@@ -8,6 +8,7 @@
 #include "client_core/query.h"
 #include "proto/api_pool.h"
 #include "server/codec.h"
+#include "server/forwarder.h"
 #include "server/status_builder.h"
 #include "server/transfer_internal.h"
 
@@ -23,6 +24,7 @@ absl::Time DeadlineOf(const grpc::ServerContext* context) {
 client_core::ApiResult CallApi(client_core::FilesClient& client, client_core::ApiRequest request,
                                grpc::ServerContext* context) {
   if (request.deadline == absl::InfiniteFuture()) request.deadline = DeadlineOf(context);
+  if (request.caller.empty()) request.caller = CallerKey(context);
   auto promise = std::make_shared<std::promise<client_core::ApiResult>>();
   auto future = promise->get_future();
   auto call = client.Call(std::move(request), [promise](client_core::ApiResult r) {
@@ -43,7 +45,8 @@ grpc::Status FailureStatus(const client_core::ApiResult& result) {
   const char* reason = "UPSTREAM_UNAVAILABLE";
   if (absl::IsDeadlineExceeded(result.status)) reason = "DEADLINE_EXCEEDED";
   if (absl::IsCancelled(result.status)) reason = "CANCELLED";
-  return FromLocalStatus(result.status, reason);
+  if (absl::IsResourceExhausted(result.status)) reason = "GATEWAY_RATE_LIMITED";
+  return FromLocalStatus(result.status, reason, result.retry_after);
 }
 
 std::string ApiPath(std::string_view prefix, std::string_view path) {
