@@ -691,6 +691,9 @@ void FilesApi::ServeUpload(const httplib::Request& req, httplib::Response& res,
 
 void FilesApi::ServeDownload(const httplib::Request& req, httplib::Response& res,
                              const FaultRule* fault) {
+  // Ranges are served here; httplib must not apply them again, nor to an
+  // error body (a Range past the end of the XML would turn a 403 into a 416).
+  const_cast<httplib::Request&>(req).ranges.clear();
   if (fault != nullptr && fault->expire) return Expired(res);
   if (fault != nullptr && fault->status != 0) return FaultReply(res, *fault);
   absl::string_view token = req.path;
@@ -702,8 +705,6 @@ void FilesApi::ServeDownload(const httplib::Request& req, httplib::Response& res
   if (!ticket) return S3Error(res, 404, "NoSuchKey", "The specified key does not exist.");
   const int64_t size = ticket->content->size();
   ByteRange range = ParseRange(req.get_header_value("Range"), size);
-  // The range is served here; httplib must not apply it a second time.
-  const_cast<httplib::Request&>(req).ranges.clear();
   res.set_header("Accept-Ranges", "bytes");
   res.set_header("ETag", absl::StrCat("\"", ticket->md5, "\""));
   res.set_header("Last-Modified", HttpDate(ticket->mtime));

@@ -415,6 +415,22 @@ TEST_F(TransferTest, DownloadRefreshesAnExpiredUrl) {
       << "one GET /files for the first URL, one for the fresh one";
 }
 
+TEST_F(TransferTest, DownloadRefreshesAUrlThatExpiresMidStream) {
+  const std::string data = Bytes(6 * kPart, 43);
+  ASSERT_TRUE(Upload("expire/mid.bin", data).status.ok());
+  // The first GET breaks after 200 KB; the URL has expired by the time the
+  // gateway asks for the rest with a Range request.
+  harness_->ControlPost(
+      "/__emulator/faults",
+      R"([{"method":"GET","path":"/__emulator/download/*","cut_after_bytes":200000,"times":1},)"
+      R"( {"method":"GET","path":"/__emulator/download/*","expire":true,"times":1}])");
+  std::string back;
+  grpc::Status s = Download("expire/mid.bin", &back);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(back == data);
+  EXPECT_EQ(harness_->RequestCount("GET /api/rest/v1/files/expire/mid.bin"), 2);
+}
+
 TEST_F(TransferTest, MissingFileIsNotFound) {
   std::string back;
   EXPECT_EQ(Download("nope/missing.bin", &back).error_code(), grpc::StatusCode::NOT_FOUND);
