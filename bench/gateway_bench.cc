@@ -8,24 +8,21 @@
 // separate processes so the gateway's CPU is measured alone. Prints figures
 // and targets side by side; asserts nothing.
 #include <curl/curl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <future>
-#include <sstream>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "bench/bench_util.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/bench_util.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
@@ -203,9 +200,62 @@ int main(int argc, char** argv) {
   std::printf("%d concurrent FindUser: %d failed, %.0f ms, gateway threads (peak seen): %d\n",
               kConcurrent, failed.load(), absl::ToDoubleMilliseconds(absl::Now() - t0), peak_threads);
 
-  kill(gw.pid, SIGTERM);
-  kill(emu.pid, SIGTERM);
-  waitpid(gw.pid, nullptr, 0);
-  waitpid(emu.pid, nullptr, 0);
+  filesgw::bench::Stop(gw);
+
+  // The rate governor: 50 eager callers against a gateway capped at R
+  // requests/s; the emulator's request count gives the upstream rate.
+  const double kRate = 100;
+  Proc governed = Spawn({build + "/server/files-gateway", "--listen", "127.0.0.1:0", "--base-url", base,
+                         "--log-level", "info", "--requests-per-second", "100",
+                         "--max-concurrent-requests", "16"},
+                        "\"listening\"", &line, {"FILES_API_KEY=" + key});
+  auto governed_channel = grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", PortFrom(line)), grpc::InsecureChannelCredentials());
+  grpc::GenericStub governed_stub(governed_channel);
+  auto upstream_count = [&] {
+    CURL* curl = curl_easy_init();
+    std::string body;
+    std::string url = base + "/__emulator/requests";
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Sink);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_perform(curl);
+    curl_easy_cleanup(curl);
+    auto at = body.find("\"GET /api/rest/v1/users/1\":");
+    return at == std::string::npos ? 0L : std::atol(body.c_str() + at + 27);
+  };
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<double> latencies;
+  std::atomic<int> refused{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 50; ++c) {
+    callers.emplace_back([&] {
+      while (!stop.load()) {
+        absl::Time t = absl::Now();
+        auto s = Unary(&governed_stub, "/files.v1.UserService/FindUser", FindUserRequest(), nullptr);
+        double us = absl::ToDoubleMicroseconds(absl::Now() - t);
+        if (!s.ok()) refused.fetch_add(1);
+        std::lock_guard<std::mutex> lock(mu);
+        latencies.push_back(us);
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(1));  // the bucket's burst is spent by now
+  long before = upstream_count();
+  absl::Time g0 = absl::Now();
+  absl::SleepFor(absl::Seconds(5));
+  long after = upstream_count();
+  double held = static_cast<double>(after - before) / absl::ToDoubleSeconds(absl::Now() - g0);
+  stop = true;
+  for (auto& t : callers) t.join();
+  auto lat = Summarize(latencies);
+  std::printf("\nrate governor, 50 concurrent callers, limit %.0f req/s: upstream held at %.1f req/s "
+              "(%.1f%% of the limit); caller latency p50 %.0f ms, p99 %.0f ms "
+              "(the wait the governor adds: 50 callers share %.0f slots/s); %d refused\n",
+              kRate, held, 100.0 * held / kRate, lat.p50_us / 1000, lat.p99_us / 1000, kRate,
+              refused.load());
+  filesgw::bench::Stop(governed);
+  filesgw::bench::Stop(emu);
   return 0;
 }
