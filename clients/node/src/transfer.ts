@@ -214,6 +214,15 @@ export class UploadStream extends Writable {
     return n === all.length ? out : Buffer.from(out);
   }
 
+  /** Writable.write; in mode "wb" a string is a TypeError, thrown at once. */
+  write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void),
+    cb?: (err?: Error | null) => void): boolean {
+    if (typeof chunk === "string" && !this.text) {
+      throw new TypeError("write() takes bytes in mode \"wb\" (open with \"w\" for text)");
+    }
+    return super.write(chunk, encoding as BufferEncoding, cb);
+  }
+
   _write(chunk: unknown, encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
     if (this.failure) return callback(this.failure);
     if (this.callDone) return callback(new GatewayError(`the upload of ${this.remote} ended before it was closed`));
@@ -308,7 +317,11 @@ export class DownloadStream extends Readable {
     this.ready = new Promise<void>((resolve, reject) => {
       this.settle = (err?: Error) => (err ? reject(err) : resolve());
     });
-    this.ready.catch(() => { /* observed by open() */ });
+    // A failure before the metadata rejects opened(); the stream's own 'error'
+    // event would then have no listener yet.
+    const quiet = () => { /* reported through opened() */ };
+    this.on("error", quiet);
+    this.ready.then(() => this.off("error", quiet), () => { /* observed by opened() */ });
     this.call = client.serverStream(rpc("Download"), request, callOptionsOf(options));
     this.call.on("data", (msg: Plain) => this.onMessage(msg));
     this.call.on("error", (err: ServiceError) => this.onError(err));
