@@ -13,6 +13,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 proto_root=""
 gopath=""
 protoc=${PROTOC:-protoc}
+go=${GO:-go}
+gen_go=${PROTOC_GEN_GO:-$(command -v protoc-gen-go || true)}
+gen_go_grpc=${PROTOC_GEN_GO_GRPC:-$(command -v protoc-gen-go-grpc || true)}
 stamp=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -24,6 +27,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$proto_root" ] && [ -n "$gopath" ] || { echo "$0: --proto-root and --gopath are required" >&2; exit 2; }
+for tool in "$gen_go" "$gen_go_grpc"; do
+  [ -x "$tool" ] || { echo "$0: protoc-gen-go / protoc-gen-go-grpc not found (apt-get install protoc-gen-go protoc-gen-go-grpc)" >&2; exit 1; }
+done
 proto_root=$(cd "$proto_root" && pwd)
 mkdir -p "$gopath"
 gopath=$(cd "$gopath" && pwd)
@@ -42,7 +48,9 @@ mkdir -p "$dest/filesv1.new"
 out="$gopath/.protoc-out"
 rm -rf "$out"
 mkdir -p "$out"
-"$protoc" -I"$proto_root" -I/usr/include --go_out="$out" --go-grpc_out="$out" \
+"$protoc" -I"$proto_root" -I/usr/include \
+  --plugin=protoc-gen-go="$gen_go" --plugin=protoc-gen-go-grpc="$gen_go_grpc" \
+  --go_out="$out" --go-grpc_out="$out" \
   "$proto_root"/files/v1/*.proto
 mv "$out/filesgateway/clients/go/filesv1"/*.go "$dest/filesv1.new/"
 rm -rf "$out" "$dest/filesv1"
@@ -59,15 +67,15 @@ for pkg in files files/pathutil internal/errgen scenario example; do
 done
 
 # One Go type per error class of the catalogue.
-go run filesgateway/clients/go/internal/errgen -out "$dest/files/errors_gen.go.new"
+"$go" run filesgateway/clients/go/internal/errgen -out "$dest/files/errors_gen.go.new"
 if ! cmp -s "$dest/files/errors_gen.go.new" "$dest/files/errors_gen.go" 2>/dev/null; then
   mv "$dest/files/errors_gen.go.new" "$dest/files/errors_gen.go"
 else
   rm -f "$dest/files/errors_gen.go.new"
 fi
 
-go build filesgateway/clients/go/...
+"$go" build filesgateway/clients/go/...
 mkdir -p "$gopath/bin"
-go build -o "$gopath/bin/files-go-example" filesgateway/clients/go/example
+"$go" build -o "$gopath/bin/files-go-example" filesgateway/clients/go/example
 
 [ -z "$stamp" ] || touch "$stamp"

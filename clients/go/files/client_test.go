@@ -131,13 +131,13 @@ func TestActionNamesFollowTheSDK(t *testing.T) {
 func TestListParamsMapsAndCoercions(t *testing.T) {
 	c := &Client{}
 	req, err := c.Resource("users").Request("list", Params{
-		"sort_by":       Params{"username": "asc"},
-		"filter":        map[string]string{"site_admin": "true"},
-		"filter_prefix": map[string]any{"username": "page-"},
-		"per_page":      "1000",
+		"sort_by":                   Params{"username": "asc"},
+		"filter":                    map[string]string{"site_admin": "true"},
+		"filter_prefix":             map[string]any{"username": "page-"},
+		"per_page":                  "1000",
 		"include_parent_site_users": "true",
-		"ids":           json.Number("3"),
-		"search":        nil,
+		"ids":                       json.Number("3"),
+		"search":                    nil,
 	})
 	if err != nil {
 		t.Fatal(err)
