@@ -12,6 +12,7 @@
 #include "grpcpp/support/proto_buffer_reader.h"
 #include "proto/api_pool.h"
 #include "server/codec.h"
+#include "server/request_context.h"
 #include "server/status_builder.h"
 
 namespace filesgw::server {
@@ -47,8 +48,12 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
   Call(Forwarder* owner, const Route* route, grpc::CallbackServerContext* context,
        grpc::ByteBuffer* response)
       : owner_(owner), route_(route), context_(context), response_(response),
-        id_(owner->next_id_.fetch_add(1)), started_(absl::Now()) {
+        rc_(RequestContext::FromMetadata(context->client_metadata(), route->full_method)),
+        started_(absl::Now()) {
     owner_->in_flight_.fetch_add(1);
+    if (owner_->telemetry_.metrics != nullptr) owner_->telemetry_.metrics->UnaryStarted();
+    context_->AddInitialMetadata("x-request-id", rc_->request_id());
+    rc_->LogDroppedTrace(owner_->log_);
   }
 
   void Start(const grpc::ByteBuffer* request_bytes) {
@@ -78,7 +83,7 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
                                          : client_core::Idempotency::kNonIdempotent;
     api.deadline = DeadlineOf(context_);
     api.send_auth = route_->send_auth;
-    api.extra_headers.emplace_back("x-request-id", absl::StrCat("fgw-", id_));
+    rc_->AddUpstreamHeaders(&api.extra_headers);
     api.caller = CallerKey(context_);
     auto call = owner_->client_->Call(std::move(api), [this](client_core::ApiResult result) {
       OnResult(std::move(result));
@@ -103,6 +108,7 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
 
   void OnDone() override {
     owner_->in_flight_.fetch_sub(1);
+    if (owner_->telemetry_.metrics != nullptr) owner_->telemetry_.metrics->UnaryFinished();
     Unref();
   }
 
@@ -114,6 +120,7 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
   }
 
   void OnResult(client_core::ApiResult result) {
+    owner_->telemetry_.OnApiResult(result, route_->full_method, route_->send_auth);
     if (result.status.ok()) {
       std::string bytes;
       absl::Status decoded = DecodeResponse(*route_, result.body, result.next_cursor, &bytes);
@@ -145,15 +152,20 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
       finished_ = true;
       upstream_.reset();
     }
+    const absl::Duration elapsed = absl::Now() - started_;
+    if (owner_->telemetry_.metrics != nullptr) {
+      owner_->telemetry_.metrics->CallFinished(route_->full_method, status.error_code(), elapsed);
+    }
     if (owner_->log_->Enabled(LogLevel::kDebug) || !status.ok()) {
+      ScopedLogFields ids(rc_->request_id(),
+                          rc_->trace().has_value() ? rc_->trace()->trace_id : std::string());
       owner_->log_->Log(status.ok() ? LogLevel::kDebug : LogLevel::kInfo, "call",
-                        {{"request_id", absl::StrCat("fgw-", id_)},
-                         {"method", route_->full_method},
+                        {{"method", route_->full_method},
                          {"route", absl::StrCat(route_->http_method, " ", route_->path_template)},
                          {"code", static_cast<int>(status.error_code())},
                          {"http_status", http_status},
                          {"attempts", attempts},
-                         {"ms", absl::ToDoubleMilliseconds(absl::Now() - started_)}});
+                         {"ms", absl::ToDoubleMilliseconds(elapsed)}});
     }
     Finish(status);
   }
@@ -162,7 +174,7 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
   const Route* route_;
   grpc::CallbackServerContext* context_;
   grpc::ByteBuffer* response_;
-  uint64_t id_;
+  std::shared_ptr<const RequestContext> rc_;
   absl::Time started_;
   std::mutex mu_;
   std::shared_ptr<client_core::ApiCall> upstream_;
@@ -171,8 +183,9 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
   std::atomic<int> refs_{2};
 };
 
-Forwarder::Forwarder(std::shared_ptr<client_core::FilesClient> client, Logger* log)
-    : client_(std::move(client)), log_(log) {}
+Forwarder::Forwarder(std::shared_ptr<client_core::FilesClient> client, Logger* log,
+                     Telemetry telemetry)
+    : client_(std::move(client)), log_(log), telemetry_(std::move(telemetry)) {}
 
 grpc::ServerUnaryReactor* Forwarder::Forward(const Route* route,
                                              grpc::CallbackServerContext* context,

@@ -14,6 +14,7 @@
 #include "grpcpp/support/server_callback.h"
 #include "server/log.h"
 #include "server/route.h"
+#include "server/telemetry.h"
 
 namespace filesgw::server {
 
@@ -22,7 +23,8 @@ std::string CallerKey(const grpc::ServerContextBase* context);
 
 class Forwarder {
  public:
-  Forwarder(std::shared_ptr<client_core::FilesClient> client, Logger* log);
+  Forwarder(std::shared_ptr<client_core::FilesClient> client, Logger* log,
+            Telemetry telemetry = {});
 
   // Starts forwarding; the returned reactor finishes the RPC when the upstream
   // answers, and aborts the upstream call when the RPC is cancelled.
@@ -35,8 +37,8 @@ class Forwarder {
   class Call;
   std::shared_ptr<client_core::FilesClient> client_;
   Logger* log_;
+  Telemetry telemetry_;
   std::atomic<int64_t> in_flight_{0};
-  std::atomic<uint64_t> next_id_{1};
 };
 
 }  // namespace filesgw::server

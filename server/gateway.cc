@@ -18,11 +18,25 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     std::shared_ptr<client_core::HttpTransport> transport) {
   std::unique_ptr<Gateway> gw(new Gateway);
   gw->log_ = log;
+  gw->metrics_ = std::make_shared<Metrics>();
+  gw->health_ = std::make_unique<HealthReporter>(log, gw->metrics_.get());
+  if (!options.metrics_listen.empty()) {
+    absl::Status serving = gw->metrics_->Serve(options.metrics_listen, options.metrics_allow_remote);
+    if (!serving.ok()) {
+      // An address asked for must work; the default one is best effort (two
+      // gateways on one host must not fail on it).
+      if (options.metrics_required || absl::IsInvalidArgument(serving)) return serving;
+      log->Warn("metrics not served", {{"error", std::string(serving.message())}});
+    } else {
+      log->Info("metrics", {{"address", options.metrics_listen}, {"port", gw->metrics_->port()}});
+    }
+  }
   if (transport == nullptr) {
     client_core::CurlTransportOptions curl;
     curl.source_ip = options.source_ip;
     transport = client_core::MakeCurlTransport(curl);
   }
+  transport = InstrumentTransport(std::move(transport), gw->metrics_, options.base_url);
   client_core::ClientOptions client;
   client.base_url = options.base_url;
   client.api_key = options.api_key;
@@ -38,8 +52,15 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     governor.requests_per_second = options.requests_per_second;
     client.governor = client_core::Governor::Create(governor, scheduler);
   }
+  Telemetry telemetry;
+  telemetry.metrics = gw->metrics_;
+  telemetry.health = gw->health_.get();
+  if (client.governor != nullptr) {
+    telemetry.governor_profile = "default";
+    gw->metrics_->RegisterProfile(telemetry.governor_profile);
+  }
   gw->client_ = std::make_shared<client_core::FilesClient>(transport, scheduler, client);
-  gw->forwarder_ = std::make_unique<Forwarder>(gw->client_, log);
+  gw->forwarder_ = std::make_unique<Forwarder>(gw->client_, log, telemetry);
   TransferDeps transfer;
   transfer.client = gw->client_;
   transfer.transport = transport;
@@ -47,6 +68,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   transfer.options = options;
   transfer.options.api_key.clear();  // the client holds it; keep one copy
   transfer.log = log;
+  transfer.telemetry = telemetry;
   gw->transfer_ = std::make_unique<TransferService>(std::move(transfer));
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -77,7 +99,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   if (gw->server_ == nullptr || gw->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
-  gw->server_->GetHealthCheckService()->SetServingStatus(true);
+  gw->health_->Attach(gw->server_->GetHealthCheckService());
   log->Info("listening", {{"address", options.listen},
                           {"port", gw->port_},
                           {"services", static_cast<int64_t>(gw->services_.size())},
@@ -94,7 +116,7 @@ size_t Gateway::rpc_count() const {
 void Gateway::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
-  server_->GetHealthCheckService()->SetServingStatus(false);
+  health_->SetDraining();
   log_->Info("draining", {{"in_flight", forwarder_->in_flight()},
                           {"streams", transfer_->active_streams()},
                           {"grace_s", absl::ToDoubleSeconds(grace)}});
@@ -108,6 +130,7 @@ Gateway::~Gateway() {
   if (server_ != nullptr) {
     Shutdown(absl::ZeroDuration());
     server_->Wait();
+    health_->Attach(nullptr);  // the health service goes with server_
   }
 }
 

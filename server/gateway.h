@@ -1,5 +1,6 @@
 // The assembled gateway: upstream client, the generic forwarder, one dynamic
-// service per files.v1 resource, health and reflection, on one gRPC server.
+// service per files.v1 resource, health and reflection, on one gRPC server,
+// plus Prometheus metrics on their own listener (options.metrics_listen).
 // main.cc and the integration tests both start it through here.
 //
 //   auto gw = Gateway::Start(options, &log);   // options.listen may use port 0
@@ -18,7 +19,9 @@
 #include "server/api_service.h"
 #include "server/forwarder.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/options.h"
+#include "server/telemetry.h"
 #include "server/transfer_service.h"
 
 namespace filesgw::server {
@@ -33,6 +36,10 @@ class Gateway {
 
   int port() const { return port_; }
   size_t rpc_count() const;
+  // The metrics listener's port (0 when metrics are not served).
+  int metrics_port() const { return metrics_->port(); }
+  Metrics& metrics() { return *metrics_; }
+  const HealthReporter& health() const { return *health_; }
 
   // Reports NOT_SERVING, stops accepting calls, lets in-flight calls finish
   // within `grace`, then cancels the rest. Safe to call twice.
@@ -42,6 +49,9 @@ class Gateway {
  private:
   Gateway() = default;
   Logger* log_ = nullptr;
+  // Before everything that reports to them, so they are destroyed last.
+  std::shared_ptr<Metrics> metrics_;
+  std::unique_ptr<HealthReporter> health_;
   std::shared_ptr<client_core::FilesClient> client_;
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<TransferService> transfer_;

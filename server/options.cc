@@ -54,6 +54,8 @@ std::string UsageText() {
   --max-parallel-parts=N      part uploads in flight per Upload stream [4; FILESGW_MAX_PARALLEL_PARTS]
   --upload-memory=BYTES       part buffers shared by all uploads [100663296; FILESGW_UPLOAD_MEMORY]
   --resumable-ttl=DUR         how long an idle resumable upload is kept [24h; FILESGW_RESUMABLE_TTL]
+  --metrics-listen=ADDR       Prometheus /metrics listener, HOST:PORT or "off" [127.0.0.1:9464; FILESGW_METRICS_LISTEN]
+  --metrics-allow-remote      allow a metrics address other than loopback [false; FILESGW_METRICS_ALLOW_REMOTE]
 )";
 }
 
@@ -84,6 +86,8 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
       {"resumable-ttl", "FILESGW_RESUMABLE_TTL", "", false},
       {"max-concurrent-requests", "FILESGW_MAX_CONCURRENT_REQUESTS", "", false},
       {"requests-per-second", "FILESGW_REQUESTS_PER_SECOND", "", false},
+      {"metrics-listen", "FILESGW_METRICS_LISTEN", "", false},
+      {"metrics-allow-remote", "FILESGW_METRICS_ALLOW_REMOTE", "", false},
   };
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
@@ -109,6 +113,10 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
       if (name == f.name) flag = &f;
     }
     if (flag == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+    if (!has_value && name == "metrics-allow-remote") {  // a switch: no value needed
+      value = "true";
+      has_value = true;
+    }
     if (!has_value) {
       if (i + 1 >= args.size()) return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
       value = args[++i];
@@ -170,6 +178,22 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
                         o.requests_per_second < 0)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--requests-per-second: not a non-negative number: ", flags[16].value));
+  }
+  const Flag& metrics_listen = flags[17];
+  const Flag& allow_remote = flags[18];
+  o.metrics_listen = "127.0.0.1:9464";
+  if (metrics_listen.set) {
+    o.metrics_required = true;
+    o.metrics_listen = absl::AsciiStrToLower(metrics_listen.value) == "off" ? "" : metrics_listen.value;
+  }
+  if (allow_remote.set) {
+    const std::string v = absl::AsciiStrToLower(allow_remote.value);
+    if (v == "true" || v == "1" || v == "yes") {
+      o.metrics_allow_remote = true;
+    } else if (v != "false" && v != "0" && v != "no") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--metrics-allow-remote: expected true or false, got ", allow_remote.value));
+    }
   }
   if (!o.api_key.empty() && o.base_url.empty()) o.base_url = "https://app.files.com";
   return o;

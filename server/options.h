@@ -4,7 +4,8 @@
 //
 //   FILESGW_LISTEN, FILES_BASE_URL, FILES_API_KEY / FILES_API_KEY_FILE,
 //   FILESGW_OPEN_TIMEOUT, FILESGW_READ_TIMEOUT, FILESGW_MAX_RETRIES,
-//   FILESGW_INITIAL_RETRY_DELAY, FILESGW_MAX_RETRY_DELAY, FILESGW_LOG_LEVEL
+//   FILESGW_INITIAL_RETRY_DELAY, FILESGW_MAX_RETRY_DELAY, FILESGW_LOG_LEVEL,
+//   FILESGW_METRICS_LISTEN, FILESGW_METRICS_ALLOW_REMOTE, ...
 #ifndef FILESGW_SERVER_OPTIONS_H_
 #define FILESGW_SERVER_OPTIONS_H_
 
@@ -41,6 +42,13 @@ struct GatewayOptions {
   int max_parallel_parts = 4;                 // part PUTs in flight per upload
   int64_t upload_memory = 96LL << 20;         // part buffers over all uploads
   absl::Duration resumable_ttl = absl::Hours(24);
+  // Prometheus /metrics listener. Empty: none (ParseOptions defaults it to
+  // 127.0.0.1:9464; "off" turns it off). Only loopback unless allowed.
+  std::string metrics_listen;
+  bool metrics_allow_remote = false;
+  // Set when the address was asked for (flag or environment): failing to bind
+  // it stops start-up; the default address is best effort.
+  bool metrics_required = false;
   bool help = false;
 };
 

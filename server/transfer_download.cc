@@ -47,7 +47,7 @@ grpc::Status FetchSource(TransferService::Impl& impl, grpc::ServerContext* conte
   api.method = "GET";
   api.path_and_query = transfer::ApiPath("/files", path);
   api.idempotency = client_core::Idempotency::kIdempotent;
-  ApiResult r = transfer::CallApi(*impl.deps.client, std::move(api), context);
+  ApiResult r = transfer::CallApi(impl, std::move(api), context);
   if (!r.status.ok()) return transfer::FailureStatus(r);
   absl::Status parsed = transfer::ParseFile(r.body, &out->file);
   if (!parsed.ok()) {
@@ -248,6 +248,8 @@ grpc::Status TransferService::Impl::Download(
         if (cancelled || !writer->Write(message)) {
           writer_gone = true;
           call->Cancel();
+        } else if (const auto& metrics = deps.telemetry.metrics; metrics != nullptr) {
+          metrics->TransferBytes(Direction::kDownload, static_cast<int64_t>(message.data().size()));
         }
       }
       if (finished || writer_gone) break;
@@ -270,6 +272,9 @@ grpc::Status TransferService::Impl::Download(
         if (++failures > max_failures) {
           return Local(grpc::StatusCode::UNAVAILABLE, "UPSTREAM_SHORT_BODY",
                        "the download keeps ending early");
+        }
+        if (const auto& metrics = deps.telemetry.metrics; metrics != nullptr) {
+          metrics->UpstreamRetries("/files.v1.TransferService/Download", 1);
         }
       }
       continue;
@@ -296,6 +301,9 @@ grpc::Status TransferService::Impl::Download(
       }
       return Local(grpc::StatusCode::UNAVAILABLE, "UPSTREAM_HTTP_ERROR",
                    absl::StrCat("download URL answered HTTP ", r.response.status, " at byte ", pos));
+    }
+    if (const auto& metrics = deps.telemetry.metrics; metrics != nullptr) {
+      metrics->UpstreamRetries("/files.v1.TransferService/Download", 1);
     }
     absl::Duration wait = client_core::Backoff(failures, backoff, gen);
     if (transfer::DeadlineOf(context) < absl::Now() + wait) {

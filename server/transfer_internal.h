@@ -23,7 +23,9 @@ namespace filesgw::server::transfer {
 absl::Time DeadlineOf(const grpc::ServerContext* context);
 
 // Runs one Files.com call to the end, cancelling it if the RPC is cancelled.
-client_core::ApiResult CallApi(client_core::FilesClient& client, client_core::ApiRequest request,
+// Carries the current call's request id and trace context upstream and
+// reports the result to the telemetry.
+client_core::ApiResult CallApi(TransferService::Impl& impl, client_core::ApiRequest request,
                                grpc::ServerContext* context);
 
 // The failure of `result` (not 2xx, or no answer) as a rich gRPC status.

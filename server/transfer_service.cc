@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <future>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +11,7 @@
 #include "proto/api_pool.h"
 #include "server/codec.h"
 #include "server/forwarder.h"
+#include "server/request_context.h"
 #include "server/status_builder.h"
 #include "server/transfer_internal.h"
 
@@ -21,9 +24,12 @@ absl::Time DeadlineOf(const grpc::ServerContext* context) {
   return absl::FromChrono(deadline);
 }
 
-client_core::ApiResult CallApi(client_core::FilesClient& client, client_core::ApiRequest request,
+client_core::ApiResult CallApi(TransferService::Impl& impl, client_core::ApiRequest request,
                                grpc::ServerContext* context) {
+  client_core::FilesClient& client = *impl.deps.client;
   if (request.deadline == absl::InfiniteFuture()) request.deadline = DeadlineOf(context);
+  const auto& rc = RequestContext::Current();
+  if (rc != nullptr) rc->AddUpstreamHeaders(&request.extra_headers);
   if (request.caller.empty()) request.caller = CallerKey(context);
   auto promise = std::make_shared<std::promise<client_core::ApiResult>>();
   auto future = promise->get_future();
@@ -37,7 +43,9 @@ client_core::ApiResult CallApi(client_core::FilesClient& client, client_core::Ap
       call->Cancel();  // the callback still runs, CANCELLED
     }
   }
-  return future.get();
+  client_core::ApiResult result = future.get();
+  impl.deps.telemetry.OnApiResult(result, rc != nullptr ? rc->full_method() : "", true);
+  return result;
 }
 
 grpc::Status FailureStatus(const client_core::ApiResult& result) {
@@ -84,38 +92,93 @@ struct ActiveGuard {
   ~ActiveGuard() { n_->fetch_sub(1); }
   std::atomic<int64_t>* n_;
 };
+
+// One TransferService call as seen from outside: its request id (returned as
+// initial metadata, ambient for logs and upstream calls on this thread),
+// metrics, and the closing log line.
+class ObservedCall {
+ public:
+  ObservedCall(TransferService::Impl& impl, grpc::ServerContext* context, const char* method,
+               std::optional<Direction> stream = std::nullopt)
+      : impl_(impl), full_method_(absl::StrCat("/files.v1.TransferService/", method)),
+        rc_(RequestContext::FromMetadata(context->client_metadata(), full_method_)),
+        scope_(rc_), stream_(stream), started_(absl::Now()) {
+    context->AddInitialMetadata("x-request-id", rc_->request_id());
+    rc_->LogDroppedTrace(impl_.deps.log);
+    if (Metrics* m = impl_.deps.telemetry.metrics.get()) {
+      if (stream_.has_value()) m->StreamStarted(*stream_);
+      else m->UnaryStarted();
+    }
+  }
+  ~ObservedCall() {
+    if (Metrics* m = impl_.deps.telemetry.metrics.get()) {
+      if (stream_.has_value()) m->StreamFinished(*stream_);
+      else m->UnaryFinished();
+    }
+  }
+
+  grpc::Status Finish(grpc::Status status) {
+    const absl::Duration elapsed = absl::Now() - started_;
+    if (Metrics* m = impl_.deps.telemetry.metrics.get()) {
+      m->CallFinished(full_method_, status.error_code(), elapsed);
+    }
+    Logger* log = impl_.deps.log;
+    if (log != nullptr && (log->Enabled(LogLevel::kDebug) || !status.ok())) {
+      log->Log(status.ok() ? LogLevel::kDebug : LogLevel::kInfo, "call",
+               {{"method", full_method_},
+                {"code", static_cast<int>(status.error_code())},
+                {"ms", absl::ToDoubleMilliseconds(elapsed)}});
+    }
+    return status;
+  }
+
+ private:
+  TransferService::Impl& impl_;
+  const std::string full_method_;
+  const std::shared_ptr<const RequestContext> rc_;
+  ScopedRequestContext scope_;
+  const std::optional<Direction> stream_;
+  const absl::Time started_;
+};
+
 }  // namespace
 
 grpc::Status TransferService::Upload(grpc::ServerContext* context,
                                      grpc::ServerReader<files::v1::UploadRequest>* reader,
                                      files::v1::UploadResponse* response) {
   ActiveGuard guard(&impl_->active);
-  return impl_->Upload(context, reader, response);
+  ObservedCall call(*impl_, context, "Upload", Direction::kUpload);
+  return call.Finish(impl_->Upload(context, reader, response));
 }
 
 grpc::Status TransferService::Download(grpc::ServerContext* context,
                                        const files::v1::DownloadRequest* request,
                                        grpc::ServerWriter<files::v1::DownloadResponse>* writer) {
   ActiveGuard guard(&impl_->active);
-  return impl_->Download(context, *request, writer);
+  ObservedCall call(*impl_, context, "Download", Direction::kDownload);
+  return call.Finish(impl_->Download(context, *request, writer));
 }
 
 grpc::Status TransferService::StartResumableUpload(
     grpc::ServerContext* context, const files::v1::StartResumableUploadRequest* request,
     files::v1::StartResumableUploadResponse* response) {
-  return impl_->StartResumable(context, request->spec(), response->mutable_upload_id());
+  ObservedCall call(*impl_, context, "StartResumableUpload");
+  return call.Finish(
+      impl_->StartResumable(context, request->spec(), response->mutable_upload_id()));
 }
 
-grpc::Status TransferService::QueryUploadStatus(grpc::ServerContext* /*context*/,
+grpc::Status TransferService::QueryUploadStatus(grpc::ServerContext* context,
                                                 const files::v1::QueryUploadStatusRequest* request,
                                                 files::v1::QueryUploadStatusResponse* response) {
-  return impl_->Query(request->upload_id(), response);
+  ObservedCall call(*impl_, context, "QueryUploadStatus");
+  return call.Finish(impl_->Query(request->upload_id(), response));
 }
 
 grpc::Status TransferService::CancelResumableUpload(
-    grpc::ServerContext* /*context*/, const files::v1::CancelResumableUploadRequest* request,
+    grpc::ServerContext* context, const files::v1::CancelResumableUploadRequest* request,
     google::protobuf::Empty* /*response*/) {
-  return impl_->CancelResumable(request->upload_id());
+  ObservedCall call(*impl_, context, "CancelResumableUpload");
+  return call.Finish(impl_->CancelResumable(request->upload_id()));
 }
 
 }  // namespace filesgw::server

@@ -26,6 +26,7 @@
 #include "files/v1/transfer.grpc.pb.h"
 #include "server/log.h"
 #include "server/options.h"
+#include "server/telemetry.h"
 
 namespace filesgw::server {
 
@@ -35,6 +36,7 @@ struct TransferDeps {
   std::shared_ptr<client_core::Scheduler> scheduler;      // part retry backoff
   GatewayOptions options;
   Logger* log = nullptr;
+  Telemetry telemetry;  // metrics, health
 };
 
 class TransferService final : public files::v1::TransferService::Service {

@@ -27,6 +27,7 @@
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "server/request_context.h"
 #include "server/transfer_internal.h"
 
 namespace filesgw::server {
@@ -134,7 +135,8 @@ class PartJob : public std::enable_shared_from_this<PartJob> {
   int part() const { return part_; }
   PartJob(std::shared_ptr<UploadSession> session, int part, std::shared_ptr<const std::string> data,
           int64_t budget)
-      : session_(std::move(session)), part_(part), data_(std::move(data)), budget_(budget) {}
+      : session_(std::move(session)), part_(part), data_(std::move(data)), budget_(budget),
+        rc_(RequestContext::Current()) {}
 
   void Start() { Put(); }
 
@@ -218,6 +220,9 @@ class PartJob : public std::enable_shared_from_this<PartJob> {
                         absl::StrCat("part ", part_, " upload failed after ", attempts_ + 1,
                                      " attempt(s): ", what)));
     }
+    if (const auto& metrics = session_->impl()->deps.telemetry.metrics; metrics != nullptr) {
+      metrics->UpstreamRetries(rc_ != nullptr ? rc_->full_method() : "", 1);
+    }
     absl::BitGen gen;
     absl::Duration wait = client_core::Backoff(attempts_, opts, gen);
     auto self = shared_from_this();
@@ -250,8 +255,11 @@ class PartJob : public std::enable_shared_from_this<PartJob> {
     api.content_type = "application/json";
     // Only hands out URLs for an existing upload: safe to repeat.
     api.idempotency = client_core::Idempotency::kIdempotent;
+    if (rc_ != nullptr) rc_->AddUpstreamHeaders(&api.extra_headers);
     auto self = shared_from_this();
     session_->impl()->deps.client->Call(std::move(api), [self](ApiResult r) {
+      self->session_->impl()->deps.telemetry.OnApiResult(
+          r, self->rc_ != nullptr ? self->rc_->full_method() : "", true);
       if (!r.status.ok()) return self->Fail(FailureStatus(r));
       rapidjson::Document doc;
       doc.Parse(r.body.c_str(), r.body.size());
@@ -301,6 +309,8 @@ class PartJob : public std::enable_shared_from_this<PartJob> {
   uint64_t timer_ = 0;
   int attempts_ = 0;
   int refreshes_ = 0;
+  // The stream's call that dispatched this part (request id, trace context).
+  const std::shared_ptr<const RequestContext> rc_;
 };
 
 std::shared_ptr<PartDescriptor> UploadSession::Descriptor(int part) {
@@ -386,7 +396,7 @@ grpc::Status UploadSession::FetchDescriptors(grpc::ServerContext* context, int p
   // begin_upload only hands out part URLs: nothing is visible until `end`, so a
   // repeat at worst leaves an unused upload session behind.
   api.idempotency = client_core::Idempotency::kIdempotent;
-  ApiResult r = CallApi(*impl_->deps.client, std::move(api), context);
+  ApiResult r = CallApi(*impl_, std::move(api), context);
   if (!r.status.ok()) return FailureStatus(r);
   rapidjson::Document doc;
   doc.Parse(r.body.c_str(), r.body.size());
@@ -647,7 +657,7 @@ grpc::Status UploadSession::Commit(grpc::ServerContext* context, files::v1::Uplo
   api.body = body.GetString();
   api.content_type = "application/json";
   api.idempotency = client_core::Idempotency::kNonIdempotent;
-  ApiResult r = CallApi(*impl_->deps.client, std::move(api), context);
+  ApiResult r = CallApi(*impl_, std::move(api), context);
   files::v1::File committed;
   if (!r.status.ok()) {
     if (r.error.has_value()) return FailureStatus(r);
@@ -655,7 +665,7 @@ grpc::Status UploadSession::Commit(grpc::ServerContext* context, files::v1::Uplo
     ApiRequest stat;
     stat.method = "GET";
     stat.path_and_query = ApiPath("/file_actions/metadata", path_);
-    ApiResult s = CallApi(*impl_->deps.client, std::move(stat), context);
+    ApiResult s = CallApi(*impl_, std::move(stat), context);
     if (!s.status.ok() || !ParseFile(s.body, &committed).ok() || committed.size() != received_ ||
         Disagrees(committed)) {
       return FailureStatus(r);
@@ -702,7 +712,7 @@ grpc::Status CheckOverwrite(TransferService::Impl& impl, grpc::ServerContext* co
   ApiRequest stat;
   stat.method = "GET";
   stat.path_and_query = ApiPath("/file_actions/metadata", path);
-  ApiResult r = CallApi(*impl.deps.client, std::move(stat), context);
+  ApiResult r = CallApi(impl, std::move(stat), context);
   if (r.status.ok()) {
     return Local(grpc::StatusCode::ALREADY_EXISTS, "DESTINATION_EXISTS",
                  absl::StrCat(path, " already exists and the overwrite policy is FAIL_IF_EXISTS"));
@@ -787,6 +797,9 @@ grpc::Status TransferService::Impl::Upload(grpc::ServerContext* context,
       break;
     }
     if (!message.data().empty()) {
+      if (const auto& metrics = deps.telemetry.metrics; metrics != nullptr) {
+        metrics->TransferBytes(Direction::kUpload, static_cast<int64_t>(message.data().size()));
+      }
       status = session->Feed(context, message.data());
       if (!status.ok()) break;
     }

@@ -53,7 +53,7 @@ GatewayHarness::GatewayHarness(HarnessOptions options) {
   gw.initial_retry_delay = options.initial_retry_delay;
   gw.max_retry_delay = options.max_retry_delay;
   if (options.gateway_setup) options.gateway_setup(&gw);
-  log_ = std::make_unique<server::Logger>(server::LogLevel::kWarn);
+  log_ = std::make_unique<server::Logger>(options.log_level, options.log_sink);
   std::shared_ptr<client_core::HttpTransport> transport;
   if (options.wrap_transport) transport = options.wrap_transport(client_core::MakeCurlTransport());
   auto gateway = server::Gateway::Start(gw, log_.get(), transport);

@@ -37,6 +37,9 @@ struct HarnessOptions {
   // Last word on the emulator's and the gateway's options.
   std::function<void(emulator::EmulatorOptions*)> emulator_setup;
   std::function<void(server::GatewayOptions*)> gateway_setup;
+  // The gateway's log level, and where its lines go (stderr when unset).
+  server::LogLevel log_level = server::LogLevel::kWarn;
+  server::Logger::Sink log_sink;
   // Wraps the gateway's HTTP transport (a test seam, e.g. to corrupt bytes).
   std::function<std::shared_ptr<client_core::HttpTransport>(
       std::shared_ptr<client_core::HttpTransport>)>
@@ -64,6 +67,7 @@ class GatewayHarness {
   emulator::Emulator& emulator() { return *emulator_; }
   const std::string& api_key() const { return api_key_; }
   int gateway_port() const { return gateway_->port(); }
+  server::Gateway& gateway() { return *gateway_; }
 
  private:
   std::string api_key_ = "harness-key";
