@@ -97,7 +97,7 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
     http.deadline = request_.deadline;
     HeaderList& h = http.headers;
     // Auth goes only to the API host: this client only builds API URLs.
-    if (request_.send_auth) {
+    if (request_.send_auth && options_.api_key_source == nullptr) {
       if (!options_.api_key.empty()) {
         h.emplace_back("X-FilesAPI-Key", options_.api_key);
       } else if (!options_.session_id.empty()) {
@@ -164,8 +164,13 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
       permit_ = std::move(permit);
     }
     if (cancelled) return FinishCancelled();
+    HttpRequest http = http_;
+    if (request_.send_auth && options_.api_key_source != nullptr) {
+      // Read per attempt: a rotated key is used from the next attempt on.
+      http.headers.emplace_back("X-FilesAPI-Key", options_.api_key_source->Get());
+    }
     std::shared_ptr<HttpCall> call = transport_->Start(
-        http_, [self = shared_from_this()](HttpResult r) { self->OnHttpResult(std::move(r)); });
+        std::move(http), [self = shared_from_this()](HttpResult r) { self->OnHttpResult(std::move(r)); });
     bool cancel_now = false;
     {
       absl::MutexLock lock(&mu_);

@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "client_core/files_error.h"
 #include "client_core/governor.h"
+#include "client_core/secret_source.h"
 #include "client_core/http_transport.h"
 #include "client_core/scheduler.h"
 
@@ -27,6 +28,9 @@ namespace filesgw::client_core {
 struct ClientOptions {
   std::string base_url = "https://app.files.com";  // scheme://host[:port], no path
   std::string api_key;     // X-FilesAPI-Key (wins when both are set)
+  // When set, the API key is read from here at every attempt (a rotated key
+  // file takes effect for the next attempt) and `api_key` is ignored.
+  std::shared_ptr<SecretSource> api_key_source;
   std::string session_id;  // X-FilesAPI-Auth
   absl::Duration open_timeout = absl::Seconds(30);
   absl::Duration read_timeout = absl::Seconds(80);

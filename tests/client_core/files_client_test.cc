@@ -466,3 +466,36 @@ TEST(FilesClientRaces, EveryCallEndsExactlyOnceUnderRandomCancels) {
 
 }  // namespace
 }  // namespace filesgw::client_core
+
+namespace filesgw::client_core {
+namespace {
+
+TEST_F(FilesClientTest, KeySourceIsReadAtEveryAttempt) {
+  auto key = SecretSource::Fixed("old-key");
+  options_.api_key_source = key;
+  transport_->Push(Answer(200));
+  ASSERT_TRUE(Run(Get()).status.ok());
+  // A rotation (here: a new fixed source) is used by the next call's attempts.
+  options_.api_key_source = SecretSource::Fixed("new-key");
+  transport_->Push(Answer(503));
+  transport_->Push(Answer(200));
+  ASSERT_TRUE(Run(Get()).status.ok());
+  ASSERT_EQ(transport_->requests.size(), 3u);
+  auto key_of = [](const HttpRequest& r) {
+    for (const auto& [name, value] : r.headers) {
+      if (name == "X-FilesAPI-Key") return value;
+    }
+    return std::string();
+  };
+  EXPECT_EQ(key_of(transport_->requests[0]), "old-key");
+  EXPECT_EQ(key_of(transport_->requests[1]), "new-key");
+  EXPECT_EQ(key_of(transport_->requests[2]), "new-key");
+  for (const auto& r : transport_->requests) {
+    int keys = 0;
+    for (const auto& [name, value] : r.headers) keys += name == "X-FilesAPI-Key";
+    EXPECT_EQ(keys, 1) << "the fixed api_key is not sent beside the source's";
+  }
+}
+
+}  // namespace
+}  // namespace filesgw::client_core
