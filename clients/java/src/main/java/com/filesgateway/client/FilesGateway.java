@@ -1,0 +1,365 @@
+package com.filesgateway.client;
+
+import com.filesgateway.client.exceptions.ApiErrorException.InvalidRequestException;
+import com.filesgateway.v1.TransferServiceGrpc;
+import com.google.protobuf.DynamicMessage;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.MetadataUtils;
+import io.netty.handler.ssl.SslContextBuilder;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A client of files-gateway: every Files.com resource in the SDK's shape, and file content
+ * over files.v1.TransferService. Thread-safe; {@link #close()} closes the channel.
+ *
+ * <pre>
+ * try (FilesGateway client = FilesGateway.connect("127.0.0.1:50051")) {
+ *   for (Model user : client.resource("users").list(Map.of("per_page", 1000))) {
+ *     System.out.println(user.get("username"));
+ *   }
+ *   client.uploadFile(Path.of("report.csv"), "reports/report.csv", true);
+ * }
+ * </pre>
+ */
+public final class FilesGateway implements AutoCloseable {
+  /** Where the gateway listens by default. */
+  public static final String DEFAULT_TARGET = "127.0.0.1:50051";
+
+  private final ManagedChannel ownedChannel;
+  private final Channel channel;
+  private final ConnectOptions options;
+  private final String target;
+  private final Map<String, Resource> resources = new ConcurrentHashMap<>();
+
+  private FilesGateway(ManagedChannel owned, Channel channel, ConnectOptions options,
+                       String target) {
+    this.ownedChannel = owned;
+    this.options = options;
+    this.target = target;
+    this.channel = ClientInterceptors.intercept(channel, MetadataUtils
+        .newAttachHeadersInterceptor(headers(options.getToken(), options.getMetadata())));
+  }
+
+  /** Connects to the gateway at 127.0.0.1:50051 with the default options. */
+  public static FilesGateway connect() {
+    return connect(DEFAULT_TARGET, new ConnectOptions());
+  }
+
+  /** Connects to a gateway at "host:port" with the default options. */
+  public static FilesGateway connect(String target) {
+    return connect(target, new ConnectOptions());
+  }
+
+  /**
+   * Opens a channel to the gateway at {@code target} ("host:port", or any target gRPC's
+   * name resolvers know, e.g. "dns:///files-gateway:50051"). Nothing is sent until the
+   * first call.
+   */
+  public static FilesGateway connect(String target, ConnectOptions options) {
+    if (target.startsWith("unix:")) {
+      throw new InvalidRequestException("unix: targets need netty's native epoll transport, "
+          + "which Debian's libnetty-java lacks; listen on loopback TCP instead");
+    }
+    NettyChannelBuilder b = NettyChannelBuilder.forTarget(target)
+        .maxInboundMessageSize(options.getMaxMessageBytes())
+        .userAgent("files-gateway-java");
+    if (options.isTls()) {
+      try {
+        SslContextBuilder ssl = GrpcSslContexts.forClient();
+        if (options.getRootCertificates() != null) {
+          ssl.trustManager(options.getRootCertificates().toFile());
+        }
+        if (options.getCertificateChain() != null) {
+          ssl.keyManager(options.getCertificateChain().toFile(),
+                         options.getPrivateKey().toFile());
+        }
+        b.sslContext(ssl.build()).useTransportSecurity();
+      } catch (IOException e) {
+        throw new UncheckedIOException("TLS set-up failed: " + e.getMessage(), e);
+      }
+    } else {
+      b.usePlaintext();
+    }
+    if (options.getAuthority() != null) {
+      b.overrideAuthority(options.getAuthority());
+    }
+    if (options.getKeepaliveTime() != null) {
+      b.keepAliveTime(options.getKeepaliveTime().toMillis(), TimeUnit.MILLISECONDS)
+          .keepAliveTimeout(options.getKeepaliveTimeout().toMillis(), TimeUnit.MILLISECONDS)
+          .keepAliveWithoutCalls(options.isKeepalivePermitWithoutCalls());
+    }
+    ManagedChannel ch = b.build();
+    return new FilesGateway(ch, ch, options, target);
+  }
+
+  /**
+   * A client over a channel you manage (in-process servers, custom transports, shared
+   * channels); {@link #close()} leaves it open.
+   */
+  public static FilesGateway forChannel(Channel channel, ConnectOptions options) {
+    return new FilesGateway(null, channel, options, channel.authority());
+  }
+
+  private static Metadata headers(String token, List<Map.Entry<String, String>> entries) {
+    Metadata md = new Metadata();
+    for (Map.Entry<String, String> e : entries) {
+      md.put(Metadata.Key.of(e.getKey(), Metadata.ASCII_STRING_MARSHALLER), e.getValue());
+    }
+    if (token != null && !token.isEmpty()) {
+      md.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
+             "Bearer " + token);
+    }
+    return md;
+  }
+
+  // --- resources ----------------------------------------------------------------------------
+
+  /**
+   * A resource by SDK name ("User", "ApiKey") or snake_case name ("users", "user",
+   * "api_keys"); InvalidRequestException when there is none.
+   */
+  public Resource resource(String name) {
+    String sdkName = Api.get().resourceName(name);
+    if (sdkName == null) {
+      throw new InvalidRequestException("no Files.com resource named '" + name + "'");
+    }
+    return resources.computeIfAbsent(
+        sdkName, n -> new Resource(this, n, Api.get().actions(n)));
+  }
+
+  /** The SDK resource names, e.g. [ActionLog, ..., User, ...]. */
+  public SortedSet<String> resourceNames() {
+    return Api.get().resourceNames();
+  }
+
+  // --- files --------------------------------------------------------------------------------
+
+  /** Uploads a local file; returns the File. */
+  public Model uploadFile(Path local, String remote, boolean mkdirParents) throws IOException {
+    return uploadFile(local, remote, new UploadOptions().mkdirParents(mkdirParents));
+  }
+
+  /**
+   * Uploads a local file as one Upload stream ({spec} first, with expected_size from the
+   * file, then chunks); nothing is committed unless every byte arrived. Returns the File.
+   */
+  public Model uploadFile(Path local, String remote, UploadOptions options) throws IOException {
+    return Transfers.uploadFile(this, local, remote, options);
+  }
+
+  /** Uploads what {@code in} yields, to its end; returns the File. */
+  public Model uploadFile(InputStream in, String remote, UploadOptions options)
+      throws IOException {
+    return Transfers.upload(this, in, remote, options);
+  }
+
+  /** Downloads a file into {@code local}; returns the File. */
+  public Model downloadFile(String remote, Path local) throws IOException {
+    return downloadFile(remote, local, new DownloadOptions());
+  }
+
+  /**
+   * Downloads a file (or a range) into {@code local}, through a temporary file beside it
+   * that is renamed at the end, so a failed download leaves nothing behind. Returns the File.
+   */
+  public Model downloadFile(String remote, Path local, DownloadOptions options)
+      throws IOException {
+    return Transfers.downloadFile(this, remote, local, options);
+  }
+
+  /** Downloads a file (or a range) into {@code out}; returns the File. */
+  public Model downloadFile(String remote, OutputStream out, DownloadOptions options)
+      throws IOException {
+    try (RemoteInputStream in = openRead(remote, options)) {
+      in.transferTo(out);
+      return in.metadata();
+    }
+  }
+
+  /** A stream reading a remote file (a Download stream); a missing file fails here. */
+  public RemoteInputStream openRead(String remote) {
+    return openRead(remote, new DownloadOptions());
+  }
+
+  public RemoteInputStream openRead(String remote, DownloadOptions options) {
+    return new RemoteInputStream(this, remote, options);
+  }
+
+  /** A stream writing a remote file (an Upload stream); close() commits, abort() does not. */
+  public RemoteOutputStream openWrite(String remote, boolean mkdirParents) {
+    return openWrite(remote, new UploadOptions().mkdirParents(mkdirParents));
+  }
+
+  public RemoteOutputStream openWrite(String remote, UploadOptions options) {
+    return new RemoteOutputStream(this, remote, options);
+  }
+
+  /**
+   * The SDK's open(): "r" / "rb" give a {@link RemoteInputStream}, "w" / "wb" a
+   * {@link RemoteOutputStream} (Java streams carry bytes; wrap them in an InputStreamReader
+   * or OutputStreamWriter for text). Assign the result to the type you expect:
+   * {@code RemoteInputStream in = client.open("a.txt", "r");}
+   */
+  public <T extends Closeable> T open(String remote, String mode) {
+    return open(remote, mode, new UploadOptions());
+  }
+
+  /** open() for writing with upload options ("r" modes refuse non-default options). */
+  @SuppressWarnings("unchecked")
+  public <T extends Closeable> T open(String remote, String mode, UploadOptions options) {
+    switch (mode) {
+      case "r":
+      case "rb":
+        if (options.isMkdirParents() || !options.isOverwrite()
+            || options.getExpectedSize() != null || options.getProvidedMtime() != null) {
+          throw new InvalidRequestException("upload options given to open(" + remote + ", "
+              + mode + ")");
+        }
+        return (T) openRead(remote, new DownloadOptions()
+            .requestOptions(options.getRequestOptions()));
+      case "w":
+      case "wb":
+        return (T) openWrite(remote, options);
+      default:
+        throw new IllegalArgumentException("mode must be r, rb, w or wb, not '" + mode + "'");
+    }
+  }
+
+  /** What {@link #write} runs: writes the file's content to {@code out}. */
+  @FunctionalInterface
+  public interface WriteBlock<E extends Exception> {
+    void write(RemoteOutputStream out) throws E;
+  }
+
+  /**
+   * Writes a remote file through {@code block}, like Python's {@code with open(...) as f}:
+   * it commits when the block returns, and commits nothing when the block throws (the
+   * exception propagates). Returns the File.
+   */
+  public <E extends Exception> Model write(String remote, UploadOptions options,
+                                           WriteBlock<E> block) throws E {
+    RemoteOutputStream out = openWrite(remote, options);
+    try {
+      block.write(out);
+    } catch (Throwable t) {
+      out.abort();
+      throw t;
+    }
+    out.close();
+    return out.file();
+  }
+
+  /** Every entry of a folder (Folder.list_for, every page as you iterate). */
+  public ListObj listFor(String folder) {
+    return listFor(folder, Map.of());
+  }
+
+  public ListObj listFor(String folder, Map<String, ?> params) {
+    return resource("Folder").call("list_for", folder, params);
+  }
+
+  /**
+   * The generated files.v1.TransferService stub on this client's channel (with its token and
+   * metadata), for what the helpers above do not wrap: StartResumableUpload,
+   * QueryUploadStatus, CancelResumableUpload and Upload streams with an upload_id. Turn its
+   * failures into typed exceptions with {@link Errors#fromGrpc(Throwable)}.
+   */
+  public TransferServiceGrpc.TransferServiceBlockingStub transferService() {
+    return TransferServiceGrpc.newBlockingStub(channel);
+  }
+
+  /** The asynchronous TransferService stub, as {@link #transferService()}. */
+  public TransferServiceGrpc.TransferServiceStub transferServiceAsync() {
+    return TransferServiceGrpc.newStub(channel);
+  }
+
+  /** The channel calls go through (with this client's headers). */
+  public Channel channel() {
+    return channel;
+  }
+
+  public String target() {
+    return target;
+  }
+
+  // --- plumbing -----------------------------------------------------------------------------
+
+  CallOptions callOptions(RequestOptions o, boolean transfer) {
+    Duration timeout = transfer ? options.getTransferTimeout() : options.getTimeout();
+    boolean waitForReady = options.isWaitForReady();
+    if (o != null) {
+      if (o.hasTimeout()) {
+        timeout = o.getTimeout();
+      }
+      if (o.getWaitForReady() != null) {
+        waitForReady = o.getWaitForReady();
+      }
+    }
+    CallOptions co = CallOptions.DEFAULT;
+    if (timeout != null) {
+      co = co.withDeadlineAfter(Math.max(1, timeout.toNanos()), TimeUnit.NANOSECONDS);
+    }
+    if (waitForReady) {
+      co = co.withWaitForReady();
+    }
+    return co;
+  }
+
+  Channel channelFor(RequestOptions o) {
+    if (o == null || o.getMetadata().isEmpty()) {
+      return channel;
+    }
+    return ClientInterceptors.intercept(
+        channel, MetadataUtils.newAttachHeadersInterceptor(headers(null, o.getMetadata())));
+  }
+
+  DynamicMessage unary(ApiMethod m, DynamicMessage request, RequestOptions o) {
+    try {
+      return ClientCalls.blockingUnaryCall(channelFor(o), m.grpcMethod(), callOptions(o, false),
+                                           request);
+    } catch (StatusRuntimeException e) {
+      throw Errors.fromGrpc(e);
+    }
+  }
+
+  /** Closes the channel (a channel given to forChannel is left open). */
+  @Override
+  public void close() {
+    if (ownedChannel == null) {
+      return;
+    }
+    ownedChannel.shutdown();
+    try {
+      if (!ownedChannel.awaitTermination(5, TimeUnit.SECONDS)) {
+        ownedChannel.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      ownedChannel.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "FilesGateway{" + target + "}";
+  }
+}
