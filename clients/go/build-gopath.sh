@@ -60,11 +60,11 @@ mv "$dest/filesv1.new" "$dest/filesv1"
 for pkg in files files/pathutil internal/errgen scenario example; do
   mkdir -p "$dest/$pkg"
   find "$dest/$pkg" -maxdepth 1 -type f -name '*.go' ! -name '*_gen.go' -delete
-  find "$dest/$pkg" -maxdepth 1 -type f -name '*.json' -delete
   for f in "$here/$pkg"/*.go; do
     [ -e "$f" ] && cp "$f" "$dest/$pkg/"
   done
 done
+cp "$here/README.md" "$dest/example/README.md" # example/readme_test.go compares
 
 # One Go type per error class of the catalogue.
 "$go" run filesgateway/clients/go/internal/errgen -out "$dest/files/errors_gen.go.new"

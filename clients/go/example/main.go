@@ -1,12 +1,12 @@
-// Command example is the Go client's README example: users with auto paging,
-// create / find / update / delete, typed errors, and a file written,
-// uploaded, downloaded and read back through files-gateway.
+// Command example shows the Go client of files-gateway: users with paging,
+// create / update / delete, typed errors, and files written, read, uploaded,
+// downloaded and listed. It is the README's example (readme_test.go checks
+// that they stay the same).
 //
-//	example -target 127.0.0.1:50051
+//	files-go-example -target 127.0.0.1:50051
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -23,37 +23,35 @@ import (
 func main() {
 	target := flag.String("target", files.DefaultTarget, "files-gateway address")
 	flag.Parse()
-	if err := run(*target); err != nil {
+	client, err := files.Connect(*target, files.WithTimeout(30*time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	if err := run(context.Background(), client); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(target string) error {
-	client, err := files.Connect(target, files.WithTimeout(30*time.Second))
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	ctx := context.Background()
-	users := client.Resource("users")
-	suffix := time.Now().Format("150405.000000")
+func run(ctx context.Context, client *files.Client) error {
+	users := client.Resource("users") // or "user", "User"; actions come from the protos
+	name := fmt.Sprintf("example-%d", time.Now().UnixNano())
 
-	// Create, find, update, delete: params in the SDK's shape.
-	user, err := users.Create(ctx, files.Params{"username": "example-" + suffix, "name": "Example"})
+	user, err := users.Create(ctx, files.Params{"username": name, "email": name + "@example.com"})
 	if err != nil {
 		return err
 	}
-	id := user.GetInt("id")
-	if user, err = users.Update(ctx, id, files.Params{"name": "Example Updated"}); err != nil {
+	if user, err = users.Update(ctx, user.GetInt("id"), files.Params{"name": "Example User"}); err != nil {
 		return err
 	}
 	fmt.Println("updated:", user.GetString("username"), user.GetString("name"))
 
-	// Auto paging: Next loads the next page when one is done.
+	// Auto paging: Next loads the next page when one is done (or page by hand:
+	// it.Page(), it.HasNextPage(), it.LoadNextPage()).
 	it, err := users.List(ctx, files.Params{
 		"sort_by":       files.Params{"username": "asc"},
 		"filter_prefix": files.Params{"username": "example-"},
-		"per_page":      100,
+		"per_page":      1000,
 	})
 	if err != nil {
 		return err
@@ -65,71 +63,54 @@ func run(target string) error {
 		return err
 	}
 
-	if err := users.Delete(ctx, id); err != nil {
+	// Typed errors with the SDK's classes: UserNotFoundError -> NotFoundError -> APIError -> Error.
+	if _, err := user.Call(ctx, "delete"); err != nil { // per-object actions fill in the id
 		return err
 	}
-	// Typed errors: the SDK's classes, found with errors.As.
-	_, err = users.Find(ctx, id)
+	_, err = users.Find(ctx, user.GetInt("id"))
 	var notFound *files.NotFoundError
 	if !errors.As(err, &notFound) {
 		return fmt.Errorf("expected a NotFoundError, got %v", err)
 	}
 	fmt.Println("after delete:", notFound.ClassName(), notFound.Type)
 
-	// Files: a streaming writer, then upload_file / download_file.
-	remote := "example-" + suffix + "/hello.txt"
-	w, err := client.Open(ctx, remote, "w", files.MkdirParents())
+	// File content streams through files.v1.TransferService.
+	w, err := client.Open(ctx, name+"/hello.txt", "w", files.MkdirParents())
 	if err != nil {
 		return err
 	}
-	defer w.Abort() // commits nothing unless Close is reached and succeeds
+	defer w.Abort() // nothing is committed unless Close is reached and succeeds
 	if _, err := io.WriteString(w, "hello from Go\n"); err != nil {
 		return err
 	}
 	if err := w.Close(); err != nil {
 		return err
 	}
-	r, err := client.Open(ctx, remote, "r")
+	r, err := client.Open(ctx, name+"/hello.txt", "r")
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	text, err := io.ReadAll(r)
-	r.Close()
 	if err != nil {
 		return err
 	}
 	fmt.Printf("read back: %q\n", text)
 
-	dir, err := os.MkdirTemp("", "files-go-example-")
-	if err != nil {
+	local := filepath.Join(os.TempDir(), name+".txt")
+	defer os.Remove(local)
+	if _, err := client.DownloadFile(ctx, name+"/hello.txt", local); err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	local := filepath.Join(dir, "data.bin")
-	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
-	if err := os.WriteFile(local, data, 0o600); err != nil {
+	if _, err := client.UploadFile(ctx, local, name+"/copy.txt", false); err != nil {
 		return err
 	}
-	file, err := client.UploadFile(ctx, local, "example-"+suffix+"/data.bin", true)
-	if err != nil {
-		return err
-	}
-	fmt.Println("uploaded:", file.GetString("path"), file.GetInt("size"), "bytes")
-	if _, err := client.DownloadFile(ctx, "example-"+suffix+"/data.bin", local+".copy"); err != nil {
-		return err
-	}
-	back, err := os.ReadFile(local + ".copy")
-	if err != nil {
-		return err
-	}
-	fmt.Println("downloaded the same bytes:", bytes.Equal(back, data))
-
-	entries, err := client.ListFor(ctx, "example-"+suffix)
+	entries, err := client.ListFor(ctx, name)
 	if err != nil {
 		return err
 	}
 	for entries.Next() {
-		fmt.Println("entry:", entries.Current().GetString("display_name"), entries.Current().GetString("type"))
+		fmt.Println("entry:", entries.Current().GetString("display_name"), entries.Current().GetInt("size"))
 	}
 	return entries.Err()
 }

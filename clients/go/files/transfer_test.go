@@ -27,6 +27,7 @@ type fakeTransfer struct {
 	received   []byte
 	committed  map[string][]byte
 	cancelled  chan struct{} // closed when an upload or download sees its context end
+	started    chan struct{} // closed when an upload's spec arrived
 	failUpload error         // answered as soon as the spec arrives
 	files      map[string][]byte
 	chunk      int
@@ -37,7 +38,7 @@ type fakeTransfer struct {
 
 func newFakeTransfer() *fakeTransfer {
 	return &fakeTransfer{committed: map[string][]byte{}, files: map[string][]byte{},
-		cancelled: make(chan struct{}), chunk: 64 << 10}
+		cancelled: make(chan struct{}), started: make(chan struct{}), chunk: 64 << 10}
 }
 
 func (f *fakeTransfer) markCancelled() {
@@ -53,11 +54,17 @@ func (f *fakeTransfer) markCancelled() {
 func (f *fakeTransfer) Upload(s filesv1.TransferService_UploadServer) error {
 	first, err := s.Recv()
 	if err != nil {
+		f.markCancelled()
 		return err
 	}
 	f.mu.Lock()
 	f.spec = first.GetSpec()
 	fail := f.failUpload
+	select {
+	case <-f.started:
+	default:
+		close(f.started)
+	}
 	f.mu.Unlock()
 	if fail != nil {
 		return fail
@@ -266,6 +273,7 @@ func TestAbandonedWriterCancelsInsteadOfCommitting(t *testing.T) {
 		}
 		defer f.Abort()
 		f.WriteString("never committed\n")
+		waitClosed(t, ft.started, "the upload") // the gateway has begun it
 		panic("abandon")
 	}()
 	waitClosed(t, ft.cancelled, "the cancellation")

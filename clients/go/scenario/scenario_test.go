@@ -946,8 +946,9 @@ func TestReadmeExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", bin, err, out)
 	}
-	for _, want := range []string{"updated: example-", "after delete: UserNotFoundError not-found/user-not-found",
-		`read back: "hello from Go\n"`, "downloaded the same bytes: true", "entry: data.bin file", "entry: hello.txt file"} {
+	for _, want := range []string{"updated: example-", " Example User\n", "user: ",
+		"after delete: UserNotFoundError not-found/user-not-found", `read back: "hello from Go\n"`,
+		"entry: copy.txt 14\n", "entry: hello.txt 14\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the example's output lacks %q:\n%s", want, out)
 		}
