@@ -21,7 +21,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   gw->metrics_ = std::make_shared<Metrics>();
   gw->health_ = std::make_unique<HealthReporter>(log, gw->metrics_.get());
   if (!options.metrics_listen.empty()) {
-    absl::Status serving = gw->metrics_->Serve(options.metrics_listen, options.metrics_allow_remote);
+    absl::Status serving =
+        gw->metrics_->Serve(options.metrics_listen, options.metrics_allow_remote);
     if (!serving.ok()) {
       // An address asked for must work; the default one is best effort (two
       // gateways on one host must not fail on it).

@@ -196,12 +196,15 @@ absl::Status Metrics::Serve(const std::string& address, bool allow_remote) {
         "--metrics-allow-remote to expose metrics beyond this host"));
   }
   std::string bind = address;
-  if (absl::StartsWithIgnoreCase(bind, "localhost:")) bind = absl::StrCat("127.0.0.1", bind.substr(9));
+  if (absl::StartsWithIgnoreCase(bind, "localhost:")) {
+    bind = absl::StrCat("127.0.0.1", bind.substr(9));
+  }
   try {
     exposer_ = std::make_unique<prometheus::Exposer>(
         std::vector<std::string>{"listening_ports", bind, "num_threads", "2"});
   } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", address, ": ", e.what()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve metrics on ", address, ": ", e.what()));
   }
   exposer_->RegisterCollectable(registry_);
   std::vector<int> ports = exposer_->GetListeningPorts();
@@ -278,7 +281,7 @@ void Metrics::UpstreamFailure(UpstreamTarget target, const absl::Status& transpo
 }
 
 void Metrics::UpstreamRetries(std::string_view full_method, int retries) {
-  if (retries <= 0) return;
+  if (retries <= 0 || full_method.empty()) return;
   Counter* counter;
   {
     absl::MutexLock lock(&mu_);
@@ -293,7 +296,8 @@ void Metrics::UpstreamRetries(std::string_view full_method, int retries) {
 
 void Metrics::TransferBytes(Direction direction, int64_t bytes) {
   if (bytes <= 0) return;
-  (direction == Direction::kUpload ? bytes_up_ : bytes_down_)->Increment(static_cast<double>(bytes));
+  Counter* counter = direction == Direction::kUpload ? bytes_up_ : bytes_down_;
+  counter->Increment(static_cast<double>(bytes));
 }
 
 void Metrics::SetServing(bool serving) { serving_gauge_->Set(serving ? 1 : 0); }

@@ -73,7 +73,8 @@ class Metrics {
   // Upstream: every HTTP exchange (wrap the transport with Instrument), and
   // the retries a call needed (ApiResult.attempts - 1, part retries, ...).
   void UpstreamAnswer(UpstreamTarget target, int http_status, absl::Duration elapsed);
-  void UpstreamFailure(UpstreamTarget target, const absl::Status& transport, absl::Duration elapsed);
+  void UpstreamFailure(UpstreamTarget target, const absl::Status& transport,
+                       absl::Duration elapsed);
   void UpstreamRetries(std::string_view full_method, int retries);
 
   void TransferBytes(Direction direction, int64_t bytes);

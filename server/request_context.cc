@@ -102,8 +102,9 @@ std::shared_ptr<const RequestContext> RequestContext::FromMetadata(const Metadat
                                                                    std::string_view full_method) {
   std::shared_ptr<RequestContext> rc(new RequestContext);
   rc->full_method_ = std::string(full_method);
-  if (auto it = metadata.find("x-request-id"); it != metadata.end() && IsSaneRequestId(View(it->second))) {
-    rc->request_id_ = std::string(View(it->second));
+  auto id = metadata.find("x-request-id");
+  if (id != metadata.end() && IsSaneRequestId(View(id->second))) {
+    rc->request_id_ = std::string(View(id->second));
     rc->request_id_from_caller_ = true;
   } else {
     rc->request_id_ = NewRequestId();

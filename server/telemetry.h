@@ -1,12 +1,12 @@
 // Where the call paths report what happened upstream: Telemetry bundles the
 // metrics and the HealthReporter.
 //
-// HealthReporter decides what grpc.health.v1 reports for the gateway: SERVING unless it is draining
-// (SIGTERM) or Files.com refuses the gateway's own credential. The credential
-// is judged from upstream answers: a 401 whose Files.com type starts with
-// "not-authenticated", on a request made with the gateway's own key or
-// session, marks it rejected (logged once at error level); a later 2xx on such
-// a request marks it accepted again.
+// HealthReporter decides what grpc.health.v1 reports for the gateway: SERVING
+// unless it is draining (SIGTERM) or Files.com refuses the gateway's own
+// credential. The credential is judged from upstream answers: a 401 whose
+// Files.com type starts with "not-authenticated", on a request made with the
+// gateway's own key or session, marks it rejected (logged once at error
+// level); a later 2xx on such a request marks it accepted again.
 //
 //   HealthReporter health(&log, metrics.get());
 //   health.Attach(server->GetHealthCheckService());

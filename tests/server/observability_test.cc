@@ -193,7 +193,8 @@ UnaryOutcome CallWithMetadata(GatewayHarness& harness, const std::string& method
     out.initial_metadata.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
   }
   if (out.status.ok()) {
-    std::unique_ptr<google::protobuf::Message> response(proto::Prototype(rpc->output_type())->New());
+    std::unique_ptr<google::protobuf::Message> response(
+        proto::Prototype(rpc->output_type())->New());
     grpc::ProtoBufferReader reader(&response_buffer);
     EXPECT_TRUE(response->ParseFromZeroCopyStream(&reader));
     EXPECT_TRUE(google::protobuf::util::MessageToJsonString(*response, &out.response_json).ok());
@@ -664,14 +665,16 @@ TEST(ObservabilityTest, StreamsInFlightShowWhileTheyRun) {
   ASSERT_TRUE(writer->Write(data));
   double open = -1;
   for (int i = 0; i < 100 && open != 1; ++i) {
-    open = ScrapeMetrics(harness).Get("filesgw_transfer_inflight_streams", {{"direction", "upload"}});
+    open = ScrapeMetrics(harness).Get("filesgw_transfer_inflight_streams",
+                                      {{"direction", "upload"}});
     if (open != 1) absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_EQ(open, 1);
   writer->WritesDone();
   grpc::Status finished = writer->Finish();
   EXPECT_TRUE(finished.ok()) << finished.error_message();
-  EXPECT_EQ(ScrapeMetrics(harness).Get("filesgw_transfer_inflight_streams", {{"direction", "upload"}}),
+  EXPECT_EQ(ScrapeMetrics(harness).Get("filesgw_transfer_inflight_streams",
+                                       {{"direction", "upload"}}),
             0);
 }
 
@@ -785,7 +788,8 @@ TEST(ObservabilityTest, TraceParentForwardedAsAChildSpan) {
       continue;
     }
     ASSERT_NE(s.Header("traceparent"), nullptr) << s.method << " " << s.url;
-    EXPECT_THAT(*s.Header("traceparent"), MatchesRegex(absl::StrCat("00-", kTraceId, "-[0-9a-f]{16}-01")));
+    EXPECT_THAT(*s.Header("traceparent"),
+                MatchesRegex(absl::StrCat("00-", kTraceId, "-[0-9a-f]{16}-01")));
     EXPECT_NE(SpanOf(*s.Header("traceparent")), kCallerSpan);
     EXPECT_EQ(s.Header("tracestate"), nullptr);  // none was sent
     if (absl::StrContains(s.url, "/file_actions/begin_upload/")) ++begin;
