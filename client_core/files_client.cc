@@ -97,7 +97,8 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
     http.deadline = request_.deadline;
     HeaderList& h = http.headers;
     // Auth goes only to the API host: this client only builds API URLs.
-    if (request_.send_auth && options_.api_key_source == nullptr) {
+    if (request_.send_auth && options_.api_key_source == nullptr &&
+        options_.session_auth == nullptr) {
       if (!options_.api_key.empty()) {
         h.emplace_back("X-FilesAPI-Key", options_.api_key);
       } else if (!options_.session_id.empty()) {
@@ -152,7 +153,23 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
     if (cancel_now) ticket->Cancel();
   }
 
+  // Gets a session first when the profile logs in with username/password.
   void Send(std::shared_ptr<Permit> permit) {
+    if (options_.session_auth == nullptr || !request_.send_auth) return Transmit(std::move(permit), "");
+    options_.session_auth->Get(
+        request_.deadline, [self = shared_from_this(), permit = std::move(permit)](SessionResult s) mutable {
+          if (!s.status.ok()) {
+            ApiResult result;
+            result.status = s.status;
+            result.error = std::move(s.error);
+            if (result.error.has_value()) result.http_status = result.error->http_status;
+            return self->Finish(std::move(result));
+          }
+          self->Transmit(std::move(permit), std::move(s.session_id));
+        });
+  }
+
+  void Transmit(std::shared_ptr<Permit> permit, std::string session) {
     int attempt;
     bool cancelled;
     {
@@ -168,6 +185,12 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
     if (request_.send_auth && options_.api_key_source != nullptr) {
       // Read per attempt: a rotated key is used from the next attempt on.
       http.headers.emplace_back("X-FilesAPI-Key", options_.api_key_source->Get());
+    } else if (!session.empty()) {
+      http.headers.emplace_back("X-FilesAPI-Auth", session);
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      session_ = std::move(session);
     }
     std::shared_ptr<HttpCall> call = transport_->Start(
         std::move(http), [self = shared_from_this()](HttpResult r) { self->OnHttpResult(std::move(r)); });
@@ -199,6 +222,23 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
     }
     permit.reset();  // the upstream answered: the slot is free for the next caller
     if (cancelled || absl::IsCancelled(http.transport)) return FinishCancelled();
+    std::string session;
+    bool renewed;
+    {
+      absl::MutexLock lock(&mu_);
+      session = session_;
+      renewed = session_renewed_;
+    }
+    if (!session.empty() && !renewed && http.transport.ok() && http.response.status == 401) {
+      // The session expired or was ended: log in again and repeat at once. A
+      // 401 means Files.com did not act on the request, so POSTs repeat too.
+      options_.session_auth->Invalidate(session);
+      {
+        absl::MutexLock lock(&mu_);
+        session_renewed_ = true;
+      }
+      return Attempt();
+    }
     if (options_.governor != nullptr && http.transport.ok() && http.response.status == 429) {
       // Files.com is rate limiting this credential: hold back every caller.
       auto retry_after = ParseRetryAfter(http.response.HeaderValues("retry-after"),
@@ -320,6 +360,8 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
   std::shared_ptr<GovernorTicket> ticket_ ABSL_GUARDED_BY(mu_);  // queued at the governor
   std::shared_ptr<Permit> permit_ ABSL_GUARDED_BY(mu_);          // held during an attempt
   absl::Duration governor_wait_ ABSL_GUARDED_BY(mu_);
+  std::string session_ ABSL_GUARDED_BY(mu_);  // sent with the attempt in flight; secret
+  bool session_renewed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace

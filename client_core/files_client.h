@@ -19,6 +19,7 @@
 #include "client_core/files_error.h"
 #include "client_core/governor.h"
 #include "client_core/secret_source.h"
+#include "client_core/session_auth.h"
 #include "client_core/http_transport.h"
 #include "client_core/scheduler.h"
 
@@ -31,6 +32,9 @@ struct ClientOptions {
   // When set, the API key is read from here at every attempt (a rotated key
   // file takes effect for the next attempt) and `api_key` is ignored.
   std::shared_ptr<SecretSource> api_key_source;
+  // A username/password profile: sends X-FilesAPI-Auth with a session it
+  // logs in for, and logs in again (once per call) when Files.com answers 401.
+  std::shared_ptr<SessionAuth> session_auth;
   std::string session_id;  // X-FilesAPI-Auth
   absl::Duration open_timeout = absl::Seconds(30);
   absl::Duration read_timeout = absl::Seconds(80);
