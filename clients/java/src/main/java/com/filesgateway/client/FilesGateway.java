@@ -9,16 +9,14 @@ import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.GrpcSslContexts;
+import com.filesgateway.client.internal.Alpn;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
-import io.netty.handler.ssl.SslContextBuilder;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -26,6 +24,7 @@ import java.util.Map;
 import java.util.SortedSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 
 /**
  * A client of files-gateway: every Files.com resource in the SDK's shape, and file content
@@ -84,17 +83,13 @@ public final class FilesGateway implements AutoCloseable {
         .userAgent("files-gateway-java");
     if (options.isTls()) {
       try {
-        SslContextBuilder ssl = GrpcSslContexts.forClient();
-        if (options.getRootCertificates() != null) {
-          ssl.trustManager(options.getRootCertificates().toFile());
-        }
-        if (options.getCertificateChain() != null) {
-          ssl.keyManager(options.getCertificateChain().toFile(),
-                         options.getPrivateKey().toFile());
-        }
-        b.sslContext(ssl.build()).useTransportSecurity();
-      } catch (IOException e) {
-        throw new UncheckedIOException("TLS set-up failed: " + e.getMessage(), e);
+        b.sslContext(Alpn.clientContext(
+            options.getRootCertificates() == null ? null : options.getRootCertificates().toFile(),
+            options.getCertificateChain() == null ? null : options.getCertificateChain().toFile(),
+            options.getPrivateKey() == null ? null : options.getPrivateKey().toFile()))
+            .useTransportSecurity();
+      } catch (SSLException e) {
+        throw new InvalidRequestException("TLS set-up failed: " + e.getMessage());
       }
     } else {
       b.usePlaintext();

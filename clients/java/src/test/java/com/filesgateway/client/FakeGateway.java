@@ -18,8 +18,12 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.netty.handler.ssl.SslContext;
 import io.grpc.stub.ServerCalls;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,7 +68,16 @@ final class FakeGateway implements AutoCloseable {
   private final Server server;
   private final ManagedChannel channel;
 
+  /** A fake on an in-process transport. */
   FakeGateway() throws IOException {
+    this(null);
+  }
+
+  /**
+   * A fake; with {@code tls} a real Netty server on a loopback port with that TLS context
+   * (reach it with {@link #port()}), else an in-process one.
+   */
+  FakeGateway(SslContext tls) throws IOException {
     Map<String, ServerMethodDefinition<?, ?>> methods = new HashMap<>();
     for (Map<String, ApiMethod> actions : Api.get().resources().values()) {
       for (ApiMethod m : actions.values()) {
@@ -105,10 +118,22 @@ final class FakeGateway implements AutoCloseable {
         return one.getMethod(name);
       }
     };
+    if (tls != null) {
+      server = NettyServerBuilder.forAddress(
+              new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+          .sslContext(tls).fallbackHandlerRegistry(registry).build().start();
+      channel = null;
+      return;
+    }
     String name = InProcessServerBuilder.generateName();
     server = InProcessServerBuilder.forName(name).fallbackHandlerRegistry(registry)
         .directExecutor().build().start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+  }
+
+  /** The loopback port of a TLS fake. */
+  int port() {
+    return server.getPort();
   }
 
   ManagedChannel channel() {
@@ -121,7 +146,9 @@ final class FakeGateway implements AutoCloseable {
 
   @Override
   public void close() {
-    channel.shutdownNow();
+    if (channel != null) {
+      channel.shutdownNow();
+    }
     server.shutdownNow();
   }
 }
