@@ -7,9 +7,11 @@
 //	defer client.Close()
 //
 //	it, err := client.Resource("users").List(ctx, files.Params{"per_page": 1000})
-//	for err == nil && it.Next() {
+//	if err != nil { ... }
+//	for it.Next() { // loads the next page when one is done
 //		fmt.Println(it.Current().GetInt("id"), it.Current().GetString("username"))
 //	}
+//	if err := it.Err(); err != nil { ... }
 //
 //	_, err = client.Resource("users").Find(ctx, 987654321)
 //	var nf *files.NotFoundError

@@ -76,7 +76,7 @@ func NoOverwrite() TransferOption {
 	return func(c *transferConfig) { c.noOverwrite = true; c.uploadOnly = append(c.uploadOnly, "NoOverwrite") }
 }
 
-// ChunkSize sets the data size per message: what an upload sends (default
+// WithChunkSize sets the data size per message: what an upload sends (default
 // 1 MiB), or what a download asks for (default: the gateway's).
 func WithChunkSize(n int) TransferOption {
 	return func(c *transferConfig) { c.chunkSize = n }
@@ -187,11 +187,14 @@ type uploadWriter struct {
 	chunk   int
 	buf     []byte
 	written int64
-	done    bool // closed or aborted
-	aborted bool
 	err     error // sticky failure
-	result  *filesv1.UploadResponse
-	file    *Model
+
+	mu        sync.Mutex // Abort may come from another goroutine
+	closed    bool       // Close was called
+	committed bool       // Close succeeded
+	aborted   bool
+	result    *filesv1.UploadResponse
+	file      *Model
 }
 
 func (c *Client) openWriter(ctx context.Context, remote string, opts []TransferOption) (*uploadWriter, error) {
@@ -230,12 +233,22 @@ func (w *uploadWriter) send(req *filesv1.UploadRequest) error {
 	return nil
 }
 
+// state checks that the upload is still open.
+func (w *uploadWriter) state() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.aborted:
+		return errorf("CancelledError", "the upload of %s was aborted", w.remote)
+	case w.closed:
+		return ErrClosed
+	}
+	return nil
+}
+
 func (w *uploadWriter) Write(p []byte) (int, error) {
-	if w.done {
-		if w.aborted {
-			return 0, errorf("CancelledError", "the upload of %s was aborted", w.remote)
-		}
-		return 0, ErrClosed
+	if err := w.state(); err != nil {
+		return 0, err
 	}
 	if w.err != nil {
 		return 0, w.err
@@ -269,13 +282,16 @@ func (w *uploadWriter) Write(p []byte) (int, error) {
 
 // Close sends what is left, half-closes the stream (the commit) and waits for the File.
 func (w *uploadWriter) Close() error {
-	if w.done {
-		if w.aborted {
-			return errorf("CancelledError", "the upload of %s was aborted", w.remote)
-		}
+	w.mu.Lock()
+	closed, aborted := w.closed, w.aborted
+	w.closed = true
+	w.mu.Unlock()
+	switch {
+	case aborted:
+		return errorf("CancelledError", "the upload of %s was aborted", w.remote)
+	case closed:
 		return w.err
 	}
-	w.done = true
 	defer w.cancel()
 	if w.err != nil {
 		return w.err
@@ -293,15 +309,21 @@ func (w *uploadWriter) Close() error {
 	}
 	w.result = resp
 	w.file = wrapModel(resp.GetFile(), w.client)
+	w.mu.Lock()
+	w.committed = true
+	w.mu.Unlock()
 	return nil
 }
 
-// Abort cancels the upload: nothing is committed. A no-op after Close.
+// Abort cancels the upload: nothing is committed. A no-op once Close has
+// committed; safe to call from another goroutine.
 func (w *uploadWriter) Abort() {
-	if w.done {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.committed || w.aborted {
 		return
 	}
-	w.done, w.aborted = true, true
+	w.aborted = true
 	w.cancel()
 }
 
@@ -590,7 +612,8 @@ func (f *RemoteFile) Close() error {
 }
 
 // Abort cancels the stream. An upload commits nothing; after a successful
-// Close it is a no-op.
+// Close it is a no-op. Abort and Cancel may be called from another goroutine
+// (e.g. to stop a transfer blocked in Read or Write); the other methods may not.
 func (f *RemoteFile) Abort() {
 	if f.r != nil {
 		f.r.Cancel()

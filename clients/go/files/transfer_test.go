@@ -34,11 +34,19 @@ type fakeTransfer struct {
 	skipAt     int64 // download: jump the offset here (a gap)
 	shortBy    int   // download: leave out the last bytes
 	slow       bool  // download: wait between messages
+	slowUpload bool  // upload: wait between messages
 }
 
 func newFakeTransfer() *fakeTransfer {
 	return &fakeTransfer{committed: map[string][]byte{}, files: map[string][]byte{},
 		cancelled: make(chan struct{}), started: make(chan struct{}), chunk: 64 << 10}
+}
+
+// set changes the fake's knobs while no call reads them.
+func (f *fakeTransfer) set(change func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change()
 }
 
 func (f *fakeTransfer) markCancelled() {
@@ -59,7 +67,7 @@ func (f *fakeTransfer) Upload(s filesv1.TransferService_UploadServer) error {
 	}
 	f.mu.Lock()
 	f.spec = first.GetSpec()
-	fail := f.failUpload
+	fail, slow := f.failUpload, f.slowUpload
 	select {
 	case <-f.started:
 	default:
@@ -83,6 +91,9 @@ func (f *fakeTransfer) Upload(s filesv1.TransferService_UploadServer) error {
 		f.mu.Lock()
 		f.chunks = append(f.chunks, len(msg.GetData()))
 		f.mu.Unlock()
+		if slow {
+			time.Sleep(10 * time.Millisecond)
+		}
 		data = append(data, msg.GetData()...)
 	}
 	f.mu.Lock()
@@ -94,7 +105,10 @@ func (f *fakeTransfer) Upload(s filesv1.TransferService_UploadServer) error {
 }
 
 func (f *fakeTransfer) Download(req *filesv1.DownloadRequest, s filesv1.TransferService_DownloadServer) error {
+	f.mu.Lock()
 	data, ok := f.files[req.GetPath()]
+	chunk, skipAt, shortBy, slow := f.chunk, f.skipAt, f.shortBy, f.slow
+	f.mu.Unlock()
 	if !ok {
 		st, _ := status.New(codes.NotFound, "Not Found").WithDetails(&errdetails.ErrorInfo{Reason: "FILE_NOT_FOUND",
 			Domain: "files.com", Metadata: map[string]string{"type": "not-found/file-not-found", "http_status": "404"}})
@@ -104,24 +118,24 @@ func (f *fakeTransfer) Download(req *filesv1.DownloadRequest, s filesv1.Transfer
 		Size: proto.Int64(int64(len(data)))}}); err != nil {
 		return err
 	}
-	end := int64(len(data) - f.shortBy)
+	end := int64(len(data) - shortBy)
 	if req.GetLength() > 0 && req.GetOffset()+req.GetLength() < end {
 		end = req.GetOffset() + req.GetLength()
 	}
 	for off := req.GetOffset(); off < end; {
-		n := int64(f.chunk)
+		n := int64(chunk)
 		if off+n > end {
 			n = end - off
 		}
 		sendOff := off
-		if f.skipAt > 0 && off >= f.skipAt {
+		if skipAt > 0 && off >= skipAt {
 			sendOff = off + 1
 		}
 		if err := s.Send(&filesv1.DownloadResponse{Offset: sendOff, Data: data[off : off+n]}); err != nil {
 			return err
 		}
 		off += n
-		if f.slow {
+		if slow {
 			select {
 			case <-s.Context().Done():
 				f.markCancelled()
@@ -294,7 +308,7 @@ func TestAbandonedWriterCancelsInsteadOfCommitting(t *testing.T) {
 func TestServerErrorReachesTheWriterAsItsClass(t *testing.T) {
 	c, ft := transferClient(t)
 	st, _ := status.New(codes.AlreadyExists, "exists").WithDetails(&errdetails.ErrorInfo{Reason: "X", Domain: "files-gateway"})
-	ft.failUpload = st.Err()
+	ft.set(func() { ft.failUpload = st.Err() })
 	f, err := c.Open(ctxT(t), "w/exists.txt", "w", NoOverwrite())
 	if err == nil {
 		// The refusal races with the first writes; it surfaces by Close at the latest.
@@ -315,7 +329,7 @@ func TestServerErrorReachesTheWriterAsItsClass(t *testing.T) {
 func TestDownloadReadsBackAndChecksOffsets(t *testing.T) {
 	c, ft := transferClient(t)
 	data := randomBytes(1<<20 + 17)
-	ft.files["r/data.bin"] = data
+	ft.set(func() { ft.files["r/data.bin"] = data })
 	var out bytes.Buffer
 	meta, err := c.Download(ctxT(t), "r/data.bin", &out)
 	if err != nil || !bytes.Equal(out.Bytes(), data) || meta.GetInt("size") != int64(len(data)) {
@@ -345,11 +359,11 @@ func TestDownloadReadsBackAndChecksOffsets(t *testing.T) {
 		t.Error("DownloadFile wrote other bytes")
 	}
 	var dl *DataLossError
-	ft.skipAt = 3 * 65536
+	ft.set(func() { ft.skipAt = 3 * 65536 })
 	if _, err := c.DownloadFile(ctxT(t), "r/data.bin", filepath.Join(dir, "gap.bin")); !errors.As(err, &dl) {
 		t.Errorf("a gap gave %v", err)
 	}
-	ft.skipAt, ft.shortBy = 0, 5
+	ft.set(func() { ft.skipAt, ft.shortBy = 0, 5 })
 	if _, err := c.DownloadFile(ctxT(t), "r/data.bin", filepath.Join(dir, "short.bin")); !errors.As(err, &dl) {
 		t.Errorf("a short stream gave %v", err)
 	}
@@ -378,8 +392,7 @@ func TestMissingFileFailsAtOpen(t *testing.T) {
 func TestCancelledDownloadStopsTheStream(t *testing.T) {
 	c, ft := transferClient(t)
 	data := randomBytes(8 << 20)
-	ft.files["r/big.bin"] = data
-	ft.slow = true
+	ft.set(func() { ft.files["r/big.bin"], ft.slow = data, true })
 	f, err := c.Open(ctxT(t), "r/big.bin", "rb")
 	if err != nil {
 		t.Fatal(err)
@@ -398,4 +411,36 @@ func TestCancelledDownloadStopsTheStream(t *testing.T) {
 		t.Errorf("%d bytes arrived", f.BytesTransferred())
 	}
 	f.Close()
+}
+
+func TestAbortFromAnotherGoroutineStopsABlockedWriter(t *testing.T) {
+	c, ft := transferClient(t)
+	ft.set(func() { ft.slowUpload = true }) // the writer soon blocks under flow control
+	f, err := c.Open(ctxT(t), "w/blocked.bin", "wb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for err == nil {
+			_, err = f.Write(make([]byte, ChunkSize))
+		}
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	f.Abort()
+	var ce *CancelledError
+	select {
+	case err := <-done:
+		if !errors.As(err, &ce) {
+			t.Errorf("the writer got %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Abort did not stop the writer")
+	}
+	waitClosed(t, ft.cancelled, "the cancellation")
+	if _, ok := ft.committed["w/blocked.bin"]; ok {
+		t.Error("an aborted upload was committed")
+	}
 }
