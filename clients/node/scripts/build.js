@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // npm run build: generate from proto/ (scripts/generate.js), compile with tsc
-// into dist/, copy the descriptor bundle beside the compiled code, then
-// type-check the examples against the result.
+// into dist/ and copy the descriptor bundle beside the compiled code.
 //
 //   node scripts/build.js [--proto-root DIR] [--protoc PATH]
 "use strict";
@@ -18,7 +17,4 @@ run([path.join(__dirname, "generate.js"), ...process.argv.slice(2)]);
 run([tsc, "-p", path.join(PKG, "tsconfig.json")]);
 fs.mkdirSync(path.join(PKG, "dist", "gen"), { recursive: true });
 fs.copyFileSync(path.join(PKG, "src", "gen", "descriptors.json"), path.join(PKG, "dist", "gen", "descriptors.json"));
-if (fs.existsSync(path.join(PKG, "examples", "tsconfig.json"))) {
-  run([tsc, "-p", path.join(PKG, "examples", "tsconfig.json")]);
-}
 console.log("build: dist/ ready");

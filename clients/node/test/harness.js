@@ -29,8 +29,11 @@ function buildDir() {
 /** Why the integration tests cannot run here, or undefined when they can. */
 function skipReason() {
   if (buildDir()) return undefined;
-  return "no files-gateway / files-emulator build: set FILESGW_BUILD_DIR to a CMake build tree " +
+  const why = "no files-gateway / files-emulator build: set FILESGW_BUILD_DIR to a CMake build tree " +
     "(cmake --build BUILD --target files-gateway files-emulator)";
+  // CTest sets FILESGW_REQUIRE_SERVERS: there a missing server is a failure, not a skip.
+  if (process.env.FILESGW_REQUIRE_SERVERS) throw new Error(why);
+  return why;
 }
 
 /** The package under test: dist/ beside this folder (FILESGW_NODE_PACKAGE overrides). */
@@ -44,7 +47,10 @@ class Server {
     this.cmd = cmd;
     this.tail = [];
     this.proc = spawn(cmd, args, { env: env || process.env, stdio: ["ignore", "pipe", "pipe"] });
-    this.exited = new Promise((resolve) => this.proc.once("exit", resolve));
+    this.exited = new Promise((resolve) => this.proc.once("exit", (code, signal) => {
+      this.tail.push(`[${path.basename(cmd)} exited: ${signal || `code ${code}`}]`);
+      resolve();
+    }));
     this.ready = new Promise((resolve, reject) => {
       let buffered = "";
       let done = false;
