@@ -47,6 +47,26 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   client.max_retry_delay = options.max_retry_delay;
   client.max_retries = options.max_retries;
   auto scheduler = client_core::MakeRealScheduler();
+  if (!options.api_key_file.empty()) {
+    auto key = client_core::SecretSource::FromFile(options.api_key_file, scheduler);
+    if (!key.ok()) return key.status();
+    client.api_key_source = *key;
+  } else if (options.api_key.empty() && !options.username.empty()) {
+    std::shared_ptr<client_core::SecretSource> password;
+    if (!options.password_file.empty()) {
+      auto file = client_core::SecretSource::FromFile(options.password_file, scheduler);
+      if (!file.ok()) return file.status();
+      password = *file;
+    } else {
+      password = client_core::SecretSource::Fixed(options.password);
+    }
+    client_core::SessionAuthOptions session;
+    session.open_timeout = options.open_timeout;
+    session.read_timeout = options.read_timeout;
+    client.session_auth = client_core::SessionAuth::Create(
+        transport, options.base_url, client_core::SecretSource::Fixed(options.username),
+        std::move(password), session);
+  }
   if (options.max_concurrent_requests > 0 || options.requests_per_second > 0) {
     client_core::GovernorOptions governor;
     governor.max_concurrent = options.max_concurrent_requests;
@@ -67,7 +87,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   transfer.transport = transport;
   transfer.scheduler = scheduler;
   transfer.options = options;
-  transfer.options.api_key.clear();  // the client holds it; keep one copy
+  transfer.options.api_key.clear();  // the client holds the secrets; keep one copy
+  transfer.options.password.clear();
   transfer.log = log;
   transfer.telemetry = telemetry;
   gw->transfer_ = std::make_unique<TransferService>(std::move(transfer));

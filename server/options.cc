@@ -39,7 +39,9 @@ std::string UsageText() {
   --listen=ADDR               gRPC address (host:port or unix:/path) [127.0.0.1:50051; FILESGW_LISTEN]
   --base-url=URL              Files.com base URL, e.g. https://app.files.com [FILES_BASE_URL]
                               (empty and no API key: start the embedded emulator)
-  --api-key-file=PATH         file holding the Files.com API key [FILES_API_KEY_FILE, or FILES_API_KEY]
+  --api-key-file=PATH         file holding the Files.com API key, re-read when it changes [FILES_API_KEY_FILE, or FILES_API_KEY]
+  --username=NAME             log in as this Files.com user instead of an API key [FILES_USERNAME]
+  --password-file=PATH        that user's password, re-read when it changes [FILES_PASSWORD_FILE, or FILES_PASSWORD]
   --open-timeout=DUR          connect timeout [30s; FILESGW_OPEN_TIMEOUT]
   --read-timeout=DUR          longest wait for response bytes [80s; FILESGW_READ_TIMEOUT]
   --max-retries=N             retries per call [3; FILESGW_MAX_RETRIES]
@@ -88,6 +90,8 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
       {"requests-per-second", "FILESGW_REQUESTS_PER_SECOND", "", false},
       {"metrics-listen", "FILESGW_METRICS_LISTEN", "", false},
       {"metrics-allow-remote", "FILESGW_METRICS_ALLOW_REMOTE", "", false},
+      {"username", "FILES_USERNAME", "", false},
+      {"password-file", "FILES_PASSWORD_FILE", "", false},
   };
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
@@ -102,6 +106,11 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
       has_value = true;
+    }
+    if (name == "password") {
+      return absl::InvalidArgumentError(
+          "--password is not accepted: secrets on the command line show in ps; use "
+          "--password-file or FILES_PASSWORD");
     }
     if (name == "api-key") {
       return absl::InvalidArgumentError(
@@ -142,6 +151,7 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
   if (flags[1].set) o.base_url = std::string(absl::StripSuffix(flags[1].value, "/"));
   if (flags[2].set) {
     if (auto s = ReadSecretFile(flags[2].value, &o.api_key); !s.ok()) return s;
+    o.api_key_file = flags[2].value;
   } else if (env) {
     if (const char* k = env("FILES_API_KEY"); k != nullptr && *k != '\0') o.api_key = k;
   }
@@ -195,7 +205,24 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
           absl::StrCat("--metrics-allow-remote: expected true or false, got ", allow_remote.value));
     }
   }
-  if (!o.api_key.empty() && o.base_url.empty()) o.base_url = "https://app.files.com";
+  for (const auto& f : flags) {
+    const std::string name = f.name;
+    if (name == "username" && f.set) o.username = f.value;
+    if (name == "password-file" && f.set) {
+      if (auto s = ReadSecretFile(f.value, &o.password); !s.ok()) return s;
+      o.password_file = f.value;
+    }
+  }
+  if (o.password_file.empty() && env) {
+    if (const char* p = env("FILES_PASSWORD"); p != nullptr && *p != '\0') o.password = p;
+  }
+  if (!o.username.empty() && o.api_key.empty() && o.password.empty()) {
+    return absl::InvalidArgumentError(
+        "--username needs a password: --password-file or FILES_PASSWORD");
+  }
+  if ((!o.api_key.empty() || !o.username.empty()) && o.base_url.empty()) {
+    o.base_url = "https://app.files.com";
+  }
   return o;
 }
 

@@ -25,6 +25,14 @@ struct GatewayOptions {
   // Empty: start the embedded emulator and forward to it.
   std::string base_url;
   std::string api_key;  // from --api-key-file or FILES_API_KEY
+  // When the key came from a file: re-read when the file changes (Secret
+  // mounts are rotated by an atomic symlink swap), no restart needed.
+  std::string api_key_file;
+  // A username/password profile (used when there is no API key): the gateway
+  // logs in for a session and renews it when Files.com ends it.
+  std::string username;       // --username / FILES_USERNAME
+  std::string password_file;  // --password-file / FILES_PASSWORD_FILE (re-read on change)
+  std::string password;       // FILES_PASSWORD (never a flag)
   absl::Duration open_timeout = absl::Seconds(30);
   absl::Duration read_timeout = absl::Seconds(80);
   int max_retries = 3;
