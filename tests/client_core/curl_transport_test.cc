@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <set>
 #include <string>
@@ -70,6 +71,9 @@ class CurlTransportTest : public ::testing::Test {
     ASSERT_GT(port_, 0);
     // bind_to_any_port already listens: connections queue until this thread accepts.
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // stop() is a no-op until the accept loop runs: a test that ends before
+    // then would leave TearDown joining a server that never stops.
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 
   void TearDown() override {
