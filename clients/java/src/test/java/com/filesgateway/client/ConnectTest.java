@@ -18,7 +18,9 @@ import javax.net.ssl.SSLException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.charset.StandardCharsets;
 import java.security.KeyStore;
+import java.util.Base64;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -30,7 +32,7 @@ import org.junit.Test;
 /**
  * FilesGateway.connect over real sockets: TLS with a private CA, the bearer token,
  * keepalive settings, and the failures of a gateway that is not there or not trusted.
- * The certificate is made at run time with the JDK's keytool (nothing is committed).
+ * The key pair is made at run time with the JDK's keytool (nothing is committed).
  */
 public class ConnectTest {
   private static final char[] PASS = "changeit".toCharArray();
@@ -47,13 +49,16 @@ public class ConnectTest {
                 "-ext", "SAN=dns:localhost,ip:127.0.0.1", "-validity", "2",
                 "-storetype", "PKCS12", "-keystore", keystore.toString(),
                 "-storepass", new String(PASS), "-keypass", new String(PASS)));
-    run(List.of(keytool.toString(), "-exportcert", "-rfc", "-alias", "gw",
-                "-keystore", keystore.toString(), "-storepass", new String(PASS),
-                "-file", dir.resolve("ca.pem").toString()));
     KeyStore ks = KeyStore.getInstance("PKCS12");
     try (InputStream in = Files.newInputStream(keystore)) {
       ks.load(in, PASS);
     }
+    // The self-signed certificate is its own CA: the client trusts it as a PEM file.
+    String pem = "-----BEGIN CERTIFICATE-----\n"
+        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+            .encodeToString(ks.getCertificate("gw").getEncoded())
+        + "\n-----END CERTIFICATE-----\n";
+    Files.writeString(dir.resolve("ca.pem"), pem);
     KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
     kmf.init(ks, PASS);
     tlsFake = new FakeGateway(serverContext(kmf));
