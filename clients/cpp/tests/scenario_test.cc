@@ -28,8 +28,8 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 
-#ifndef FILESGW_SCENARIO_PATH
-#error "FILESGW_SCENARIO_PATH (tests/clients/scenario.json) must be defined"
+#if !defined(FILESGW_SCENARIO_PATH) || !defined(FILESGW_BINARY_DIR_DEFAULT)
+#error "tests/CMakeLists.txt defines where the scenario and the build tree are"
 #endif
 
 namespace filesgw::client {
@@ -64,6 +64,12 @@ std::string RandomBytes(std::size_t n) {
   }
   for (std::size_t i = n - n % 8; i < n; ++i) out[i] = static_cast<char>(gen());
   return out;
+}
+
+// An environment variable, else the build's default.
+std::string Setting(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
 }
 
 const Value& Field(const Value& object, const std::string& key) {
@@ -150,9 +156,7 @@ class Servers {
   Servers() : run_("cpp" + RandomHex(4)), key_("cpp-scenario-" + RandomHex(4)) {}
 
   static std::string Bin(const std::string& relative) {
-    const char* dir = std::getenv("FILESGW_BINARY_DIR");
-    if (dir == nullptr) throw std::runtime_error("FILESGW_BINARY_DIR (the CMake build folder) is not set");
-    return std::string(dir) + "/" + relative;
+    return Setting("FILESGW_BINARY_DIR", FILESGW_BINARY_DIR_DEFAULT) + "/" + relative;
   }
 
   // A loopback address where nothing listens (the port was free a moment ago).
@@ -714,11 +718,10 @@ class ScenarioCase : public ::testing::Test {
 // --- the README's example ----------------------------------------------------
 
 TEST(ReadmeExample, IsTheExampleProgramAndRunsAgainstAGateway) {
-  const char* source = std::getenv("FILESGW_SOURCE_DIR");
-  const char* example = std::getenv("FILESGW_CPP_EXAMPLE");
-  ASSERT_TRUE(source != nullptr && example != nullptr) << "FILESGW_SOURCE_DIR / FILESGW_CPP_EXAMPLE not set";
-  std::string readme = ReadText(std::string(source) + "/clients/cpp/README.md");
-  std::string code = ReadText(std::string(source) + "/clients/cpp/example/example.cc");
+  const std::string source = Setting("FILESGW_SOURCE_DIR", FILESGW_SOURCE_DIR_DEFAULT);
+  const std::string example = Setting("FILESGW_CPP_EXAMPLE", FILESGW_CPP_EXAMPLE_DEFAULT);
+  std::string readme = ReadText(source + "/clients/cpp/README.md");
+  std::string code = ReadText(source + "/clients/cpp/example/example.cc");
   auto start = readme.find("```cpp\n// The C++ client of files-gateway");
   ASSERT_NE(start, std::string::npos) << "the README has no example block";
   start += 7;
