@@ -61,10 +61,12 @@ class FakeGateway::Service : public grpc::CallbackGenericService {
   FakeGateway* gateway_;
 };
 
-FakeGateway::FakeGateway() : service_(std::make_unique<Service>(this)) {
+FakeGateway::FakeGateway(std::shared_ptr<grpc::ServerCredentials> credentials)
+    : service_(std::make_unique<Service>(this)) {
   handler_ = [](const FakeCall&, std::string*) { return grpc::Status::OK; };
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+  builder.AddListeningPort("127.0.0.1:0",
+                           credentials ? credentials : grpc::InsecureServerCredentials(), &port_);
   builder.RegisterCallbackGenericService(service_.get());
   server_ = builder.BuildAndStart();
 }

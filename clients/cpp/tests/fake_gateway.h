@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "grpcpp/generic/async_generic_service.h"
+#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 
 namespace filesgw::client::testing {
@@ -28,11 +29,13 @@ class FakeGateway {
   // Answers a call: fills `response` (encoded) and gives the status.
   using Handler = std::function<grpc::Status(const FakeCall& call, std::string* response)>;
 
-  FakeGateway();
+  // Plaintext unless `credentials` are given (e.g. grpc::SslServerCredentials).
+  explicit FakeGateway(std::shared_ptr<grpc::ServerCredentials> credentials = nullptr);
   ~FakeGateway();
 
   void set_handler(Handler handler);
   std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
   std::vector<FakeCall> calls() const;
 
  private:
