@@ -97,8 +97,13 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
     http.deadline = request_.deadline;
     HeaderList& h = http.headers;
     // Auth goes only to the API host: this client only builds API URLs.
-    if (request_.send_auth && options_.api_key_source == nullptr &&
-        options_.session_auth == nullptr) {
+    if (request_.send_auth && request_.credential.has_value()) {
+      h.emplace_back(request_.credential->kind == ApiRequest::Credential::Kind::kApiKey
+                         ? "X-FilesAPI-Key"
+                         : "X-FilesAPI-Auth",
+                     request_.credential->value);
+    } else if (request_.send_auth && options_.api_key_source == nullptr &&
+               options_.session_auth == nullptr) {
       if (!options_.api_key.empty()) {
         h.emplace_back("X-FilesAPI-Key", options_.api_key);
       } else if (!options_.session_id.empty()) {
@@ -155,7 +160,9 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
 
   // Gets a session first when the profile logs in with username/password.
   void Send(std::shared_ptr<Permit> permit) {
-    if (options_.session_auth == nullptr || !request_.send_auth) return Transmit(std::move(permit), "");
+    if (options_.session_auth == nullptr || !request_.send_auth || request_.credential.has_value()) {
+      return Transmit(std::move(permit), "");
+    }
     options_.session_auth->Get(
         request_.deadline, [self = shared_from_this(), permit = std::move(permit)](SessionResult s) mutable {
           if (!s.status.ok()) {
@@ -182,7 +189,8 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
     }
     if (cancelled) return FinishCancelled();
     HttpRequest http = http_;
-    if (request_.send_auth && options_.api_key_source != nullptr) {
+    if (request_.send_auth && !request_.credential.has_value() &&
+        options_.api_key_source != nullptr) {
       // Read per attempt: a rotated key is used from the next attempt on.
       http.headers.emplace_back("X-FilesAPI-Key", options_.api_key_source->Get());
     } else if (!session.empty()) {

@@ -68,6 +68,14 @@ struct ApiRequest {
   HeaderList extra_headers;
   // Who is calling (for the governor's fairness); empty is one anonymous caller.
   std::string caller;
+  // The caller's own Files.com credential (a per-call override the profile
+  // allows): sent instead of the profile's key or session, never renewed.
+  struct Credential {
+    enum class Kind { kApiKey, kSessionId };
+    Kind kind = Kind::kApiKey;
+    std::string value;
+  };
+  std::optional<Credential> credential;
 };
 
 struct ApiResult {

@@ -95,17 +95,27 @@ bool SecretSource::CheckNow() {
   std::string value;
   FileId id;
   absl::Status read = Read(path_, &value, &id);
-  absl::MutexLock lock(&mu_);
-  if (!read.ok()) {
-    last_error_ = read;  // keep serving the old value
-    return false;
+  std::function<void()> on_change;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!read.ok()) {
+      last_error_ = read;  // keep serving the old value
+      return false;
+    }
+    last_error_ = absl::OkStatus();
+    id_ = id;
+    if (value == value_) return false;
+    value_ = std::move(value);
+    ++version_;
+    on_change = on_change_;
   }
-  last_error_ = absl::OkStatus();
-  id_ = id;
-  if (value == value_) return false;
-  value_ = std::move(value);
-  ++version_;
+  if (on_change) on_change();
   return true;
+}
+
+void SecretSource::OnChange(std::function<void()> callback) {
+  absl::MutexLock lock(&mu_);
+  on_change_ = std::move(callback);
 }
 
 std::string SecretSource::Get() const {

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -43,6 +44,9 @@ class SecretSource : public std::enable_shared_from_this<SecretSource> {
   absl::Status last_error() const;
   // Re-reads now if the file changed; returns true when the value changed.
   bool CheckNow();
+  // Runs `callback` (without the value) after each change of value, on the
+  // thread that noticed it.
+  void OnChange(std::function<void()> callback);
 
   SecretSource() = default;
 
@@ -65,6 +69,7 @@ class SecretSource : public std::enable_shared_from_this<SecretSource> {
   mutable absl::Mutex mu_;
   std::string value_ ABSL_GUARDED_BY(mu_);
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 1;
+  std::function<void()> on_change_ ABSL_GUARDED_BY(mu_);
   FileId id_ ABSL_GUARDED_BY(mu_);
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
   uint64_t timer_ ABSL_GUARDED_BY(mu_) = 0;

@@ -28,11 +28,6 @@ grpc::ByteBuffer ToByteBuffer(std::string bytes) {
 
 }  // namespace
 
-std::string CallerKey(const grpc::ServerContextBase* context) {
-  // One caller per connection until callers authenticate (then: per identity).
-  return context->peer();
-}
-
 namespace {
 
 absl::Time DeadlineOf(const grpc::CallbackServerContext* context) {
@@ -48,7 +43,10 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
   Call(Forwarder* owner, const Route* route, grpc::CallbackServerContext* context,
        grpc::ByteBuffer* response)
       : owner_(owner), route_(route), context_(context), response_(response),
-        rc_(RequestContext::FromMetadata(context->client_metadata(), route->full_method)),
+        caller_(std::make_shared<CallerIdentity>()),
+        auth_(owner->auth_->Authenticate(*context, route->full_method, caller_.get())),
+        rc_(RequestContext::FromMetadata(context->client_metadata(), route->full_method,
+                                         auth_.ok() ? caller_ : nullptr)),
         started_(absl::Now()) {
     owner_->in_flight_.fetch_add(1);
     if (owner_->telemetry_.metrics != nullptr) owner_->telemetry_.metrics->UnaryStarted();
@@ -57,6 +55,10 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
   }
 
   void Start(const grpc::ByteBuffer* request_bytes) {
+    if (!auth_.ok()) {  // nothing goes upstream
+      Done(auth_, 0);
+      return Unref();
+    }
     const auto* prototype = proto::Prototype(route_->request_type);
     std::unique_ptr<google::protobuf::Message> request(prototype->New());
     grpc::ByteBuffer copy(*request_bytes);
@@ -84,8 +86,9 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
     api.deadline = DeadlineOf(context_);
     api.send_auth = route_->send_auth;
     rc_->AddUpstreamHeaders(&api.extra_headers);
-    api.caller = CallerKey(context_);
-    auto call = owner_->client_->Call(std::move(api), [this](client_core::ApiResult result) {
+    api.caller = caller_->fairness_key;
+    api.credential = caller_->credential;
+    auto call = caller_->profile->client->Call(std::move(api), [this](client_core::ApiResult result) {
       OnResult(std::move(result));
     });
     {
@@ -120,7 +123,8 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
   }
 
   void OnResult(client_core::ApiResult result) {
-    owner_->telemetry_.OnApiResult(result, route_->full_method, route_->send_auth);
+    caller_->profile->telemetry.OnApiResult(result, route_->full_method,
+                                            route_->send_auth && !caller_->credential.has_value());
     if (result.status.ok()) {
       std::string bytes;
       absl::Status decoded = DecodeResponse(*route_, result.body, result.next_cursor, &bytes);
@@ -174,6 +178,8 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
   const Route* route_;
   grpc::CallbackServerContext* context_;
   grpc::ByteBuffer* response_;
+  const std::shared_ptr<CallerIdentity> caller_;
+  const grpc::Status auth_;
   std::shared_ptr<const RequestContext> rc_;
   absl::Time started_;
   std::mutex mu_;
@@ -183,9 +189,8 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
   std::atomic<int> refs_{2};
 };
 
-Forwarder::Forwarder(std::shared_ptr<client_core::FilesClient> client, Logger* log,
-                     Telemetry telemetry)
-    : client_(std::move(client)), log_(log), telemetry_(std::move(telemetry)) {}
+Forwarder::Forwarder(const CallerAuth* auth, Logger* log, Telemetry telemetry)
+    : auth_(auth), log_(log), telemetry_(std::move(telemetry)) {}
 
 grpc::ServerUnaryReactor* Forwarder::Forward(const Route* route,
                                              grpc::CallbackServerContext* context,

@@ -12,19 +12,19 @@
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/server_callback.h"
+#include "server/caller_auth.h"
 #include "server/log.h"
 #include "server/route.h"
 #include "server/telemetry.h"
 
 namespace filesgw::server {
 
-// The rate governor's fairness key for a call.
-std::string CallerKey(const grpc::ServerContextBase* context);
-
 class Forwarder {
  public:
-  Forwarder(std::shared_ptr<client_core::FilesClient> client, Logger* log,
-            Telemetry telemetry = {});
+  // `auth` says who calls and which profile's client serves them; `telemetry`
+  // takes the gateway-wide figures (each profile reports its own upstream
+  // answers). `auth` must outlive the forwarder.
+  Forwarder(const CallerAuth* auth, Logger* log, Telemetry telemetry = {});
 
   // Starts forwarding; the returned reactor finishes the RPC when the upstream
   // answers, and aborts the upstream call when the RPC is cancelled.
@@ -35,7 +35,7 @@ class Forwarder {
 
  private:
   class Call;
-  std::shared_ptr<client_core::FilesClient> client_;
+  const CallerAuth* auth_;
   Logger* log_;
   Telemetry telemetry_;
   std::atomic<int64_t> in_flight_{0};

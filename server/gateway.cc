@@ -1,5 +1,7 @@
 #include "server/gateway.h"
 
+#include <algorithm>
+#include <map>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -7,11 +9,49 @@
 #include "client_core/scheduler.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/server_builder.h"
 #include "proto/api_pool.h"
 #include "server/reflection_service.h"
 
 namespace filesgw::server {
+namespace {
+
+// Plaintext, TLS, or TLS requiring client certificates signed by the client
+// CA (mTLS). Certificates and keys are re-read when their files change
+// (cert-manager and Kubernetes Secret rotation), without a restart.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(
+    const TlsOptions& tls) {
+  if (!tls.enabled()) return grpc::InsecureServerCredentials();
+  const auto interval = static_cast<unsigned int>(
+      std::max<int64_t>(1, absl::ToInt64Seconds(tls.reload_interval)));
+  std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider;
+  if (tls.client_ca_file.empty()) {
+    provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        tls.key_file, tls.cert_file, interval);
+  } else {
+    provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        tls.key_file, tls.cert_file, tls.client_ca_file, interval);
+  }
+  grpc::experimental::TlsServerCredentialsOptions tls_options(provider);
+  tls_options.watch_identity_key_cert_pairs();
+  if (!tls.client_ca_file.empty()) {
+    tls_options.watch_root_certs();
+    tls_options.set_cert_request_type(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  } else {
+    tls_options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  }
+  auto credentials = grpc::experimental::TlsServerCredentials(tls_options);
+  if (credentials == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tls: cannot use ", tls.cert_file, " / ", tls.key_file));
+  }
+  return credentials;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     const GatewayOptions& options, Logger* log,
@@ -38,64 +78,95 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     transport = client_core::MakeCurlTransport(curl);
   }
   transport = InstrumentTransport(std::move(transport), gw->metrics_, options.base_url);
-  client_core::ClientOptions client;
-  client.base_url = options.base_url;
-  client.api_key = options.api_key;
-  client.open_timeout = options.open_timeout;
-  client.read_timeout = options.read_timeout;
-  client.initial_retry_delay = options.initial_retry_delay;
-  client.max_retry_delay = options.max_retry_delay;
-  client.max_retries = options.max_retries;
   auto scheduler = client_core::MakeRealScheduler();
-  if (!options.api_key_file.empty()) {
-    auto key = client_core::SecretSource::FromFile(options.api_key_file, scheduler);
-    if (!key.ok()) return key.status();
-    client.api_key_source = *key;
-  } else if (options.api_key.empty() && !options.username.empty()) {
-    std::shared_ptr<client_core::SecretSource> password;
-    if (!options.password_file.empty()) {
-      auto file = client_core::SecretSource::FromFile(options.password_file, scheduler);
-      if (!file.ok()) return file.status();
-      password = *file;
-    } else {
-      password = client_core::SecretSource::Fixed(options.password);
+  const std::vector<ProfileOptions> profiles = EffectiveProfiles(options);
+  gw->health_->SetProfileCount(static_cast<int>(profiles.size()));
+  std::map<std::string, const ProfileRuntime*> by_name;
+  for (const ProfileOptions& p : profiles) {
+    auto runtime = std::make_unique<ProfileRuntime>();
+    runtime->name = p.name;
+    runtime->allow_caller_credentials = p.allow_caller_credentials;
+    client_core::ClientOptions client;
+    client.base_url = p.base_url;
+    client.api_key = p.api_key;
+    client.open_timeout = options.open_timeout;
+    client.read_timeout = options.read_timeout;
+    client.initial_retry_delay = options.initial_retry_delay;
+    client.max_retry_delay = options.max_retry_delay;
+    client.max_retries = options.max_retries;
+    HealthReporter* health = gw->health_.get();
+    const std::string name = p.name;
+    if (!p.api_key_file.empty()) {
+      auto key = client_core::SecretSource::FromFile(p.api_key_file, scheduler);
+      if (!key.ok()) return key.status();
+      // A rotated key deserves a fresh judgement from Files.com.
+      (*key)->OnChange([health, name] { health->CredentialChanged(name); });
+      client.api_key_source = *key;
+    } else if (p.api_key.empty() && !p.username.empty()) {
+      std::shared_ptr<client_core::SecretSource> password;
+      if (!p.password_file.empty()) {
+        auto file = client_core::SecretSource::FromFile(p.password_file, scheduler);
+        if (!file.ok()) return file.status();
+        (*file)->OnChange([health, name] { health->CredentialChanged(name); });
+        password = *file;
+      } else {
+        password = client_core::SecretSource::Fixed(p.password);
+      }
+      client_core::SessionAuthOptions session;
+      session.open_timeout = options.open_timeout;
+      session.read_timeout = options.read_timeout;
+      client.session_auth = client_core::SessionAuth::Create(
+          transport, p.base_url, client_core::SecretSource::Fixed(p.username),
+          std::move(password), session);
     }
-    client_core::SessionAuthOptions session;
-    session.open_timeout = options.open_timeout;
-    session.read_timeout = options.read_timeout;
-    client.session_auth = client_core::SessionAuth::Create(
-        transport, options.base_url, client_core::SecretSource::Fixed(options.username),
-        std::move(password), session);
+    if (p.max_concurrent_requests > 0 || p.requests_per_second > 0) {
+      client_core::GovernorOptions governor;
+      governor.max_concurrent = p.max_concurrent_requests;
+      governor.requests_per_second = p.requests_per_second;
+      client.governor = client_core::Governor::Create(governor, scheduler);
+    }
+    runtime->telemetry.metrics = gw->metrics_;
+    runtime->telemetry.health = gw->health_.get();
+    runtime->telemetry.profile = p.name;
+    if (client.governor != nullptr) {
+      runtime->telemetry.governor_profile = p.name;
+      gw->metrics_->RegisterProfile(p.name);
+    }
+    runtime->client = std::make_shared<client_core::FilesClient>(transport, scheduler, client);
+    by_name[p.name] = runtime.get();
+    gw->profiles_.push_back(std::move(runtime));
   }
-  if (options.max_concurrent_requests > 0 || options.requests_per_second > 0) {
-    client_core::GovernorOptions governor;
-    governor.max_concurrent = options.max_concurrent_requests;
-    governor.requests_per_second = options.requests_per_second;
-    client.governor = client_core::Governor::Create(governor, scheduler);
+  if (by_name.count("default") == 0) {
+    return absl::InvalidArgumentError("no profile named \"default\"");
   }
+  gw->auth_ = std::make_unique<CallerAuth>(options.callers, by_name);
+  const ProfileRuntime& default_profile = *by_name["default"];
   Telemetry telemetry;
   telemetry.metrics = gw->metrics_;
   telemetry.health = gw->health_.get();
-  if (client.governor != nullptr) {
-    telemetry.governor_profile = "default";
-    gw->metrics_->RegisterProfile(telemetry.governor_profile);
-  }
-  gw->client_ = std::make_shared<client_core::FilesClient>(transport, scheduler, client);
-  gw->forwarder_ = std::make_unique<Forwarder>(gw->client_, log, telemetry);
+  gw->forwarder_ = std::make_unique<Forwarder>(gw->auth_.get(), log, telemetry);
   TransferDeps transfer;
-  transfer.client = gw->client_;
+  transfer.auth = gw->auth_.get();
+  transfer.client = default_profile.client;
   transfer.transport = transport;
   transfer.scheduler = scheduler;
   transfer.options = options;
-  transfer.options.api_key.clear();  // the client holds the secrets; keep one copy
+  transfer.options.api_key.clear();  // the clients hold the secrets; keep one copy
   transfer.options.password.clear();
+  transfer.options.profiles.clear();
   transfer.log = log;
-  transfer.telemetry = telemetry;
+  transfer.telemetry = default_profile.telemetry;
   gw->transfer_ = std::make_unique<TransferService>(std::move(transfer));
 
+  auto credentials = ServerCredentialsFor(options.tls);
+  if (!credentials.ok()) return credentials.status();
+  if (!IsLocalAddress(options.listen) && options.callers.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refusing to listen on ", options.listen, " without caller authentication"));
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &gw->port_);
+  builder.AddListeningPort(options.listen, *credentials, &gw->port_);
   builder.SetMaxReceiveMessageSize(64 << 20);
   // Bound what one stream may buffer: with BDP probing on loopback gRPC grows
   // each stream's receive window to tens of MiB, so a fast uploader parked
@@ -122,8 +193,26 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
   gw->health_->Attach(gw->server_->GetHealthCheckService());
+  if (!options.health_listen.empty()) {
+    // Probes only: this listener serves grpc.health.v1 and nothing else, so
+    // it needs no caller credentials wherever it listens.
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(),
+                                    &gw->health_port_);
+    gw->health_server_ = health_builder.BuildAndStart();
+    if (gw->health_server_ == nullptr || gw->health_port_ == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", options.health_listen,
+                                                 " (health)"));
+    }
+    gw->health_->AttachAlso(gw->health_server_->GetHealthCheckService());
+    log->Info("health listener", {{"address", options.health_listen}, {"port", gw->health_port_}});
+  }
   log->Info("listening", {{"address", options.listen},
                           {"port", gw->port_},
+                          {"tls", options.tls.enabled()},
+                          {"mtls", !options.tls.client_ca_file.empty()},
+                          {"callers", static_cast<int64_t>(options.callers.size())},
+                          {"profiles", static_cast<int64_t>(gw->profiles_.size())},
                           {"services", static_cast<int64_t>(gw->services_.size())},
                           {"rpcs", static_cast<int64_t>(gw->rpc_count())}});
   return gw;
@@ -143,15 +232,19 @@ void Gateway::Shutdown(absl::Duration grace) {
                           {"streams", transfer_->active_streams()},
                           {"grace_s", absl::ToDoubleSeconds(grace)}});
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  if (health_server_ != nullptr) health_server_->Shutdown(absl::ToChronoTime(absl::Now()));
   log_->Info("stopped", {});
 }
 
-void Gateway::Wait() { server_->Wait(); }
+void Gateway::Wait() {
+  server_->Wait();
+  if (health_server_ != nullptr) health_server_->Wait();
+}
 
 Gateway::~Gateway() {
   if (server_ != nullptr) {
     Shutdown(absl::ZeroDuration());
-    server_->Wait();
+    Wait();
     health_->Attach(nullptr);  // the health service goes with server_
   }
 }

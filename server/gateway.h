@@ -17,6 +17,7 @@
 #include "client_core/http_transport.h"
 #include "grpcpp/server.h"
 #include "server/api_service.h"
+#include "server/caller_auth.h"
 #include "server/forwarder.h"
 #include "server/log.h"
 #include "server/metrics.h"
@@ -35,6 +36,7 @@ class Gateway {
   ~Gateway();
 
   int port() const { return port_; }
+  int health_port() const { return health_port_; }  // 0: no health listener
   size_t rpc_count() const;
   // The metrics listener's port (0 when metrics are not served).
   int metrics_port() const { return metrics_->port(); }
@@ -52,13 +54,16 @@ class Gateway {
   // Before everything that reports to them, so they are destroyed last.
   std::shared_ptr<Metrics> metrics_;
   std::unique_ptr<HealthReporter> health_;
-  std::shared_ptr<client_core::FilesClient> client_;
+  std::vector<std::unique_ptr<ProfileRuntime>> profiles_;
+  std::unique_ptr<CallerAuth> auth_;
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<TransferService> transfer_;
   std::vector<std::unique_ptr<ApiService>> services_;
   std::vector<std::unique_ptr<grpc::Service>> extra_services_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> health_server_;  // --health-listen
   int port_ = 0;
+  int health_port_ = 0;
   bool shut_down_ = false;
 };
 

@@ -1,6 +1,7 @@
 // files-gateway: options -> (embedded emulator) -> gateway -> wait -> drain on SIGTERM.
 #include <malloc.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "emulator/emulator.h"
 #include "server/gateway.h"
+#include "server/config.h"
 #include "server/options.h"
 
 int main(int argc, char** argv) {
@@ -27,14 +29,66 @@ int main(int argc, char** argv) {
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
-  auto options = filesgw::server::ParseOptions({argv + 1, argv + argc}, &std::getenv);
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  auto options = filesgw::server::ParseOptions(args, &std::getenv);
   if (!options.ok()) {
-    std::fprintf(stderr, "files-gateway: %s\n\n%s", std::string(options.status().message()).c_str(),
-                 filesgw::server::UsageText().c_str());
+    const bool checking = std::find(args.begin(), args.end(), "--check-config") != args.end();
+    // A config problem is explained on its own; usage helps with flag mistakes.
+    std::fprintf(stderr, "files-gateway: %s\n%s%s",
+                 std::string(options.status().message()).c_str(), checking ? "" : "\n",
+                 checking ? "" : filesgw::server::UsageText().c_str());
     return 2;
   }
   if (options->help) {
     std::fputs(filesgw::server::UsageText().c_str(), stdout);
+    return 0;
+  }
+  if (options->hash_token) {
+    // For `callers:`: the token is read from stdin so it shows in no ps or
+    // shell history; only its hash is printed.
+    std::string token;
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, stdin)) > 0) token.append(buffer, n);
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+    if (token.empty()) {
+      std::fputs("files-gateway: --hash-token reads the token from stdin; it was empty\n", stderr);
+      return 2;
+    }
+    std::printf("%s\n", filesgw::server::Sha256Hex(token).c_str());
+    return 0;
+  }
+  if (options->check_config) {
+    std::printf("configuration OK%s%s\n  listen %s%s%s\n",
+                options->config_file.empty() ? "" : ": ", options->config_file.c_str(),
+                options->listen.c_str(),
+                options->tls.enabled()
+                    ? (options->tls.client_ca_file.empty() ? " (TLS)" : " (mTLS)")
+                    : "",
+                options->health_listen.empty()
+                    ? ""
+                    : (", health on " + options->health_listen).c_str());
+    for (const auto& p : options->profiles) {
+      std::printf("  profile %s: %s, %s, max %d concurrent, %s\n", p.name.c_str(),
+                  p.base_url.empty() ? "embedded emulator" : p.base_url.c_str(),
+                  !p.api_key_file.empty() ? ("API key file " + p.api_key_file).c_str()
+                  : !p.api_key.empty()    ? "API key from the environment"
+                  : !p.username.empty()   ? ("user " + p.username).c_str()
+                                          : "no credential",
+                  p.max_concurrent_requests,
+                  p.requests_per_second > 0
+                      ? (std::to_string(p.requests_per_second) + " req/s").c_str()
+                      : "no rate cap");
+    }
+    if (options->callers.empty()) {
+      std::printf("  callers: anyone who reaches %s (local listener)\n", options->listen.c_str());
+    }
+    for (const auto& c : options->callers) {
+      std::printf("  caller %s: %s, profile %s, %zu allow pattern(s)\n", c.name.c_str(),
+                  c.token_sha256.empty() ? ("certificate " + c.certificate).c_str()
+                                         : "bearer token",
+                  c.profile.c_str(), c.allow.size());
+    }
     return 0;
   }
   Logger log(options->log_level);
@@ -42,7 +96,10 @@ int main(int argc, char** argv) {
   // No Files.com credentials: serve the embedded emulator on loopback, with a
   // one-off key that never leaves this process.
   std::unique_ptr<filesgw::emulator::Emulator> emulator;
-  if (options->base_url.empty()) {
+  const bool needs_emulator =
+      std::any_of(options->profiles.begin(), options->profiles.end(),
+                  [](const auto& p) { return p.base_url.empty() && !p.has_credential(); });
+  if (needs_emulator) {
     absl::BitGen gen;
     filesgw::emulator::EmulatorOptions emu;
     emu.api_key = absl::StrFormat("emu-%016x%016x", absl::Uniform<uint64_t>(gen),
@@ -52,8 +109,12 @@ int main(int argc, char** argv) {
       log.Error("embedded emulator failed to start", {{"error", std::string(s.message())}});
       return 1;
     }
+    for (auto& p : options->profiles) {
+      if (!p.base_url.empty() || p.has_credential()) continue;
+      p.base_url = emulator->base_url();
+      p.api_key = emu.api_key;
+    }
     options->base_url = emulator->base_url();
-    options->api_key = emu.api_key;
     log.Info("embedded emulator", {{"base_url", options->base_url}});
   }
 

@@ -1,16 +1,20 @@
 #include "server/options.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "server/config.h"
 
 namespace filesgw::server {
-namespace {
-
 absl::Status ReadSecretFile(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read key file ", path));
@@ -20,8 +24,6 @@ absl::Status ReadSecretFile(const std::string& path, std::string* out) {
   if (out->empty()) return absl::InvalidArgumentError(absl::StrCat("key file ", path, " is empty"));
   return absl::OkStatus();
 }
-
-}  // namespace
 
 bool ParseDurationFlag(const std::string& text, absl::Duration* out) {
   double seconds = 0;
@@ -58,45 +60,118 @@ std::string UsageText() {
   --resumable-ttl=DUR         how long an idle resumable upload is kept [24h; FILESGW_RESUMABLE_TTL]
   --metrics-listen=ADDR       Prometheus /metrics listener, HOST:PORT or "off" [127.0.0.1:9464; FILESGW_METRICS_LISTEN]
   --metrics-allow-remote      allow a metrics address other than loopback [false; FILESGW_METRICS_ALLOW_REMOTE]
+  --health-listen=ADDR        extra listener serving only grpc.health.v1, for probes [FILESGW_HEALTH_LISTEN]
+  --tls-cert-file=PATH        serve TLS with this PEM certificate chain (re-read on change) [FILESGW_TLS_CERT_FILE]
+  --tls-key-file=PATH         its private key [FILESGW_TLS_KEY_FILE]
+  --tls-client-ca-file=PATH   require caller certificates signed by this CA (mTLS) [FILESGW_TLS_CLIENT_CA_FILE]
+  --config=FILE               YAML file: profiles, callers, tls and any flag above as a key
+                              (dashes as underscores); flags and environment override it [FILESGW_CONFIG]
+  --check-config              validate the configuration, list every problem with its line, exit
+  --hash-token                print the SHA-256 of the bearer token read from stdin (for callers:)
+
+Listening anywhere but loopback or a unix socket needs `callers:` in the config file
+(bearer tokens and/or mTLS identities, each with a profile and an allow-list).
 )";
 }
+
+bool IsLocalAddress(const std::string& address) {
+  if (absl::StartsWith(address, "unix:") || absl::StartsWith(address, "unix-abstract:")) {
+    return true;
+  }
+  std::string host = address;
+  if (auto colon = host.rfind(':'); colon != std::string::npos) host = host.substr(0, colon);
+  host = std::string(absl::StripSuffix(absl::StripPrefix(host, "["), "]"));
+  if (host == "localhost" || host == "::1") return true;
+  return absl::StartsWith(host, "127.") && std::count(host.begin(), host.end(), '.') == 3;
+}
+
+std::vector<ProfileOptions> EffectiveProfiles(const GatewayOptions& o) {
+  if (!o.profiles.empty()) return o.profiles;
+  ProfileOptions p;
+  p.base_url = o.base_url;
+  p.api_key = o.api_key;
+  p.api_key_file = o.api_key_file;
+  p.username = o.username;
+  p.password = o.password;
+  p.password_file = o.password_file;
+  p.max_concurrent_requests = o.max_concurrent_requests;
+  p.requests_per_second = o.requests_per_second;
+  return {p};
+}
+
+namespace {
+
+struct Flag {
+  Flag(const char* n, const char* e) : name(n), env(e) {}
+  const char* name;
+  const char* env;
+  std::string value;
+  bool set = false;
+  std::string origin;  // "--name", "ENV_VAR" or "FILE:LINE: key" (for errors)
+};
+
+std::string KeyOf(const char* flag_name) {
+  std::string key = flag_name;
+  std::replace(key.begin(), key.end(), '-', '_');
+  return key;
+}
+
+}  // namespace
 
 absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args,
                                             const EnvLookup& env) {
   GatewayOptions o;
-  struct Flag {
-    const char* name;
-    const char* env;
-    std::string value;
-    bool set = false;
-  };
   Flag flags[] = {
-      {"listen", "FILESGW_LISTEN", "", false},
-      {"base-url", "FILES_BASE_URL", "", false},
-      {"api-key-file", "FILES_API_KEY_FILE", "", false},
-      {"open-timeout", "FILESGW_OPEN_TIMEOUT", "", false},
-      {"read-timeout", "FILESGW_READ_TIMEOUT", "", false},
-      {"max-retries", "FILESGW_MAX_RETRIES", "", false},
-      {"initial-retry-delay", "FILESGW_INITIAL_RETRY_DELAY", "", false},
-      {"max-retry-delay", "FILESGW_MAX_RETRY_DELAY", "", false},
-      {"drain-timeout", "FILESGW_DRAIN_TIMEOUT", "", false},
-      {"source-ip", "FILESGW_SOURCE_IP", "", false},
-      {"log-level", "FILESGW_LOG_LEVEL", "", false},
-      {"chunk-size", "FILESGW_CHUNK_SIZE", "", false},
-      {"max-parallel-parts", "FILESGW_MAX_PARALLEL_PARTS", "", false},
-      {"upload-memory", "FILESGW_UPLOAD_MEMORY", "", false},
-      {"resumable-ttl", "FILESGW_RESUMABLE_TTL", "", false},
-      {"max-concurrent-requests", "FILESGW_MAX_CONCURRENT_REQUESTS", "", false},
-      {"requests-per-second", "FILESGW_REQUESTS_PER_SECOND", "", false},
-      {"metrics-listen", "FILESGW_METRICS_LISTEN", "", false},
-      {"metrics-allow-remote", "FILESGW_METRICS_ALLOW_REMOTE", "", false},
-      {"username", "FILES_USERNAME", "", false},
-      {"password-file", "FILES_PASSWORD_FILE", "", false},
+      {"listen", "FILESGW_LISTEN"},
+      {"base-url", "FILES_BASE_URL"},
+      {"api-key-file", "FILES_API_KEY_FILE"},
+      {"open-timeout", "FILESGW_OPEN_TIMEOUT"},
+      {"read-timeout", "FILESGW_READ_TIMEOUT"},
+      {"max-retries", "FILESGW_MAX_RETRIES"},
+      {"initial-retry-delay", "FILESGW_INITIAL_RETRY_DELAY"},
+      {"max-retry-delay", "FILESGW_MAX_RETRY_DELAY"},
+      {"drain-timeout", "FILESGW_DRAIN_TIMEOUT"},
+      {"source-ip", "FILESGW_SOURCE_IP"},
+      {"log-level", "FILESGW_LOG_LEVEL"},
+      {"chunk-size", "FILESGW_CHUNK_SIZE"},
+      {"max-parallel-parts", "FILESGW_MAX_PARALLEL_PARTS"},
+      {"upload-memory", "FILESGW_UPLOAD_MEMORY"},
+      {"resumable-ttl", "FILESGW_RESUMABLE_TTL"},
+      {"max-concurrent-requests", "FILESGW_MAX_CONCURRENT_REQUESTS"},
+      {"requests-per-second", "FILESGW_REQUESTS_PER_SECOND"},
+      {"metrics-listen", "FILESGW_METRICS_LISTEN"},
+      {"metrics-allow-remote", "FILESGW_METRICS_ALLOW_REMOTE"},
+      {"username", "FILES_USERNAME"},
+      {"password-file", "FILES_PASSWORD_FILE"},
+      {"health-listen", "FILESGW_HEALTH_LISTEN"},
+      {"tls-cert-file", "FILESGW_TLS_CERT_FILE"},
+      {"tls-key-file", "FILESGW_TLS_KEY_FILE"},
+      {"tls-client-ca-file", "FILESGW_TLS_CLIENT_CA_FILE"},
+      {"config", "FILESGW_CONFIG"},
+  };
+  auto lookup = [&flags](std::string_view name) -> Flag* {
+    for (auto& f : flags) {
+      if (name == f.name) return &f;
+    }
+    return nullptr;
+  };
+  auto find = [&lookup](std::string_view name) -> Flag& {
+    Flag* f = lookup(name);
+    if (f == nullptr) std::abort();  // a name missing from the table above
+    return *f;
   };
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
     if (arg == "--help" || arg == "-h") {
       o.help = true;
+      continue;
+    }
+    if (arg == "--check-config") {
+      o.check_config = true;
+      continue;
+    }
+    if (arg == "--hash-token") {
+      o.hash_token = true;
       continue;
     }
     if (arg.rfind("--", 0) != 0) return absl::InvalidArgumentError(absl::StrCat("unexpected argument ", arg));
@@ -117,10 +192,7 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
           "--api-key is not accepted: secrets on the command line show in ps; use "
           "--api-key-file or FILES_API_KEY");
     }
-    Flag* flag = nullptr;
-    for (auto& f : flags) {
-      if (name == f.name) flag = &f;
-    }
+    Flag* flag = lookup(name);
     if (flag == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
     if (!has_value && name == "metrics-allow-remote") {  // a switch: no value needed
       value = "true";
@@ -132,86 +204,120 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
     }
     flag->value = value;
     flag->set = true;
+    flag->origin = absl::StrCat("--", name);
   }
   for (auto& f : flags) {
     if (f.set || !env) continue;
     if (const char* v = env(f.env); v != nullptr && *v != '\0') {
       f.value = v;
       f.set = true;
+      f.origin = f.env;
     }
   }
-  auto duration = [](const Flag& f, absl::Duration* out) -> absl::Status {
+
+  // The config file: below flags and environment.
+  ConfigFile config;
+  if (const Flag* path = &find("config"); path->set) {
+    o.config_file = path->value;
+    std::set<std::string> scalar_keys;
+    for (const auto& f : flags) {
+      const std::string key = KeyOf(f.name);
+      if (key != "config" && key != "base_url" && key != "api_key_file" && key != "username" &&
+          key != "password_file" && key.rfind("tls_", 0) != 0) {
+        scalar_keys.insert(key);
+      }
+    }
+    auto loaded = LoadConfigFile(o.config_file, env, scalar_keys);
+    if (!loaded.ok()) return loaded.status();
+    config = std::move(*loaded);
+    for (auto& f : flags) {
+      auto it = config.scalars.find(KeyOf(f.name));
+      if (f.set || it == config.scalars.end()) continue;
+      f.value = it->second.value;
+      f.set = true;
+      f.origin = absl::StrCat(config.path, ":", it->second.line, ": ", KeyOf(f.name));
+    }
+  }
+  auto bad = [](const Flag& f, const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat(f.origin, ": ", what, ", got '", f.value, "'"));
+  };
+  auto duration = [&bad](const Flag& f, absl::Duration* out) -> absl::Status {
     if (!f.set) return absl::OkStatus();
-    if (!ParseDurationFlag(f.value, out)) {
-      return absl::InvalidArgumentError(absl::StrCat("--", f.name, ": not a duration: ", f.value));
+    if (!ParseDurationFlag(f.value, out)) return bad(f, "expected a duration such as 30s or 500ms");
+    return absl::OkStatus();
+  };
+  auto count = [&bad](const Flag& f, int64_t min, int64_t max, int64_t* out) -> absl::Status {
+    if (!f.set) return absl::OkStatus();
+    if (!absl::SimpleAtoi(f.value, out) || *out < min || *out > max) {
+      return bad(f, absl::StrCat("expected a number in [", min, ", ", max, "]"));
     }
     return absl::OkStatus();
   };
-  if (flags[0].set) o.listen = flags[0].value;
-  if (flags[1].set) o.base_url = std::string(absl::StripSuffix(flags[1].value, "/"));
-  if (flags[2].set) {
-    if (auto s = ReadSecretFile(flags[2].value, &o.api_key); !s.ok()) return s;
-    o.api_key_file = flags[2].value;
+  auto boolean = [&bad](const Flag& f, bool* out) -> absl::Status {
+    if (!f.set) return absl::OkStatus();
+    const std::string v = absl::AsciiStrToLower(f.value);
+    if (v == "true" || v == "1" || v == "yes") {
+      *out = true;
+    } else if (v == "false" || v == "0" || v == "no") {
+      *out = false;
+    } else {
+      return bad(f, "expected true or false");
+    }
+    return absl::OkStatus();
+  };
+  auto text = [&find](std::string_view name, std::string* out) {
+    if (const Flag* f = &find(name); f->set) *out = f->value;
+  };
+
+  text("listen", &o.listen);
+  if (const Flag* f = &find("base-url"); f->set) {
+    o.base_url = std::string(absl::StripSuffix(f->value, "/"));
+  }
+  if (const Flag* f = &find("api-key-file"); f->set) {
+    if (auto s = ReadSecretFile(f->value, &o.api_key); !s.ok()) return s;
+    o.api_key_file = f->value;
   } else if (env) {
     if (const char* k = env("FILES_API_KEY"); k != nullptr && *k != '\0') o.api_key = k;
   }
-  if (auto s = duration(flags[3], &o.open_timeout); !s.ok()) return s;
-  if (auto s = duration(flags[4], &o.read_timeout); !s.ok()) return s;
-  if (flags[5].set && (!absl::SimpleAtoi(flags[5].value, &o.max_retries) || o.max_retries < 0)) {
-    return absl::InvalidArgumentError(absl::StrCat("--max-retries: not a count: ", flags[5].value));
+  if (auto s = duration(find("open-timeout"), &o.open_timeout); !s.ok()) return s;
+  if (auto s = duration(find("read-timeout"), &o.read_timeout); !s.ok()) return s;
+  int64_t retries = o.max_retries;
+  if (auto s = count(find("max-retries"), 0, 100, &retries); !s.ok()) return s;
+  o.max_retries = static_cast<int>(retries);
+  if (auto s = duration(find("initial-retry-delay"), &o.initial_retry_delay); !s.ok()) return s;
+  if (auto s = duration(find("max-retry-delay"), &o.max_retry_delay); !s.ok()) return s;
+  if (auto s = duration(find("drain-timeout"), &o.drain_timeout); !s.ok()) return s;
+  text("source-ip", &o.source_ip);
+  if (const Flag* f = &find("log-level"); f->set && !ParseLogLevel(f->value, &o.log_level)) {
+    return bad(*f, "expected debug|info|warn|error");
   }
-  if (auto s = duration(flags[6], &o.initial_retry_delay); !s.ok()) return s;
-  if (auto s = duration(flags[7], &o.max_retry_delay); !s.ok()) return s;
-  if (auto s = duration(flags[8], &o.drain_timeout); !s.ok()) return s;
-  if (flags[9].set) o.source_ip = flags[9].value;
-  if (flags[10].set && !ParseLogLevel(flags[10].value, &o.log_level)) {
-    return absl::InvalidArgumentError(absl::StrCat("--log-level: expected debug|info|warn|error, got ", flags[10].value));
-  }
-  auto count = [](const Flag& f, int64_t min, int64_t max, int64_t* out) -> absl::Status {
-    if (!f.set) return absl::OkStatus();
-    if (!absl::SimpleAtoi(f.value, out) || *out < min || *out > max) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--", f.name, ": expected a number in [", min, ", ", max, "], got ", f.value));
-    }
-    return absl::OkStatus();
-  };
-  if (auto s = count(flags[11], 16 << 10, 4 << 20, &o.chunk_size); !s.ok()) return s;
+  if (auto s = count(find("chunk-size"), 16 << 10, 4 << 20, &o.chunk_size); !s.ok()) return s;
   int64_t parallel = o.max_parallel_parts;
-  if (auto s = count(flags[12], 1, 64, &parallel); !s.ok()) return s;
+  if (auto s = count(find("max-parallel-parts"), 1, 64, &parallel); !s.ok()) return s;
   o.max_parallel_parts = static_cast<int>(parallel);
-  if (auto s = count(flags[13], 1 << 20, int64_t{1} << 40, &o.upload_memory); !s.ok()) return s;
-  if (auto s = duration(flags[14], &o.resumable_ttl); !s.ok()) return s;
+  if (auto s = count(find("upload-memory"), 1 << 20, int64_t{1} << 40, &o.upload_memory); !s.ok()) {
+    return s;
+  }
+  if (auto s = duration(find("resumable-ttl"), &o.resumable_ttl); !s.ok()) return s;
+  const Flag& concurrent_flag = find("max-concurrent-requests");
   int64_t concurrent = o.max_concurrent_requests;
-  if (auto s = count(flags[15], 0, 100000, &concurrent); !s.ok()) return s;
+  if (auto s = count(concurrent_flag, 0, 100000, &concurrent); !s.ok()) return s;
   o.max_concurrent_requests = static_cast<int>(concurrent);
-  if (flags[16].set && (!absl::SimpleAtod(flags[16].value, &o.requests_per_second) ||
-                        o.requests_per_second < 0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--requests-per-second: not a non-negative number: ", flags[16].value));
+  const Flag& rate_flag = find("requests-per-second");
+  if (rate_flag.set &&
+      (!absl::SimpleAtod(rate_flag.value, &o.requests_per_second) || o.requests_per_second < 0)) {
+    return bad(rate_flag, "expected a non-negative number");
   }
-  const Flag& metrics_listen = flags[17];
-  const Flag& allow_remote = flags[18];
   o.metrics_listen = "127.0.0.1:9464";
-  if (metrics_listen.set) {
+  if (const Flag* f = &find("metrics-listen"); f->set) {
     o.metrics_required = true;
-    o.metrics_listen = absl::AsciiStrToLower(metrics_listen.value) == "off" ? "" : metrics_listen.value;
+    o.metrics_listen = absl::AsciiStrToLower(f->value) == "off" ? "" : f->value;
   }
-  if (allow_remote.set) {
-    const std::string v = absl::AsciiStrToLower(allow_remote.value);
-    if (v == "true" || v == "1" || v == "yes") {
-      o.metrics_allow_remote = true;
-    } else if (v != "false" && v != "0" && v != "no") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--metrics-allow-remote: expected true or false, got ", allow_remote.value));
-    }
-  }
-  for (const auto& f : flags) {
-    const std::string name = f.name;
-    if (name == "username" && f.set) o.username = f.value;
-    if (name == "password-file" && f.set) {
-      if (auto s = ReadSecretFile(f.value, &o.password); !s.ok()) return s;
-      o.password_file = f.value;
-    }
+  if (auto s = boolean(find("metrics-allow-remote"), &o.metrics_allow_remote); !s.ok()) return s;
+  text("username", &o.username);
+  if (const Flag* f = &find("password-file"); f->set) {
+    if (auto s = ReadSecretFile(f->value, &o.password); !s.ok()) return s;
+    o.password_file = f->value;
   }
   if (o.password_file.empty() && env) {
     if (const char* p = env("FILES_PASSWORD"); p != nullptr && *p != '\0') o.password = p;
@@ -222,6 +328,87 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
   }
   if ((!o.api_key.empty() || !o.username.empty()) && o.base_url.empty()) {
     o.base_url = "https://app.files.com";
+  }
+  text("health-listen", &o.health_listen);
+
+  // TLS: flags/environment over the config file's tls: section.
+  o.tls = config.tls;
+  text("tls-cert-file", &o.tls.cert_file);
+  text("tls-key-file", &o.tls.key_file);
+  text("tls-client-ca-file", &o.tls.client_ca_file);
+  const std::string tls_at =
+      config.has_tls ? absl::StrCat(config.path, ":", config.tls_line, ": tls: ") : "tls: ";
+  if (o.tls.cert_file.empty() != o.tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(tls_at, "a certificate needs its key and a key its certificate "
+                             "(cert_file and key_file, or --tls-cert-file and --tls-key-file)"));
+  }
+  if (!o.tls.client_ca_file.empty() && !o.tls.enabled()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        tls_at, "client_ca_file (mTLS) needs the gateway's own cert_file and key_file"));
+  }
+  for (const std::string* file : {&o.tls.cert_file, &o.tls.key_file, &o.tls.client_ca_file}) {
+    if (file->empty()) continue;
+    std::ifstream probe(*file);
+    if (!probe) return absl::InvalidArgumentError(absl::StrCat(tls_at, "cannot read ", *file));
+  }
+
+  // Profiles: the config file's, with the flag/environment credential and
+  // limits folded into "default" (made when missing).
+  o.profiles = config.profiles;
+  auto def = std::find_if(o.profiles.begin(), o.profiles.end(),
+                          [](const ProfileOptions& p) { return p.name == "default"; });
+  if (def == o.profiles.end()) {
+    ProfileOptions p;
+    p.max_concurrent_requests = o.max_concurrent_requests;
+    p.requests_per_second = o.requests_per_second;
+    o.profiles.insert(o.profiles.begin(), p);
+    def = o.profiles.begin();
+  } else {
+    if (concurrent_flag.set) def->max_concurrent_requests = o.max_concurrent_requests;
+    if (rate_flag.set) def->requests_per_second = o.requests_per_second;
+  }
+  if (!o.base_url.empty()) def->base_url = o.base_url;
+  if (!o.api_key.empty()) {
+    def->api_key = o.api_key;
+    def->api_key_file = o.api_key_file;
+    def->username.clear();
+    def->password.clear();
+    def->password_file.clear();
+  } else if (!o.username.empty()) {
+    def->api_key.clear();
+    def->api_key_file.clear();
+    def->username = o.username;
+    def->password = o.password;
+    def->password_file = o.password_file;
+  }
+  o.base_url = def->base_url;
+
+  // Callers: only from the config file (their token hashes and allow-lists do
+  // not fit flags).
+  o.callers = config.callers;
+  std::set<std::string> profile_names;
+  for (const auto& p : o.profiles) profile_names.insert(p.name);
+  std::vector<std::string> problems;
+  for (const auto& c : o.callers) {
+    if (profile_names.count(c.profile) == 0) {
+      problems.push_back(absl::StrCat(config.path, ":", c.line, ": caller '", c.name,
+                                      "': no profile named '", c.profile, "' (profiles: ",
+                                      absl::StrJoin(profile_names, ", "), ")"));
+    }
+    if (!c.certificate.empty() && o.tls.client_ca_file.empty()) {
+      problems.push_back(absl::StrCat(
+          config.path, ":", c.line, ": caller '", c.name,
+          "': a certificate identity needs mTLS (tls: client_ca_file, or --tls-client-ca-file)"));
+    }
+  }
+  if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "\n"));
+  if (!IsLocalAddress(o.listen) && o.callers.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refusing to listen on ", o.listen,
+        " without caller authentication: anyone reaching it would act with the gateway's "
+        "Files.com credentials. Add callers: (bearer token hashes and/or mTLS identities) to "
+        "the --config file, or listen on loopback or a unix socket (sidecar mode)."));
   }
   return o;
 }

@@ -20,6 +20,50 @@
 
 namespace filesgw::server {
 
+// One set of Files.com credentials and the rate governor shared by every
+// caller that uses it.
+struct ProfileOptions {
+  std::string name = "default";
+  std::string base_url;  // empty and no credential: the embedded emulator
+  std::string api_key;   // the value read now (from api_key_file or the environment)
+  std::string api_key_file;  // re-read when it changes
+  std::string username;
+  std::string password;
+  std::string password_file;  // re-read when it changes
+  int max_concurrent_requests = 32;  // 0 = no cap
+  double requests_per_second = 0;    // 0 = no cap
+  // Callers may send their own Files.com credential per call (x-files-api-key
+  // or x-files-session-id metadata) instead of this profile's.
+  bool allow_caller_credentials = false;
+  int line = 0;  // where the config file defines it (0: flags/environment)
+
+  bool has_credential() const { return !api_key.empty() || !username.empty(); }
+};
+
+// A service allowed to call, how it proves who it is, the profile its calls
+// use and what it may call.
+struct CallerOptions {
+  std::string name;
+  std::string token_sha256;  // 64 lowercase hex digits: SHA-256 of its bearer token
+  std::string certificate;   // mTLS: its client certificate's CN or a DNS SAN
+  std::string profile = "default";
+  // "*", "files.v1.UserService/*" or "files.v1.UserService/FindUser".
+  std::vector<std::string> allow;
+  int line = 0;
+};
+
+struct TlsOptions {
+  std::string cert_file;       // PEM; with key_file: the gateway serves TLS
+  std::string key_file;
+  std::string client_ca_file;  // PEM; set: callers must present a certificate it signed
+  absl::Duration reload_interval = absl::Seconds(10);  // files re-read this often
+
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// True for unix sockets and loopback host:port addresses (sidecar mode).
+bool IsLocalAddress(const std::string& address);
+
 struct GatewayOptions {
   std::string listen = "127.0.0.1:50051";
   // Empty: start the embedded emulator and forward to it.
@@ -57,17 +101,43 @@ struct GatewayOptions {
   // Set when the address was asked for (flag or environment): failing to bind
   // it stops start-up; the default address is best effort.
   bool metrics_required = false;
+  // A second gRPC listener with only grpc.health.v1 (kubelet probes when
+  // `listen` is a unix socket or loopback). Empty: none.
+  std::string health_listen;
+  // Credentials: ParseOptions folds the flag/environment credential above
+  // (base_url, api_key*, username, password*, max_concurrent_requests,
+  // requests_per_second) into the "default" entry. When empty (tests that
+  // fill the fields above directly), Gateway::Start makes that entry itself.
+  std::vector<ProfileOptions> profiles;
+  // Who may call. Empty: anyone who can reach `listen`, which must then be
+  // loopback or a unix socket.
+  std::vector<CallerOptions> callers;
+  TlsOptions tls;
+  std::string config_file;  // --config / FILESGW_CONFIG
+  bool check_config = false;  // --check-config: validate, explain, exit
+  bool hash_token = false;    // --hash-token: print SHA-256 of the token on stdin
   bool help = false;
 };
 
+// The profiles Gateway::Start serves: `options.profiles`, or one "default"
+// profile made from the top-level credential fields.
+std::vector<ProfileOptions> EffectiveProfiles(const GatewayOptions& options);
+
 using EnvLookup = std::function<const char*(const char*)>;
 
-// INVALID_ARGUMENT naming the flag for unknown flags, bad values or an
-// unreadable key file.
+// Flags > environment > config file (--config) > defaults. INVALID_ARGUMENT
+// naming the flag, variable or "FILE:LINE" for unknown flags or keys, bad
+// values, unreadable secret files and unsafe set-ups (a listener other than
+// loopback without caller authentication); config problems are all listed,
+// one per line.
 absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args,
                                             const EnvLookup& env);
 
 std::string UsageText();
+
+// Reads a secret from `path`, without surrounding whitespace; INVALID_ARGUMENT
+// naming the path (never the content) when unreadable or empty.
+absl::Status ReadSecretFile(const std::string& path, std::string* out);
 
 // "30s", "500ms", "2m", "1.5" (seconds).
 bool ParseDurationFlag(const std::string& text, absl::Duration* out);

@@ -98,10 +98,12 @@ std::string NewSpanId() {
   return absl::StrFormat("%016x", id);
 }
 
-std::shared_ptr<const RequestContext> RequestContext::FromMetadata(const Metadata& metadata,
-                                                                   std::string_view full_method) {
+std::shared_ptr<const RequestContext> RequestContext::FromMetadata(
+    const Metadata& metadata, std::string_view full_method,
+    std::shared_ptr<const CallerIdentity> caller) {
   std::shared_ptr<RequestContext> rc(new RequestContext);
   rc->full_method_ = std::string(full_method);
+  rc->caller_ = std::move(caller);
   auto id = metadata.find("x-request-id");
   if (id != metadata.end() && IsSaneRequestId(View(id->second))) {
     rc->request_id_ = std::string(View(id->second));

@@ -26,6 +26,8 @@
 
 namespace filesgw::server {
 
+struct CallerIdentity;  // caller_auth.h
+
 // A W3C traceparent: "00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>".
 struct TraceParent {
   std::string trace_id;   // 32 lowercase hex digits, not all zero
@@ -51,9 +53,11 @@ class RequestContext {
  public:
   using Metadata = std::multimap<grpc::string_ref, grpc::string_ref>;
 
-  // `full_method` is the gRPC method ("/files.v1.UserService/FindUser").
-  static std::shared_ptr<const RequestContext> FromMetadata(const Metadata& metadata,
-                                                            std::string_view full_method);
+  // `full_method` is the gRPC method ("/files.v1.UserService/FindUser");
+  // `caller` who makes it (null before or without authentication).
+  static std::shared_ptr<const RequestContext> FromMetadata(
+      const Metadata& metadata, std::string_view full_method,
+      std::shared_ptr<const CallerIdentity> caller = nullptr);
   // For code that has no caller metadata (tests, background work).
   static std::shared_ptr<const RequestContext> Make(std::string request_id,
                                                     std::optional<TraceParent> trace,
@@ -66,6 +70,8 @@ class RequestContext {
   const std::string& tracestate() const { return tracestate_; }
   // Why the caller's trace context was dropped (empty when none was dropped).
   const std::string& dropped_trace() const { return dropped_trace_; }
+  // Who makes the call and with which profile (null: not authenticated).
+  const std::shared_ptr<const CallerIdentity>& caller() const { return caller_; }
   // The caller gave the request id (rather than the gateway making one up).
   bool request_id_from_caller() const { return request_id_from_caller_; }
 
@@ -88,6 +94,7 @@ class RequestContext {
   std::optional<TraceParent> trace_;
   std::string tracestate_;
   std::string dropped_trace_;
+  std::shared_ptr<const CallerIdentity> caller_;
 };
 
 // Makes `context` this thread's current request context (and its request id

@@ -15,7 +15,20 @@ HealthReporter::HealthReporter(Logger* log, Metrics* metrics) : log_(log), metri
 
 void HealthReporter::Attach(grpc::HealthCheckServiceInterface* service) {
   absl::MutexLock lock(&mu_);
-  service_ = service;
+  services_.clear();
+  if (service != nullptr) services_.push_back(service);
+  Publish();
+}
+
+void HealthReporter::AttachAlso(grpc::HealthCheckServiceInterface* service) {
+  absl::MutexLock lock(&mu_);
+  if (service != nullptr) services_.push_back(service);
+  Publish();
+}
+
+void HealthReporter::SetProfileCount(int count) {
+  absl::MutexLock lock(&mu_);
+  profile_count_ = count < 1 ? 1 : count;
   Publish();
 }
 
@@ -25,47 +38,53 @@ void HealthReporter::SetDraining() {
   Publish();
 }
 
-void HealthReporter::ObserveUpstream(const client_core::ApiResult& result) {
+void HealthReporter::ObserveUpstream(const client_core::ApiResult& result,
+                                     const std::string& profile) {
   const bool rejection = IsCredentialRejection(result);
   const bool success = result.status.ok();
   if (!rejection && !success) return;
   absl::MutexLock lock(&mu_);
-  if (rejection == rejected_) return;
-  rejected_ = rejection;
+  if (rejection == (rejected_.count(profile) > 0)) return;
   if (rejection) {
+    rejected_.insert(profile);
     // Once per transition: every call fails the same way until it is fixed.
-    log_->Error("upstream credential rejected; health is NOT_SERVING",
-                {{"http_status", result.http_status}, {"type", result.error->type}});
+    log_->Error("upstream credential rejected",
+                {{"profile", profile},
+                 {"http_status", result.http_status},
+                 {"type", result.error->type},
+                 {"health", static_cast<int>(rejected_.size()) >= profile_count_ ? "NOT_SERVING"
+                                                                                 : "SERVING"}});
   } else {
-    log_->Info("upstream credential accepted again; health is SERVING", {});
+    rejected_.erase(profile);
+    log_->Info("upstream credential accepted again", {{"profile", profile}});
   }
   Publish();
 }
 
-void HealthReporter::CredentialChanged() {
+void HealthReporter::CredentialChanged(const std::string& profile) {
   absl::MutexLock lock(&mu_);
-  if (!rejected_) return;
-  rejected_ = false;
-  log_->Info("upstream credential changed; health is SERVING until Files.com refuses it", {});
+  if (rejected_.erase(profile) == 0) return;
+  log_->Info("upstream credential changed; trusted until Files.com refuses it",
+             {{"profile", profile}});
   Publish();
 }
 
 bool HealthReporter::serving() const {
   absl::MutexLock lock(&mu_);
-  return !draining_ && !rejected_;
+  return !draining_ && static_cast<int>(rejected_.size()) < profile_count_;
 }
 
 bool HealthReporter::credential_rejected() const {
   absl::MutexLock lock(&mu_);
-  return rejected_;
+  return !rejected_.empty();
 }
 
 void HealthReporter::Publish() {
-  const bool serving = !draining_ && !rejected_;
-  if (service_ != nullptr) service_->SetServingStatus(serving);
+  const bool serving = !draining_ && static_cast<int>(rejected_.size()) < profile_count_;
+  for (auto* service : services_) service->SetServingStatus(serving);
   if (metrics_ != nullptr) {
     metrics_->SetServing(serving);
-    metrics_->SetCredentialRejected(rejected_);
+    metrics_->SetCredentialRejected(!rejected_.empty());
   }
 }
 
@@ -82,7 +101,7 @@ void Telemetry::OnApiResult(const client_core::ApiResult& result, std::string_vi
       }
     }
   }
-  if (health != nullptr && own_credential) health->ObserveUpstream(result);
+  if (health != nullptr && own_credential) health->ObserveUpstream(result, profile);
 }
 
 }  // namespace filesgw::server

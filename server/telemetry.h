@@ -6,7 +6,10 @@
 // credential. The credential is judged from upstream answers: a 401 whose
 // Files.com type starts with "not-authenticated", on a request made with the
 // gateway's own key or session, marks it rejected (logged once at error
-// level); a later 2xx on such a request marks it accepted again.
+// level); a later 2xx on such a request marks it accepted again. With several
+// credential profiles the gateway is NOT_SERVING only when every profile's
+// credential is rejected (one bad profile must not take the others down);
+// each rejection is logged with its profile.
 //
 //   HealthReporter health(&log, metrics.get());
 //   health.Attach(server->GetHealthCheckService());
@@ -19,6 +22,8 @@
 #define FILESGW_SERVER_TELEMETRY_H_
 
 #include <memory>
+#include <set>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -36,15 +41,20 @@ class HealthReporter {
   // `metrics` may be null.
   HealthReporter(Logger* log, Metrics* metrics);
 
-  // Starts reporting to `service` (may be null: nothing is reported).
+  // Starts reporting to `service` (null: to no service).
   void Attach(grpc::HealthCheckServiceInterface* service);
+  // Also reports to `service` (a second listener's health service).
+  void AttachAlso(grpc::HealthCheckServiceInterface* service);
+  // How many credential profiles there are (default 1).
+  void SetProfileCount(int count);
   // NOT_SERVING from now on, whatever upstream answers.
   void SetDraining();
-  // The answer to a request made with the gateway's own credential.
-  void ObserveUpstream(const client_core::ApiResult& result);
+  // The answer to a request made with `profile`'s own credential.
+  void ObserveUpstream(const client_core::ApiResult& result,
+                       const std::string& profile = "default");
   // The credential was replaced (a key file rotated): trust it again until
   // Files.com says otherwise.
-  void CredentialChanged();
+  void CredentialChanged(const std::string& profile = "default");
 
   bool serving() const;
   bool credential_rejected() const;
@@ -55,9 +65,10 @@ class HealthReporter {
   Logger* const log_;
   Metrics* const metrics_;
   mutable absl::Mutex mu_;
-  grpc::HealthCheckServiceInterface* service_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::vector<grpc::HealthCheckServiceInterface*> services_ ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
-  bool rejected_ ABSL_GUARDED_BY(mu_) = false;
+  int profile_count_ ABSL_GUARDED_BY(mu_) = 1;
+  std::set<std::string> rejected_ ABSL_GUARDED_BY(mu_);  // profiles
 };
 
 // True for a 401 whose Files.com type is "not-authenticated" or below it.
@@ -69,6 +80,8 @@ struct Telemetry {
   HealthReporter* health = nullptr;
   // The rate governor's profile label; empty when no governor paces calls.
   std::string governor_profile;
+  // The credential profile whose health upstream answers speak for.
+  std::string profile = "default";
 
   // One finished Files.com API call made for `full_method`: its retries, the
   // governor's wait or refusal, and (when made with the gateway's own

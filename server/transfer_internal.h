@@ -16,11 +16,23 @@
 #include "client_core/files_client.h"
 #include "files/v1/transfer.grpc.pb.h"
 #include "grpcpp/server_context.h"
+#include "server/caller_auth.h"
 #include "server/transfer_service.h"
 
 namespace filesgw::server::transfer {
 
 absl::Time DeadlineOf(const grpc::ServerContext* context);
+
+// Where a call made for `caller` goes: its profile's client and telemetry
+// (the default profile's when `caller` is null), with the caller's fairness
+// key and per-call credential put on `request`.
+struct Upstream {
+  client_core::FilesClient* client;
+  const Telemetry* telemetry;
+  bool own_credential;  // the profile's credential (not the caller's own)
+};
+Upstream UpstreamFor(TransferService::Impl& impl, const CallerIdentity* caller,
+                     client_core::ApiRequest* request);
 
 // Runs one Files.com call to the end, cancelling it if the RPC is cancelled.
 // Carries the current call's request id and trace context upstream and

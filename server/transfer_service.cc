@@ -24,13 +24,26 @@ absl::Time DeadlineOf(const grpc::ServerContext* context) {
   return absl::FromChrono(deadline);
 }
 
+Upstream UpstreamFor(TransferService::Impl& impl, const CallerIdentity* caller,
+                     client_core::ApiRequest* request) {
+  if (caller == nullptr || caller->profile == nullptr) {
+    return {impl.deps.client.get(), &impl.deps.telemetry, true};
+  }
+  request->caller = caller->fairness_key;
+  request->credential = caller->credential;
+  return {caller->profile->client.get(), &caller->profile->telemetry,
+          !caller->credential.has_value()};
+}
+
 client_core::ApiResult CallApi(TransferService::Impl& impl, client_core::ApiRequest request,
                                grpc::ServerContext* context) {
-  client_core::FilesClient& client = *impl.deps.client;
   if (request.deadline == absl::InfiniteFuture()) request.deadline = DeadlineOf(context);
   const auto& rc = RequestContext::Current();
   if (rc != nullptr) rc->AddUpstreamHeaders(&request.extra_headers);
-  if (request.caller.empty()) request.caller = CallerKey(context);
+  const Upstream upstream =
+      UpstreamFor(impl, rc != nullptr ? rc->caller().get() : nullptr, &request);
+  if (request.caller.empty()) request.caller = context->peer();
+  client_core::FilesClient& client = *upstream.client;
   auto promise = std::make_shared<std::promise<client_core::ApiResult>>();
   auto future = promise->get_future();
   auto call = client.Call(std::move(request), [promise](client_core::ApiResult r) {
@@ -44,7 +57,8 @@ client_core::ApiResult CallApi(TransferService::Impl& impl, client_core::ApiRequ
     }
   }
   client_core::ApiResult result = future.get();
-  impl.deps.telemetry.OnApiResult(result, rc != nullptr ? rc->full_method() : "", true);
+  upstream.telemetry->OnApiResult(result, rc != nullptr ? rc->full_method() : "",
+                                  upstream.own_credential);
   return result;
 }
 
@@ -101,7 +115,10 @@ class ObservedCall {
   ObservedCall(TransferService::Impl& impl, grpc::ServerContext* context, const char* method,
                std::optional<Direction> stream = std::nullopt)
       : impl_(impl), full_method_(absl::StrCat("/files.v1.TransferService/", method)),
-        rc_(RequestContext::FromMetadata(context->client_metadata(), full_method_)),
+        caller_(std::make_shared<CallerIdentity>()),
+        auth_(impl.deps.auth->Authenticate(*context, full_method_, caller_.get())),
+        rc_(RequestContext::FromMetadata(context->client_metadata(), full_method_,
+                                         auth_.ok() ? caller_ : nullptr)),
         scope_(rc_), stream_(stream), started_(absl::Now()) {
     context->AddInitialMetadata("x-request-id", rc_->request_id());
     rc_->LogDroppedTrace(impl_.deps.log);
@@ -116,6 +133,9 @@ class ObservedCall {
       else m->UnaryFinished();
     }
   }
+
+  // OK, or why the caller may not make this call (nothing is sent upstream).
+  const grpc::Status& auth() const { return auth_; }
 
   grpc::Status Finish(grpc::Status status) {
     const absl::Duration elapsed = absl::Now() - started_;
@@ -135,6 +155,8 @@ class ObservedCall {
  private:
   TransferService::Impl& impl_;
   const std::string full_method_;
+  const std::shared_ptr<CallerIdentity> caller_;
+  const grpc::Status auth_;
   const std::shared_ptr<const RequestContext> rc_;
   ScopedRequestContext scope_;
   const std::optional<Direction> stream_;
@@ -148,6 +170,7 @@ grpc::Status TransferService::Upload(grpc::ServerContext* context,
                                      files::v1::UploadResponse* response) {
   ActiveGuard guard(&impl_->active);
   ObservedCall call(*impl_, context, "Upload", Direction::kUpload);
+  if (!call.auth().ok()) return call.Finish(call.auth());
   return call.Finish(impl_->Upload(context, reader, response));
 }
 
@@ -156,6 +179,7 @@ grpc::Status TransferService::Download(grpc::ServerContext* context,
                                        grpc::ServerWriter<files::v1::DownloadResponse>* writer) {
   ActiveGuard guard(&impl_->active);
   ObservedCall call(*impl_, context, "Download", Direction::kDownload);
+  if (!call.auth().ok()) return call.Finish(call.auth());
   return call.Finish(impl_->Download(context, *request, writer));
 }
 
@@ -163,6 +187,7 @@ grpc::Status TransferService::StartResumableUpload(
     grpc::ServerContext* context, const files::v1::StartResumableUploadRequest* request,
     files::v1::StartResumableUploadResponse* response) {
   ObservedCall call(*impl_, context, "StartResumableUpload");
+  if (!call.auth().ok()) return call.Finish(call.auth());
   return call.Finish(
       impl_->StartResumable(context, request->spec(), response->mutable_upload_id()));
 }
@@ -171,6 +196,7 @@ grpc::Status TransferService::QueryUploadStatus(grpc::ServerContext* context,
                                                 const files::v1::QueryUploadStatusRequest* request,
                                                 files::v1::QueryUploadStatusResponse* response) {
   ObservedCall call(*impl_, context, "QueryUploadStatus");
+  if (!call.auth().ok()) return call.Finish(call.auth());
   return call.Finish(impl_->Query(request->upload_id(), response));
 }
 
@@ -178,6 +204,7 @@ grpc::Status TransferService::CancelResumableUpload(
     grpc::ServerContext* context, const files::v1::CancelResumableUploadRequest* request,
     google::protobuf::Empty* /*response*/) {
   ObservedCall call(*impl_, context, "CancelResumableUpload");
+  if (!call.auth().ok()) return call.Finish(call.auth());
   return call.Finish(impl_->CancelResumable(request->upload_id()));
 }
 

@@ -24,6 +24,7 @@
 #include "client_core/http_transport.h"
 #include "client_core/scheduler.h"
 #include "files/v1/transfer.grpc.pb.h"
+#include "server/caller_auth.h"
 #include "server/log.h"
 #include "server/options.h"
 #include "server/telemetry.h"
@@ -31,12 +32,16 @@
 namespace filesgw::server {
 
 struct TransferDeps {
-  std::shared_ptr<client_core::FilesClient> client;     // Files.com API calls
+  // Who may call (required); each caller's profile client makes its Files.com
+  // API calls.
+  const CallerAuth* auth = nullptr;
+  // The default profile's client: its retry settings pace part retries.
+  std::shared_ptr<client_core::FilesClient> client;
   std::shared_ptr<client_core::HttpTransport> transport;  // presigned URLs (no auth)
   std::shared_ptr<client_core::Scheduler> scheduler;      // part retry backoff
   GatewayOptions options;
   Logger* log = nullptr;
-  Telemetry telemetry;  // metrics, health
+  Telemetry telemetry;  // gateway-wide metrics (profiles report upstream answers)
 };
 
 class TransferService final : public files::v1::TransferService::Service {

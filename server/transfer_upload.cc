@@ -57,7 +57,10 @@ class PartJob;
 class UploadSession : public std::enable_shared_from_this<UploadSession> {
  public:
   UploadSession(TransferService::Impl* impl, files::v1::UploadSpec spec, std::string path)
-      : impl_(impl), spec_(std::move(spec)), path_(std::move(path)), sums_(SumsWanted()) {}
+      : impl_(impl), spec_(std::move(spec)), path_(std::move(path)),
+        caller_(RequestContext::Current() != nullptr ? RequestContext::Current()->caller()
+                                                     : nullptr),
+        sums_(SumsWanted()) {}
 
   // --- Called from the stream thread that owns the session. ---
   grpc::Status Begin(grpc::ServerContext* context);
@@ -81,6 +84,14 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   void SetDescriptor(int part, PartDescriptor d);
   TransferService::Impl* impl() const { return impl_; }
   const std::string& ref() const { return ref_; }
+  // Who started the upload: its profile and credential serve every part, and
+  // only the same caller may resume, query or cancel it.
+  const std::shared_ptr<const CallerIdentity>& caller() const { return caller_; }
+  bool OwnedByCurrentCaller() const {
+    const auto& rc = RequestContext::Current();
+    const std::string current = rc != nullptr && rc->caller() != nullptr ? rc->caller()->name : "";
+    return current == (caller_ != nullptr ? caller_->name : "");
+  }
 
   // Resumable bookkeeping (guarded by the registry's use).
   std::mutex owner_mu;
@@ -105,6 +116,7 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   TransferService::Impl* const impl_;
   const files::v1::UploadSpec spec_;
   const std::string path_;
+  const std::shared_ptr<const CallerIdentity> caller_;
   std::string ref_;
 
   mutable std::mutex mu_;
@@ -257,9 +269,10 @@ class PartJob : public std::enable_shared_from_this<PartJob> {
     api.idempotency = client_core::Idempotency::kIdempotent;
     if (rc_ != nullptr) rc_->AddUpstreamHeaders(&api.extra_headers);
     auto self = shared_from_this();
-    session_->impl()->deps.client->Call(std::move(api), [self](ApiResult r) {
-      self->session_->impl()->deps.telemetry.OnApiResult(
-          r, self->rc_ != nullptr ? self->rc_->full_method() : "", true);
+    const Upstream upstream = UpstreamFor(*session_->impl(), session_->caller().get(), &api);
+    upstream.client->Call(std::move(api), [self, upstream](ApiResult r) {
+      upstream.telemetry->OnApiResult(r, self->rc_ != nullptr ? self->rc_->full_method() : "",
+                                      upstream.own_credential);
       if (!r.status.ok()) return self->Fail(FailureStatus(r));
       rapidjson::Document doc;
       doc.Parse(r.body.c_str(), r.body.size());
@@ -756,7 +769,7 @@ grpc::Status TransferService::Impl::Upload(grpc::ServerContext* context,
     {
       std::lock_guard<std::mutex> lock(uploads_mu);
       auto it = uploads.find(message.upload_id());
-      if (it != uploads.end()) session = it->second;
+      if (it != uploads.end() && it->second->OwnedByCurrentCaller()) session = it->second;
     }
     if (session == nullptr) {
       return Local(grpc::StatusCode::NOT_FOUND, "UPLOAD_NOT_FOUND",
@@ -867,7 +880,7 @@ grpc::Status TransferService::Impl::Query(const std::string& upload_id,
   {
     std::lock_guard<std::mutex> lock(uploads_mu);
     auto it = uploads.find(upload_id);
-    if (it != uploads.end()) session = it->second;
+    if (it != uploads.end() && it->second->OwnedByCurrentCaller()) session = it->second;
   }
   if (session == nullptr) {
     return Local(grpc::StatusCode::NOT_FOUND, "UPLOAD_NOT_FOUND",
@@ -890,7 +903,7 @@ grpc::Status TransferService::Impl::CancelResumable(const std::string& upload_id
   {
     std::lock_guard<std::mutex> lock(uploads_mu);
     auto it = uploads.find(upload_id);
-    if (it == uploads.end()) {
+    if (it == uploads.end() || !it->second->OwnedByCurrentCaller()) {
       return Local(grpc::StatusCode::NOT_FOUND, "UPLOAD_NOT_FOUND", "no resumable upload with that id");
     }
     session = it->second;

@@ -57,7 +57,11 @@ GatewayHarness::GatewayHarness(HarnessOptions options) {
   std::shared_ptr<client_core::HttpTransport> transport;
   if (options.wrap_transport) transport = options.wrap_transport(client_core::MakeCurlTransport());
   auto gateway = server::Gateway::Start(gw, log_.get(), transport);
-  EXPECT_TRUE(gateway.ok()) << gateway.status();
+  if (options.start_error != nullptr) {
+    *options.start_error = gateway.ok() ? "" : std::string(gateway.status().message());
+  } else {
+    EXPECT_TRUE(gateway.ok()) << gateway.status();
+  }
   if (gateway.ok()) gateway_ = std::move(*gateway);
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(256 << 20);
@@ -72,6 +76,14 @@ GatewayHarness::~GatewayHarness() {
 
 CallResult GatewayHarness::Call(const std::string& method, const std::string& request_json,
                                 absl::Duration timeout) {
+  CallOptions options;
+  options.timeout = timeout;
+  return CallWith(options, method, request_json);
+}
+
+CallResult GatewayHarness::CallWith(const CallOptions& options, const std::string& method,
+                                    const std::string& request_json) {
+  const absl::Duration timeout = options.timeout;
   CallResult result;
   std::string name = method[0] == '/' ? method.substr(1) : method;
   auto slash = name.find('/');
@@ -94,7 +106,8 @@ CallResult GatewayHarness::Call(const std::string& method, const std::string& re
 
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  grpc::GenericStub stub(channel_);
+  for (const auto& [key, value] : options.metadata) context.AddMetadata(key, value);
+  grpc::GenericStub stub(options.channel != nullptr ? options.channel : channel_);
   std::promise<grpc::Status> done;
   stub.UnaryCall(&context, "/" + name, grpc::StubOptions(), &request_bytes, &response_bytes,
                  [&done](grpc::Status s) { done.set_value(std::move(s)); });

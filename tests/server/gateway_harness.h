@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "client_core/http_transport.h"
 #include "emulator/emulator.h"
@@ -44,6 +46,17 @@ struct HarnessOptions {
   std::function<std::shared_ptr<client_core::HttpTransport>(
       std::shared_ptr<client_core::HttpTransport>)>
       wrap_transport;
+  // Set: a gateway that fails to start is not a test failure; its error
+  // goes here ("" when it started).
+  std::string* start_error = nullptr;
+};
+
+// How CallWith reaches the gateway: another channel (TLS, a client
+// certificate) and extra metadata (authorization, per-call credentials).
+struct CallOptions {
+  std::shared_ptr<grpc::Channel> channel;  // null: the harness's plaintext channel
+  std::vector<std::pair<std::string, std::string>> metadata;
+  absl::Duration timeout = absl::Seconds(30);
 };
 
 class GatewayHarness {
@@ -55,6 +68,8 @@ class GatewayHarness {
   // with a request given as JSON (proto field names), deadline `timeout`.
   CallResult Call(const std::string& method, const std::string& request_json,
                   absl::Duration timeout = absl::Seconds(30));
+  CallResult CallWith(const CallOptions& options, const std::string& method,
+                      const std::string& request_json);
 
   // The emulator's control endpoint (no Files.com auth needed).
   std::string ControlPost(const std::string& path, const std::string& json);

@@ -37,6 +37,7 @@
 #include "server/options.h"
 #include "server/request_context.h"
 #include "server/telemetry.h"
+#include "server/config.h"
 #include "tests/server/gateway_harness.h"
 
 namespace filesgw::testing {
@@ -877,7 +878,23 @@ TEST(ObservabilityTest, NoSecretInAnyLogLineAtDebugLevel) {
   const std::string key = "SECRET-API-KEY-7f3a9c2e5b1d4f60";
   const std::string bearer = "SECRET-BEARER-1b2c3d4e5f607182";
   Observed obs;
-  GatewayHarness harness(ObservedOptions(&obs, key));
+  HarnessOptions options = ObservedOptions(&obs, key);
+  // The bearer token authenticates the caller; its profile lets callers send
+  // their own Files.com key (the same key here), so both secrets are in play.
+  options.gateway_setup = [base = options.gateway_setup, bearer](server::GatewayOptions* gw) {
+    base(gw);
+    server::ProfileOptions profile;
+    profile.base_url = gw->base_url;
+    profile.api_key = gw->api_key;
+    profile.allow_caller_credentials = true;
+    gw->profiles = {profile};
+    server::CallerOptions caller;
+    caller.name = "scanner";
+    caller.token_sha256 = server::Sha256Hex(bearer);
+    caller.allow = {"*"};
+    gw->callers = {caller};
+  };
+  GatewayHarness harness(options);
   const Metadata auth = {{"authorization", absl::StrCat("Bearer ", bearer)},
                          {"x-files-api-key", key},
                          {"traceparent", "not-a-traceparent"}};
@@ -887,10 +904,10 @@ TEST(ObservabilityTest, NoSecretInAnyLogLineAtDebugLevel) {
                   .status.ok());
   EXPECT_FALSE(CallWithMetadata(harness, "files.v1.UserService/FindUser", R"({"id":987654})", auth)
                    .status.ok());
-  auto user = harness.Call("files.v1.UserService/FindUser", R"({"id":1})");
+  auto user = CallWithMetadata(harness, "files.v1.UserService/FindUser", R"({"id":1})", auth);
   ASSERT_TRUE(user.status.ok());
   rapidjson::Document doc;
-  doc.Parse(user.json.c_str());
+  doc.Parse(user.response_json.c_str());
   auto session = CallWithMetadata(
       harness, "files.v1.SessionService/CreateSession",
       absl::StrCat(R"({"username":")", doc["username"].GetString(), R"(","password":"password"})"),

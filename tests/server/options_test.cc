@@ -29,11 +29,11 @@ TEST(Options, DefaultsMirrorTheSdk) {
 }
 
 TEST(Options, FlagsBeatEnvironment) {
-  auto o = ParseOptions({"--listen=0.0.0.0:9", "--max-retries", "5", "--read-timeout=1.5"},
+  auto o = ParseOptions({"--listen=127.0.0.1:9", "--max-retries", "5", "--read-timeout=1.5"},
                         Env({{"FILESGW_LISTEN", "1.2.3.4:5"}, {"FILESGW_MAX_RETRIES", "1"},
                              {"FILESGW_OPEN_TIMEOUT", "250ms"}}));
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->listen, "0.0.0.0:9");
+  EXPECT_EQ(o->listen, "127.0.0.1:9");
   EXPECT_EQ(o->max_retries, 5);
   EXPECT_EQ(o->read_timeout, absl::Milliseconds(1500));
   EXPECT_EQ(o->open_timeout, absl::Milliseconds(250));
