@@ -199,6 +199,11 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     grpc::ServerBuilder health_builder;
     health_builder.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(),
                                     &gw->health_port_);
+    // gRPC needs a polled service beside the default health service; server
+    // reflection listing only grpc.health.v1.Health is one, and harmless.
+    gw->health_extra_services_ =
+        MakeReflectionServices(proto::Api().pool.get(), {"grpc.health.v1.Health"});
+    for (auto& s : gw->health_extra_services_) health_builder.RegisterService(s.get());
     gw->health_server_ = health_builder.BuildAndStart();
     if (gw->health_server_ == nullptr || gw->health_port_ == 0) {
       return absl::UnavailableError(absl::StrCat("cannot listen on ", options.health_listen,

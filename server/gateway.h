@@ -61,6 +61,7 @@ class Gateway {
   std::vector<std::unique_ptr<ApiService>> services_;
   std::vector<std::unique_ptr<grpc::Service>> extra_services_;
   std::unique_ptr<grpc::Server> server_;
+  std::vector<std::unique_ptr<grpc::Service>> health_extra_services_;
   std::unique_ptr<grpc::Server> health_server_;  // --health-listen
   int port_ = 0;
   int health_port_ = 0;
