@@ -1,9 +1,14 @@
 #include "server/gateway.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client_core/curl_transport.h"
 #include "client_core/scheduler.h"
@@ -174,6 +179,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   // keeps the bound per stream and still fills a loopback link.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1 << 20);
+  if (options.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age)));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(options.drain_timeout)));
+  }
   std::vector<std::string> names;
   for (const auto* service : proto::Api().services) {
     auto built = ApiService::Create(service, gw->forwarder_.get());
@@ -193,6 +204,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
   gw->health_->Attach(gw->server_->GetHealthCheckService());
+  if (options.unix_socket_mode >= 0 && absl::StartsWith(options.listen, "unix:")) {
+    const std::string path = options.listen.substr(5);
+    if (chmod(path.c_str(), static_cast<mode_t>(options.unix_socket_mode)) != 0) {
+      return absl::InternalError(absl::StrCat("cannot chmod ", path, ": ", std::strerror(errno)));
+    }
+  }
   if (!options.health_listen.empty()) {
     // Probes only: this listener serves grpc.health.v1 and nothing else, so
     // it needs no caller credentials wherever it listens.

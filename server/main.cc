@@ -2,6 +2,8 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <chrono>
+#include <future>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -11,9 +13,48 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_format.h"
 #include "emulator/emulator.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "server/gateway.h"
 #include "server/config.h"
 #include "server/options.h"
+
+namespace {
+
+// --probe: one grpc.health.v1.Health/Check; 0 when SERVING, 1 otherwise.
+int Probe(const std::string& address, const std::string& service) {
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  // HealthCheckRequest{service}: field 1, length-delimited.
+  std::string request_bytes;
+  if (!service.empty()) {
+    request_bytes.push_back('\x0a');
+    request_bytes.push_back(static_cast<char>(service.size()));
+    request_bytes += service;
+  }
+  grpc::Slice slice(request_bytes);
+  grpc::ByteBuffer request(&slice, 1), response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                 &response, [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  const grpc::Status status = done.get_future().get();
+  if (!status.ok()) {
+    std::fprintf(stderr, "files-gateway: probe %s: %s\n", address.c_str(),
+                 status.error_message().c_str());
+    return 1;
+  }
+  std::vector<grpc::Slice> slices;
+  (void)response.Dump(&slices);
+  std::string bytes;
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  const bool serving = bytes == std::string("\x08\x01", 2);
+  std::printf("%s\n", serving ? "SERVING" : "NOT_SERVING");
+  return serving ? 0 : 1;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using filesgw::server::Logger;
@@ -42,6 +83,10 @@ int main(int argc, char** argv) {
   if (options->help) {
     std::fputs(filesgw::server::UsageText().c_str(), stdout);
     return 0;
+  }
+  if (!options->probe.empty()) {
+    if (options->probe_service.size() > 127) return 2;
+    return Probe(options->probe, options->probe_service);
   }
   if (options->hash_token) {
     // For `callers:`: the token is read from stdin so it shows in no ps or

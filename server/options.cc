@@ -61,6 +61,9 @@ std::string UsageText() {
   --metrics-listen=ADDR       Prometheus /metrics listener, HOST:PORT or "off" [127.0.0.1:9464; FILESGW_METRICS_LISTEN]
   --metrics-allow-remote      allow a metrics address other than loopback [false; FILESGW_METRICS_ALLOW_REMOTE]
   --health-listen=ADDR        extra listener serving only grpc.health.v1, for probes [FILESGW_HEALTH_LISTEN]
+                              (service "" = ready to serve; service "liveness" = the process answers)
+  --max-connection-age=DUR    callers reconnect after this long, 0 = never [0; FILESGW_MAX_CONNECTION_AGE]
+  --unix-socket-mode=OCTAL    permissions of a unix:/ socket, e.g. 0660 [FILESGW_UNIX_SOCKET_MODE]
   --tls-cert-file=PATH        serve TLS with this PEM certificate chain (re-read on change) [FILESGW_TLS_CERT_FILE]
   --tls-key-file=PATH         its private key [FILESGW_TLS_KEY_FILE]
   --tls-client-ca-file=PATH   require caller certificates signed by this CA (mTLS) [FILESGW_TLS_CLIENT_CA_FILE]
@@ -68,6 +71,8 @@ std::string UsageText() {
                               (dashes as underscores); flags and environment override it [FILESGW_CONFIG]
   --check-config              validate the configuration, list every problem with its line, exit
   --hash-token                print the SHA-256 of the bearer token read from stdin (for callers:)
+  --probe=ADDR                check the gateway at ADDR (its health listener): exit 0 when SERVING
+  --probe-service=NAME        the health service to ask with --probe ["" ; e.g. liveness]
 
 Listening anywhere but loopback or a unix socket needs `callers:` in the config file
 (bearer tokens and/or mTLS identities, each with a profile and an allow-list).
@@ -148,6 +153,10 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
       {"tls-key-file", "FILESGW_TLS_KEY_FILE"},
       {"tls-client-ca-file", "FILESGW_TLS_CLIENT_CA_FILE"},
       {"config", "FILESGW_CONFIG"},
+      {"max-connection-age", "FILESGW_MAX_CONNECTION_AGE"},
+      {"unix-socket-mode", "FILESGW_UNIX_SOCKET_MODE"},
+      {"probe", "FILESGW_PROBE"},
+      {"probe-service", "FILESGW_PROBE_SERVICE"},
   };
   auto lookup = [&flags](std::string_view name) -> Flag* {
     for (auto& f : flags) {
@@ -222,7 +231,7 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
     std::set<std::string> scalar_keys;
     for (const auto& f : flags) {
       const std::string key = KeyOf(f.name);
-      if (key != "config" && key != "base_url" && key != "api_key_file" && key != "username" &&
+      if (key != "config" && key != "probe" && key != "probe_service" && key != "base_url" && key != "api_key_file" && key != "username" &&
           key != "password_file" && key.rfind("tls_", 0) != 0) {
         scalar_keys.insert(key);
       }
@@ -330,6 +339,19 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
     o.base_url = "https://app.files.com";
   }
   text("health-listen", &o.health_listen);
+  if (auto s = duration(find("max-connection-age"), &o.max_connection_age); !s.ok()) return s;
+  if (const Flag& f = find("unix-socket-mode"); f.set) {
+    int mode = 0;
+    bool digits = !f.value.empty() && f.value.size() <= 4;
+    for (char c : f.value) {
+      digits = digits && c >= '0' && c <= '7';
+      mode = mode * 8 + (c - '0');
+    }
+    if (!digits) return bad(f, "expected octal permission bits such as 0660");
+    o.unix_socket_mode = mode;
+  }
+  text("probe", &o.probe);
+  text("probe-service", &o.probe_service);
 
   // TLS: flags/environment over the config file's tls: section.
   o.tls = config.tls;

@@ -104,6 +104,16 @@ struct GatewayOptions {
   // A second gRPC listener with only grpc.health.v1 (kubelet probes when
   // `listen` is a unix socket or loopback). Empty: none.
   std::string health_listen;
+  // Clients reconnect after this long (spreads long-lived connections over
+  // new replicas when scaling out); 0: never. In-flight calls get drain_timeout.
+  absl::Duration max_connection_age = absl::ZeroDuration();
+  // Permission bits of a unix:/ listener's socket (e.g. 0660 to let a group
+  // in); -1: as created.
+  int unix_socket_mode = -1;
+  // --probe=ADDR: ask that gateway's grpc.health.v1 (service `probe_service`)
+  // and exit 0 when SERVING (image health checks without a shell).
+  std::string probe;
+  std::string probe_service;
   // Credentials: ParseOptions folds the flag/environment credential above
   // (base_url, api_key*, username, password*, max_concurrent_requests,
   // requests_per_second) into the "default" entry. When empty (tests that

@@ -81,7 +81,12 @@ bool HealthReporter::credential_rejected() const {
 
 void HealthReporter::Publish() {
   const bool serving = !draining_ && static_cast<int>(rejected_.size()) < profile_count_;
-  for (auto* service : services_) service->SetServingStatus(serving);
+  for (auto* service : services_) {
+    service->SetServingStatus("", serving);
+    // For liveness probes: the process answers. Draining or a rejected
+    // credential is not fixed by a restart, so they do not show here.
+    service->SetServingStatus(kLivenessService, true);
+  }
   if (metrics_ != nullptr) {
     metrics_->SetServing(serving);
     metrics_->SetCredentialRejected(!rejected_.empty());

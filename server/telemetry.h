@@ -36,6 +36,10 @@
 
 namespace filesgw::server {
 
+// A health service name that stays SERVING while the process answers (for
+// liveness probes); the overall status ("") is the readiness answer.
+inline constexpr char kLivenessService[] = "liveness";
+
 class HealthReporter {
  public:
   // `metrics` may be null.

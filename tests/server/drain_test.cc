@@ -4,9 +4,11 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <future>
 #include <string>
 #include <thread>
@@ -75,6 +77,15 @@ grpc::Status Upload(files::v1::TransferService::Stub* stub, const std::string& p
   return writer->Finish();
 }
 
+// Exit status of `files-gateway --probe` against the health listener.
+int ProbeExit(int health_port, const std::string& service) {
+  const std::string command = absl::StrCat(FILESGW_GATEWAY_BINARY, " --probe=127.0.0.1:",
+                                           health_port, " --probe-service=", service,
+                                           " >/dev/null 2>&1");
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 TEST(Drain, SigtermFinishesStreamsInFlightThenExits) {
   const int port = FreePort();
   const int health_port = FreePort();
@@ -94,6 +105,8 @@ TEST(Drain, SigtermFinishesStreamsInFlightThenExits) {
                                             grpc::InsecureChannelCredentials());
   ASSERT_TRUE(channel->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Seconds(30))));
   ASSERT_EQ(Health(health_channel), 1);
+  EXPECT_EQ(ProbeExit(health_port, ""), 0) << "ready";
+  EXPECT_EQ(ProbeExit(health_port, "liveness"), 0);
   auto stub = files::v1::TransferService::NewStub(channel);
   const std::string big = Pattern(24 << 20, 'a');
   ASSERT_TRUE(Upload(stub.get(), "drain/big.bin", big).ok());
@@ -126,6 +139,8 @@ TEST(Drain, SigtermFinishesStreamsInFlightThenExits) {
     health = Health(health_channel);
   }
   EXPECT_NE(health, 1) << "health still SERVING while draining";
+  EXPECT_EQ(ProbeExit(health_port, ""), 1) << "not ready while draining";
+  EXPECT_EQ(ProbeExit(health_port, "liveness"), 0) << "but alive: no restart while draining";
   {
     // A new call after SIGTERM is refused.
     grpc::ClientContext context;
@@ -165,6 +180,34 @@ TEST(Drain, SigtermFinishesStreamsInFlightThenExits) {
     FAIL() << "the gateway did not exit after its streams finished";
   }
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+}
+
+}  // namespace
+}  // namespace filesgw::testing
+
+namespace filesgw::testing {
+namespace {
+
+TEST(Drain, UnixSocketListenerTakesTheAskedMode) {
+  const std::string socket = absl::StrCat("/tmp/gw-drain-", getpid(), ".sock");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string listen = "--listen=unix:" + socket;
+    execl(FILESGW_GATEWAY_BINARY, "files-gateway", listen.c_str(), "--unix-socket-mode=0660",
+          "--metrics-listen=off", "--log-level=warn", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto channel = grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials());
+  ASSERT_TRUE(channel->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Seconds(30))));
+  struct stat st {};
+  ASSERT_EQ(stat(socket.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  EXPECT_EQ(Health(channel), 1);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 }  // namespace
