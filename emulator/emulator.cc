@@ -180,6 +180,12 @@ void Emulator::Impl::Serve(const httplib::Request& req, httplib::Response& res) 
     }
   }
   const FaultRule* rule = fault ? &*fault : nullptr;
+  if (rule != nullptr && rule->drop_after_action) {
+    if (!download) Api(req, path);  // takes effect; the answer is lost
+    DropConnection(req);
+    res.status = 500;  // never reaches the client
+    return;
+  }
   if (download) return files.ServeDownload(req, res, rule);
   if (rule != nullptr && rule->status != 0) {
     HttpReply reply = rule->body.empty()
@@ -206,6 +212,10 @@ void Emulator::Impl::Upload(const httplib::Request& req, httplib::Response& res,
     }
   }
   files.ServeUpload(req, res, reader, fault ? &*fault : nullptr);
+  if (fault && fault->drop_after_action) {
+    DropConnection(req);  // the part is stored; the answer is lost
+    res.status = 500;
+  }
 }
 
 absl::Status Emulator::Impl::Authenticate(const httplib::Request& req, ActionRequest* action) const {

@@ -29,7 +29,7 @@
 // Control endpoint (no Files.com auth, reserved prefix /__emulator/):
 //   POST   /__emulator/faults            add one rule or a list -> {"ids":[...]}
 //                                        (fields: method, path, status, retry_after, body,
-//                                        times, fraction, delay_ms, drop, stall_ms,
+//                                        times, fraction, delay_ms, drop, drop_after_action, stall_ms,
 //                                        cut_after_bytes, expire; see faults.h)
 //   GET    /__emulator/faults            the rules, with their hit counts
 //   DELETE /__emulator/faults            clear every rule

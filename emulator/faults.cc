@@ -56,13 +56,19 @@ absl::StatusOr<FaultRule> RuleFromJson(const JsonValue& v) {
       auto b = AsBool(value);
       if (!b) return Bad("drop must be a boolean");
       rule.drop = *b;
+    } else if (key == "drop_after_action") {
+      auto b = AsBool(value);
+      if (!b) return Bad("drop_after_action must be a boolean");
+      rule.drop_after_action = *b;
     } else if (key != "id" && key != "hits") {
       return Bad(absl::StrCat("unknown key ", key));
     }
   }
-  if (rule.status == 0 && !rule.drop && rule.delay_ms == 0 && rule.stall_ms == 0 &&
-      rule.cut_after_bytes < 0 && !rule.expire) {
-    return Bad("a rule needs status, drop, delay_ms, stall_ms, cut_after_bytes or expire");
+  if (rule.status == 0 && !rule.drop && !rule.drop_after_action && rule.delay_ms == 0 &&
+      rule.stall_ms == 0 && rule.cut_after_bytes < 0 && !rule.expire) {
+    return Bad(
+        "a rule needs status, drop, drop_after_action, delay_ms, stall_ms, cut_after_bytes or "
+        "expire");
   }
   return rule;
 }
@@ -163,6 +169,7 @@ std::string FaultSet::ToJson() const {
     o.AddMember("fraction", JsonValue(r.fraction), Alloc());
     o.AddMember("delay_ms", JsonValue(static_cast<int64_t>(r.delay_ms)), Alloc());
     o.AddMember("drop", JsonValue(r.drop), Alloc());
+    if (r.drop_after_action) o.AddMember("drop_after_action", JsonValue(true), Alloc());
     o.AddMember("stall_ms", JsonValue(static_cast<int64_t>(r.stall_ms)), Alloc());
     if (r.cut_after_bytes >= 0) {
       o.AddMember("cut_after_bytes", JsonValue(static_cast<int64_t>(r.cut_after_bytes)), Alloc());

@@ -46,6 +46,9 @@ struct FaultRule {
   double fraction = 1.0;      // chance that a matching request is hit
   int64_t delay_ms = 0;       // wait before answering
   bool drop = false;          // close the connection without answering
+  // Act on the request (create, commit, store the part), then reset the
+  // connection without answering: the caller cannot tell whether it happened.
+  bool drop_after_action = false;
   int64_t stall_ms = 0;       // send headers and half the body, then wait (part PUTs:
                               // read half the body, then wait)
   // >= 0: send the headers and that many body bytes, then close the

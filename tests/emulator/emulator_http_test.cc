@@ -429,6 +429,18 @@ TEST_F(EmulatorHttpTest, DropClosesTheConnectionWithoutAnswer) {
   EXPECT_EQ(again->status, 200);
 }
 
+TEST_F(EmulatorHttpTest, DropAfterActionCreatesButNeverAnswers) {
+  ASSERT_TRUE(
+      emulator_->AddFault(R"({"method":"POST","path":"/groups","drop_after_action":true,"times":1})")
+          .ok());
+  auto lost = Post("/groups", R"({"name":"answer-lost"})");
+  EXPECT_FALSE(lost) << "status " << (lost ? lost->status : 0);
+  auto groups = Get("/groups?per_page=1000");
+  ASSERT_TRUE(groups);
+  EXPECT_NE(groups->body.find(R"("name":"answer-lost")"), std::string::npos)
+      << "the create took effect: " << groups->body;
+}
+
 TEST_F(EmulatorHttpTest, StallSendsHalfTheBodyThenTheRest) {
   ASSERT_TRUE(emulator_->AddFault(R"({"path":"/users/3","stall_ms":50,"times":1})").ok());
   auto res = Get("/users/3");
