@@ -296,6 +296,8 @@ class Loop {
     set(curl_easy_setopt(e, CURLOPT_WRITEDATA, t));
     set(curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &OnHeader));
     set(curl_easy_setopt(e, CURLOPT_HEADERDATA, t));
+    // Pooled handles keep options: set it both ways.
+    set(curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, req.fresh_connection ? 1L : 0L));
     set(curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ToMillis(req.connect_timeout)));
     if (req.read_timeout > absl::ZeroDuration() && req.read_timeout < absl::InfiniteDuration()) {
       // Below 1 byte/s for that long = nothing arrived: the SDKs' read timeout.

@@ -95,6 +95,8 @@ class CallState : public ApiCall, public std::enable_shared_from_this<CallState>
     http.connect_timeout = options_.open_timeout;
     http.read_timeout = options_.read_timeout;
     http.deadline = request_.deadline;
+    // curl would silently re-send a POST whose reused connection died unanswered.
+    http.fresh_connection = request_.idempotency == Idempotency::kNonIdempotent;
     HeaderList& h = http.headers;
     // Auth goes only to the API host: this client only builds API URLs.
     if (request_.send_auth && request_.credential.has_value()) {

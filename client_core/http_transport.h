@@ -52,6 +52,10 @@ struct HttpRequest {
   absl::Duration read_timeout = absl::Seconds(80);
   // The whole exchange ends by then (the caller's gRPC deadline).
   absl::Time deadline = absl::InfiniteFuture();
+  // Send on a new connection. On a reused keep-alive connection that closes
+  // before any answer, curl sends the request again by itself; a request that
+  // may have taken effect (a POST) must not be repeated behind our back.
+  bool fresh_connection = false;
 };
 
 struct HttpResponse {

@@ -1,7 +1,8 @@
 // Fault matrix: a mixed workload (finds, creates, list paging, 20 uploads and
 // 20 downloads) through the real gateway while the emulator injects one kind of
 // fault at a time (429 with Retry-After, 500/503, a reset before any answer, a
-// reset during the body, a stall, an expired presigned URL, then all of them
+// reset during the body, an answer lost after the request took effect, a
+// stall, an expired presigned URL, then all of them
 // mixed) at 10 % and at 30 % of upstream requests. Afterwards, with the faults
 // cleared, the emulator's own state is read directly (not through the gateway)
 // to count what a caller could not see:
@@ -85,6 +86,9 @@ const FaultKind kKinds[] = {
     {"500/503",
      R"([{"status":500,"fraction":$H},{"status":503,"fraction":$H}])"},
     {"reset before answer", R"([{"drop":true,"fraction":$R}])"},
+    // The request takes effect upstream, then the connection resets with no
+    // answer: only a sender that never repeats a POST avoids a duplicate.
+    {"answer lost after action", R"([{"drop_after_action":true,"fraction":$R}])"},
     {"reset during body",
      R"([{"path":"/api/rest/v1/*","cut_after_bytes":8,"fraction":$R},)"
      R"( {"method":"PUT","path":"/__emulator/upload/*","cut_after_bytes":20000,"fraction":$R},)"
@@ -96,7 +100,8 @@ const FaultKind kKinds[] = {
      R"( {"status":503,"fraction":$S},{"status":500,"fraction":$S},{"drop":true,"fraction":$S},)"
      R"( {"path":"/api/rest/v1/*","cut_after_bytes":8,"fraction":$S},)"
      R"( {"path":"/__emulator/*","cut_after_bytes":20000,"fraction":$S},)"
-     R"( {"stall_ms":3000,"fraction":$S},{"path":"/__emulator/*","expire":true,"fraction":$S}])"},
+     R"( {"stall_ms":3000,"fraction":$S},{"path":"/__emulator/*","expire":true,"fraction":$S},)"
+     R"( {"drop_after_action":true,"fraction":$S}])"},
 };
 
 std::string RulesAt(const FaultKind& kind, double rate) {
@@ -104,7 +109,7 @@ std::string RulesAt(const FaultKind& kind, double rate) {
   // gets rate/n: the total stays close to `rate`.
   return absl::StrReplaceAll(kind.rules, {{"$R", absl::StrFormat("%.4f", rate)},
                                           {"$H", absl::StrFormat("%.4f", rate / 2)},
-                                          {"$S", absl::StrFormat("%.4f", rate / 8)}});
+                                          {"$S", absl::StrFormat("%.4f", rate / 9)}});
 }
 
 // Per operation, in one cell of the matrix.
@@ -543,6 +548,22 @@ void FaultMatrix::RunMatrix(double rate, double idempotent_floor, double create_
 TEST_F(FaultMatrix, TenPercent) { RunMatrix(0.10, 0.95, 0.70); }
 
 TEST_F(FaultMatrix, ThirtyPercent) { RunMatrix(0.30, 0.85, 0.40); }
+
+// The create takes effect, then the connection dies without an answer. On a
+// reused keep-alive connection curl would send the POST again by itself (a
+// duplicate); the gateway must report UNAVAILABLE and send it once.
+TEST(LostAnswer, CreateIsSentOnceEvenOnAReusedConnection) {
+  GatewayHarness harness;
+  harness.ResetEmulator();
+  for (int i = 0; i < 3; ++i) {  // warm the gateway's connection pool
+    ASSERT_TRUE(harness.Call("files.v1.GroupService/FindGroup", R"({"id":1})").status.ok());
+  }
+  harness.ControlPost("/__emulator/faults",
+                      R"({"method":"POST","path":"/groups","drop_after_action":true,"times":1})");
+  CallResult r = harness.Call("files.v1.GroupService/CreateGroup", R"({"name":"lost-answer"})");
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE) << r.status.error_message();
+  EXPECT_EQ(harness.RequestCount("POST /api/rest/v1/groups"), 1);
+}
 
 }  // namespace
 }  // namespace filesgw::testing
