@@ -34,11 +34,11 @@ void Collection::Put(int64_t id, JsonValue record) {
   if (id >= next_id_) next_id_ = id + 1;
 }
 
-std::optional<JsonValue> Collection::Get(int64_t id) const {
+std::unique_ptr<JsonValue> Collection::Get(int64_t id) const {
   absl::MutexLock lock(&mu_);
   auto it = records_.find(id);
-  if (it == records_.end()) return std::nullopt;
-  return JsonValue(it->second, Alloc());
+  if (it == records_.end()) return nullptr;
+  return std::make_unique<JsonValue>(it->second, Alloc());
 }
 
 std::optional<int64_t> Collection::FindBy(absl::string_view key, absl::string_view value) const {
@@ -58,10 +58,10 @@ std::optional<int64_t> Collection::First() const {
   return records_.begin()->first;
 }
 
-std::optional<JsonValue> Collection::Merge(int64_t id, const JsonValue& changes) {
+std::unique_ptr<JsonValue> Collection::Merge(int64_t id, const JsonValue& changes) {
   absl::MutexLock lock(&mu_);
   auto it = records_.find(id);
-  if (it == records_.end()) return std::nullopt;
+  if (it == records_.end()) return nullptr;
   if (changes.IsObject()) {
     for (const auto& m : changes.GetObject()) {
       absl::string_view key(m.name.GetString(), m.name.GetStringLength());
@@ -69,7 +69,7 @@ std::optional<JsonValue> Collection::Merge(int64_t id, const JsonValue& changes)
       SetMember(it->second, key, JsonValue(m.value, Alloc()));
     }
   }
-  return JsonValue(it->second, Alloc());
+  return std::make_unique<JsonValue>(it->second, Alloc());
 }
 
 bool Collection::Erase(int64_t id) {

@@ -38,15 +38,16 @@ class Collection {
   // Stores `record` under `id`, replacing any record there.
   void Put(int64_t id, JsonValue record);
 
-  // A copy of the record, or nullopt.
-  std::optional<JsonValue> Get(int64_t id) const;
+  // A copy of the record, or null. (Not std::optional: clang rejects
+  // optional<GenericValue>, whose copy assignment takes a non-const reference.)
+  std::unique_ptr<JsonValue> Get(int64_t id) const;
   // The id of the first record whose `key` equals `value` (as text), or nullopt.
   std::optional<int64_t> FindBy(absl::string_view key, absl::string_view value) const;
   // The lowest id, or nullopt when empty.
   std::optional<int64_t> First() const;
 
-  // Merges `changes` into the record (top-level keys); returns the new record.
-  std::optional<JsonValue> Merge(int64_t id, const JsonValue& changes);
+  // Merges `changes` into the record (top-level keys); returns the new record, or null.
+  std::unique_ptr<JsonValue> Merge(int64_t id, const JsonValue& changes);
   bool Erase(int64_t id);
   size_t size() const;
   void Clear();

@@ -107,7 +107,6 @@ class UploadSessions {
   mutable absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
   int64_t next_ref_ ABSL_GUARDED_BY(mu_) = 1;
-  uint64_t token_seed_ ABSL_GUARDED_BY(mu_) = 0;
 
   absl::Mutex queue_mu_;
   std::deque<std::weak_ptr<Session>> queue_ ABSL_GUARDED_BY(queue_mu_);
