@@ -166,6 +166,20 @@ Model Resource::Call(std::string_view action, const std::vector<Value>& args,
   return Model(std::move(response));
 }
 
+Model Resource::CallOn(const Model& object, std::string_view action, const Params& params,
+                       const CallOptions& options) const {
+  const Method& m = Require(action, false);
+  std::vector<Value> args;
+  for (const auto& p : m.path_params) {
+    if (!object.Has(p)) {
+      ThrowError("MissingParameterError",
+                 name_ + "." + std::string(action) + " needs the object's " + p);
+    }
+    args.push_back(object.Get(p));
+  }
+  return Call(action, args, params, options);
+}
+
 Model Resource::Find(const Value& id_or_path, const Params& params,
                      const CallOptions& options) const {
   return Call("find", {id_or_path}, params, options);

@@ -162,6 +162,11 @@ class Resource {
   // as a Model whose GetModels("items") are the entries.
   Model Call(std::string_view action, const std::vector<Value>& args = {},
              const Params& params = {}, const CallOptions& options = {}) const;
+  // A per-object action: its REST path params (id, path, ...) are taken from
+  // `object`'s own fields, e.g. users.CallOn(user, "update", {{"name", "A"}}),
+  // users.CallOn(user, "delete").
+  Model CallOn(const Model& object, std::string_view action, const Params& params = {},
+               const CallOptions& options = {}) const;
   // Any paginated action ("list", "list_for", ...); the first page is loaded
   // before it returns, so a refused call throws here.
   ListObj ListAction(std::string_view action, const std::vector<Value>& args = {},

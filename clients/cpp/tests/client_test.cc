@@ -149,6 +149,21 @@ TEST_F(ClientTest, ModelsReadFieldsByFilesComKey) {
   EXPECT_NE(user.ToJson().find(R"("username":"ann")"), std::string::npos);
 }
 
+TEST_F(ClientTest, PerObjectActionsTakeThePathParamsFromTheObject) {
+  const Method& find = MethodOf("User", "find");
+  fake_.set_handler([&](const FakeCall& call, std::string* response) {
+    if (call.method == find.full_method) *response = Response(find, R"({"id": 31, "username": "o"})");
+    return grpc::Status::OK;
+  });
+  auto users = client_["users"];
+  Model user = users.Find(31);
+  users.CallOn(user, "update", {{"name", "B"}});
+  EXPECT_EQ(RequestJson(fake_.calls().back(), MethodOf("User", "update")), R"({"id":"31","name":"B"})");
+  users.CallOn(user, "delete");
+  EXPECT_EQ(fake_.calls().back().method, MethodOf("User", "delete").full_method);
+  EXPECT_THROW(users.CallOn(Model(), "delete"), MissingParameterError);
+}
+
 TEST_F(ClientTest, ListObjPagesAutomaticallyAndByHand) {
   const Method& list = MethodOf("User", "list");
   // Seven users, three a page; the cursor is the index of the next item.
