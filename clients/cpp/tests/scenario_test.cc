@@ -127,7 +127,7 @@ class Servers {
       auto gateway = Process::Start(
           Bin("server/files-gateway"),
           {"--listen", "127.0.0.1:0", "--base-url", base_url_, "--max-retries", "0",
-           "--metrics-listen", "off"},
+           "--metrics-listen", "off", "--drain-timeout", "1s"},
           {"FILES_API_KEY=" + api_key},
           [](const Value& line) { return Field(line, "msg") == Value("listening"); });
       const Value& port = Field(gateway->ready_line(), "port");
