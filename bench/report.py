@@ -1,0 +1,326 @@
+"""One benchmark command: runs the unary, transfer and JSON-converter
+benchmarks and the Python client comparison, and prints one table, each
+figure beside its baseline (direct libcurl, curl, protobuf's JSON parser,
+plain HTTP the Files.com SDK's way) with the ratio and the target.
+
+    /usr/bin/python3 bench/report.py --build build            # full (~15-25 min on 2 cores)
+    /usr/bin/python3 bench/report.py --build build --quick    # small sizes (~2 min)
+    cmake --build build --target bench_report                 # the same, full
+
+It runs the programs (build/bench/gateway_bench, transfer_bench,
+converter_bench, bench/sdk_compare/compare.py) as they are and reads their
+text output; each program's output is kept under --logs. Exits 1 when a
+program fails or a figure cannot be read from its output (a changed output
+format), never because a target is missed: targets are reported, not
+asserted.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# quick / full settings per program.
+MODES = {
+    # Checks that every figure can still be read from the programs (CTest
+    # bench_report_smoke); its numbers mean little.
+    "smoke": {"calls": 20, "gib": "0.125", "streams": 2, "python": ["--quick"],
+              "converter": ["--benchmark_min_time=0.05"]},
+    "quick": {"calls": 200, "gib": "0.25", "streams": 4, "python": ["--quick"],
+              "converter": ["--benchmark_min_time=0.2"]},
+    "full": {"calls": 2000, "gib": "1", "streams": 32, "python": [], "converter": []},
+}
+SECTIONS = ("unary", "transfer", "converter", "python")
+
+
+class Row:
+    """One line of the table. ratio is gateway / baseline unless given."""
+
+    def __init__(self, metric, gateway, baseline="-", ratio=None, target="-", met=None):
+        self.metric, self.gateway, self.baseline = metric, gateway, baseline
+        self.ratio, self.target, self.met = ratio, target, met
+
+    def cells(self):
+        met = "-" if self.met is None else ("yes" if self.met else "**no**")
+        ratio = "-" if self.ratio is None else "%.2f" % self.ratio
+        return [self.metric, self.gateway, self.baseline, ratio, self.target, met]
+
+
+class Missing(Exception):
+    """A figure was not found in a program's output."""
+
+
+def need(pattern, text, what, flags=re.M):
+    m = re.search(pattern, text, flags)
+    if m is None:
+        raise Missing(what)
+    return m
+
+
+def run(cmd, log_path, timeout):
+    """Runs a benchmark program; returns its output (also written to log_path)."""
+    print("running: %s" % " ".join(cmd), file=sys.stderr, flush=True)
+    t0 = time.monotonic()
+    with open(log_path, "w") as log:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=timeout)
+        log.write(proc.stdout)
+    print("  done in %.0f s (exit %d), output in %s" % (time.monotonic() - t0, proc.returncode,
+                                                        log_path), file=sys.stderr, flush=True)
+    if proc.returncode != 0:
+        raise RuntimeError("%s exited %d; see %s" % (os.path.basename(cmd[0]), proc.returncode,
+                                                    log_path))
+    return proc.stdout
+
+
+# ---- unary: bench/gateway_bench ----
+
+def unary_rows(text):
+    rows = []
+    num = r"(-?[\d.]+)"
+    for name, label, target_added, target_cpu in (
+            ("FindUser", "FindUser", 150, 50),
+            (r"ListUsers\(per_page=1000\)", "ListUsers per_page=1000", None, None)):
+        m = need(r"^%s\s+%sus\s+%sus\s+%sus\s+%sus\s+%sus\s*$" % ((name,) + (num,) * 5), text,
+                 "gateway_bench: %s row" % label)
+        direct, via, added, added99, cpu = (float(x) for x in m.groups())
+        rows.append(Row("%s latency p50 (added p99: %s)" % (label, fmt_us(added99)),
+                        "%s (+%s)" % (fmt_us(via), fmt_us(added)),
+                        "%s direct libcurl" % fmt_us(direct), via / direct,
+                        "added p50 ≤ %d µs" % target_added if target_added else "-",
+                        added <= target_added if target_added else None))
+        rows.append(Row("%s gateway CPU per call" % label, fmt_us(cpu), "-", None,
+                        "≤ %d µs" % target_cpu if target_cpu else "-",
+                        cpu <= target_cpu if target_cpu else None))
+    m = need(r"(\d+) concurrent FindUser: (\d+) failed, ([\d.]+) ms, gateway threads "
+             r"\(peak seen\): (\d+)", text, "gateway_bench: concurrent line")
+    n, failed, ms, threads = int(m[1]), int(m[2]), float(m[3]), int(m[4])
+    rows.append(Row("%d concurrent FindUser: failed / wall / gateway threads (peak)" % n,
+                    "%d / %.0f ms / %d" % (failed, ms, threads), "-", None, "0 failed",
+                    failed == 0))
+    m = need(r"limit ([\d.]+) req/s: upstream held at ([\d.]+) req/s .*?caller latency p50 "
+             r"([\d.]+) ms, p99 ([\d.]+) ms.*?; (\d+) refused", text, "gateway_bench: governor line",
+             re.S)
+    limit, held, p50, p99, refused = float(m[1]), float(m[2]), float(m[3]), float(m[4]), int(m[5])
+    rows.append(Row("rate governor, 50 callers: upstream rate (caller p50 %.0f ms, p99 %.0f ms, "
+                    "%d refused)" % (p50, p99, refused), "%.1f req/s" % held,
+                    "limit %.0f req/s" % limit, held / limit, "90-100 % of the limit",
+                    0.9 * limit <= held <= 1.01 * limit))
+    return rows
+
+
+def fmt_us(us):
+    return "%.0f µs" % us if abs(us) < 10000 else "%.1f ms" % (us / 1000.0)
+
+
+# ---- transfers: bench/transfer_bench ----
+
+TRANSFER_ROW = re.compile(
+    r"^(?P<name>\S.*?)\s+(?P<gw>[\d.]+) MiB/s\s+(?:(?P<direct>[\d.]+) MiB/s|-)\s+"
+    r"(?P<ratio>[\d.]+|-)\s+(?P<cpu>[\d.]+)\s+(?P<peak>[\d.]+)\s+(?P<threads>\d+)"
+    r"(?P<failed>\s+FAILED)?\s*$", re.M)
+
+
+def transfer_rows(text, gib, streams):
+    found = {}
+    for m in TRANSFER_ROW.finditer(text):
+        name = m["name"]
+        if "concurrent" in name:
+            key = "many-" + ("up" if "upload" in name else "down")
+        elif "(direct" in name:
+            key = "big-" + ("up" if name.startswith("upload") else "down")
+        elif name.startswith(("upload ", "download ")):
+            key = "small-" + ("up" if name.startswith("upload") else "down")
+        else:
+            continue
+        found[key] = m
+    for key in ("small-up", "big-up", "small-down", "big-down", "many-up", "many-down"):
+        if key not in found:
+            raise Missing("transfer_bench: %s row" % key)
+    size = "1 GiB" if float(gib) == 1 else "%s GiB" % gib
+    rows = []
+    for direction, word, direct_how in (("up", "upload", "curl multi, 4 parts in flight"),
+                                        ("down", "download", "one curl GET")):
+        m = found["big-" + direction]
+        if m["failed"]:
+            raise RuntimeError("transfer_bench: %s %s FAILED" % (word, size))
+        ratio = float(m["ratio"])
+        rows.append(Row("%s %s throughput" % (word, size), "%s MiB/s" % m["gw"],
+                        "%s MiB/s (%s)" % (m["direct"], direct_how), ratio, "ratio ≥ 0.8",
+                        ratio >= 0.8))
+        rows.append(Row("%s %s: gateway CPU s/GiB / threads (peak)" % (word, size),
+                        "%s / %s" % (m["cpu"], m["threads"]), "-", None, "-", None))
+        small = float(found["small-" + direction]["peak"])
+        big = float(m["peak"])
+        growth = 100.0 * (big / small - 1)
+        rows.append(Row("%s %s: gateway peak RSS (100 MiB stream: %.1f MiB, %+.0f %%)"
+                        % (word, size, small, growth), "%.1f MiB" % big, "-", None,
+                        "≤ 64 MiB; 100 MiB vs 1 GiB within 10 %",
+                        big <= 64 and abs(growth) <= 10))
+    for direction, word in (("up", "uploads"), ("down", "downloads")):
+        m = found["many-" + direction]
+        if m["failed"]:
+            raise RuntimeError("transfer_bench: concurrent %s FAILED" % word)
+        peak = float(m["peak"])
+        rows.append(Row("%d concurrent 100 MiB %s: total MiB/s, CPU s/GiB, threads"
+                        % (streams, word), "%s MiB/s, %s, %s" % (m["gw"], m["cpu"], m["threads"]),
+                        "-", None, "-", None))
+        rows.append(Row("%d concurrent 100 MiB %s: gateway peak RSS" % (streams, word),
+                        "%.1f MiB" % peak, "-", None, "≤ 256 MiB (32 streams)",
+                        peak <= 256 if streams == 32 else None))
+    return rows
+
+
+# ---- JSON -> proto: bench/converter_bench ----
+
+def converter_rows(text):
+    m = need(r"codec ([\d.]+) MB/s; ([\d.]+)x JsonStringToMessage \(([\d.]+) MB/s\)", text,
+             "converter_bench: summary line")
+    ours, message = float(m[1]), float(m[3])
+    same = need(r"results identical: (\w+)", text, "converter_bench: identical line")[1]
+    return [Row("JSON → ListUsersResponse, 1,000 users (same result as protobuf: %s)" % same,
+                "%.0f MB/s" % ours, "%.0f MB/s (JsonStringToMessage)" % message, ours / message,
+                "≥ 150 MB/s and ≥ 3x", ours >= 150 and ours / message >= 3 and same == "yes")]
+
+
+# ---- Python: bench/sdk_compare/compare.py ----
+
+def python_rows(doc):
+    if doc["failures"]:
+        raise RuntimeError("sdk_compare: " + "; ".join(doc["failures"]))
+    units = {"find": "finds/s", "list": "users/s", "upload": "MiB/s", "download": "MiB/s"}
+    rows = []
+    for r in doc["results"]:
+        plain, gw = r["plain"], r["gateway"]
+        unit = units[r["op"]]
+        rows.append(Row("Python: %s (gateway client vs plain HTTP the SDK's way)" % r["label"],
+                        "%.2f s (%.0f %s)" % (gw["seconds"], r["amount"] / gw["seconds"], unit),
+                        "%.2f s (%.0f %s)" % (plain["seconds"], r["amount"] / plain["seconds"],
+                                              unit),
+                        plain["seconds"] / gw["seconds"], "-", None))
+        rows.append(Row("Python: %s: Python process CPU s (gateway CPU s: %.2f)"
+                        % (r["label"], gw["gateway_cpu_seconds"]),
+                        "%.2f" % gw["cpu_seconds"], "%.2f" % plain["cpu_seconds"],
+                        gw["cpu_seconds"] / plain["cpu_seconds"] if plain["cpu_seconds"] else None,
+                        "-", None))
+    first = doc["results"][0]
+    rows.append(Row("Python: process start-up: wall / CPU s (imports, first use)",
+                    "%.2f / %.2f" % (first["gateway"]["startup_seconds"],
+                                     first["gateway"]["startup_cpu_seconds"]),
+                    "%.2f / %.2f" % (first["plain"]["startup_seconds"],
+                                     first["plain"]["startup_cpu_seconds"]),
+                    None, "-", None))
+    return rows
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    os_name = platform.platform()
+    try:
+        with open("/etc/os-release") as f:
+            info = dict(line.rstrip().split("=", 1) for line in f if "=" in line)
+        os_name = info.get("PRETTY_NAME", os_name).strip('"')
+    except OSError:
+        pass
+    return "%d vCPU (%s), %s, load average at start %.1f" % (
+        os.cpu_count(), cpu, os_name, os.getloadavg()[0])
+
+
+def table(rows):
+    header = ["metric", "gateway", "baseline", "ratio", "target", "met?"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        lines.append("| " + " | ".join(r.cells()) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build", default="build", help="the CMake build tree [build]")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true",
+                      help="200 calls, 0.25 GiB, 4 streams, Python quick sizes")
+    mode.add_argument("--full", action="store_true", help="2,000 calls, 1 GiB, 32 streams, "
+                      "1,000 finds / 10,000 users / 1 GiB in Python (the default)")
+    mode.add_argument("--smoke", action="store_true", help="tiny sizes, only to check that "
+                      "every program runs and every figure is read (CTest)")
+    parser.add_argument("--only", action="append", choices=SECTIONS,
+                        help="run only these sections (repeatable)")
+    parser.add_argument("--logs", help="folder for each program's output [BUILD/bench-report]")
+    parser.add_argument("--markdown", help="also write the table (with date and machine) here")
+    args = parser.parse_args()
+    mode_name = "quick" if args.quick else "smoke" if args.smoke else "full"
+    settings = MODES[mode_name]
+    build = os.path.abspath(args.build)
+    logs = os.path.abspath(args.logs or os.path.join(build, "bench-report"))
+    os.makedirs(logs, exist_ok=True)
+    sections = args.only or list(SECTIONS)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    where = machine()
+
+    rows, problems = [], []
+
+    def section(name, fn):
+        if name not in sections:
+            return
+        try:
+            rows.extend(fn())
+        except (Missing, RuntimeError, subprocess.TimeoutExpired, OSError, ValueError,
+                KeyError) as e:
+            problems.append("%s: %s" % (name, e if not isinstance(e, Missing)
+                                        else "could not read %s (output format changed?)" % e))
+
+    bench = os.path.join(build, "bench")
+    section("unary", lambda: unary_rows(run(
+        [os.path.join(bench, "gateway_bench"), "--build", build, "--calls", str(settings["calls"])],
+        os.path.join(logs, "gateway_bench.txt"), 1800)))
+    section("transfer", lambda: transfer_rows(run(
+        [os.path.join(bench, "transfer_bench"), "--build", build, "--gib", settings["gib"],
+         "--streams", str(settings["streams"]), "--only", "upload", "--only", "download",
+         "--only", "many"], os.path.join(logs, "transfer_bench.txt"), 3600),
+        settings["gib"], settings["streams"]))
+    section("converter", lambda: converter_rows(run(
+        [os.path.join(bench, "converter_bench"), "--benchmark_color=false"] + settings["converter"],
+        os.path.join(logs, "converter_bench.txt"), 600)))
+
+    def python():
+        out = os.path.join(logs, "sdk_compare.json")
+        run([sys.executable, os.path.join(HERE, "sdk_compare", "compare.py"), "--build", build,
+             "--json", out] + settings["python"], os.path.join(logs, "sdk_compare.txt"), 3600)
+        with open(out) as f:
+            return python_rows(json.load(f))
+    section("python", python)
+
+    minutes = (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds() / 60
+    text = "\n".join([
+        "files-gateway benchmark report (%s run), %s, %.0f min" % (
+            mode_name, started.strftime("%Y-%m-%d %H:%M UTC"), minutes),
+        "Machine: %s. Gateway, emulator and benchmark clients share the cores." % where,
+        "",
+        table(rows),
+        "",
+        "ratio = gateway ÷ baseline: of rates for throughput and the Python timings (higher is "
+        "better), of latency and CPU otherwise (lower is better). Program outputs: %s" % logs,
+    ])
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(text + "\n")
+    for p in problems:
+        print("PROBLEM: " + p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
