@@ -288,7 +288,7 @@ def main():
     section("transfer", lambda: transfer_rows(run(
         [os.path.join(bench, "transfer_bench"), "--build", build, "--gib", settings["gib"],
          "--streams", str(settings["streams"]), "--only", "upload", "--only", "download",
-         "--only", "many"], os.path.join(logs, "transfer_bench.txt"), 3600),
+         "--only", "many", "--skip-sweep"], os.path.join(logs, "transfer_bench.txt"), 3600),
         settings["gib"], settings["streams"]))
     section("converter", lambda: converter_rows(run(
         [os.path.join(bench, "converter_bench"), "--benchmark_color=false"] + settings["converter"],
