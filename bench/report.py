@@ -209,6 +209,10 @@ def python_rows(doc):
                         "%.2f" % gw["cpu_seconds"], "%.2f" % plain["cpu_seconds"],
                         gw["cpu_seconds"] / plain["cpu_seconds"] if plain["cpu_seconds"] else None,
                         "-", None))
+    peak = {who: max(r[who]["peak_rss_mib"] for r in doc["results"]) for who in ("gateway", "plain")}
+    rows.append(Row("Python: client process peak RSS (largest over the operations)",
+                    "%.0f MiB" % peak["gateway"], "%.0f MiB" % peak["plain"],
+                    peak["gateway"] / peak["plain"], "-", None))
     first = doc["results"][0]
     rows.append(Row("Python: process start-up: wall / CPU s (imports, first use)",
                     "%.2f / %.2f" % (first["gateway"]["startup_seconds"],

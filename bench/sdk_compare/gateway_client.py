@@ -61,6 +61,16 @@ def op_download(client, args):
     return {"bytes": received}
 
 
+def peak_rss_mib():
+    """This process's VmHWM. (getrusage's ru_maxrss would include the parent's
+    memory copied at fork, before exec.)"""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", required=True)
@@ -91,7 +101,8 @@ def main():
         seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     finally:
         client.close()
-    print(json.dumps(dict(result, op=args.op, seconds=seconds, cpu_seconds=cpu, **startup)))
+    print(json.dumps(dict(result, op=args.op, seconds=seconds, cpu_seconds=cpu,
+                          peak_rss_mib=peak_rss_mib(), **startup)))
     return 0
 
 

@@ -174,6 +174,16 @@ def op_download(api, args):
     return {"bytes": received}
 
 
+def peak_rss_mib():
+    """This process's VmHWM. (getrusage's ru_maxrss would include the parent's
+    memory copied at fork, before exec.)"""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", required=True)
@@ -196,7 +206,8 @@ def main():
     cpu0, t0 = time.process_time(), time.perf_counter()
     result = run(api, args)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    print(json.dumps(dict(result, op=args.op, seconds=seconds, cpu_seconds=cpu, **startup)))
+    print(json.dumps(dict(result, op=args.op, seconds=seconds, cpu_seconds=cpu,
+                          peak_rss_mib=peak_rss_mib(), **startup)))
     return 0
 
 
