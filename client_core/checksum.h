@@ -21,6 +21,9 @@ namespace filesgw::client_core {
 uint32_t Crc32c(uint32_t crc, std::string_view data);
 // CRC-32 (IEEE 802.3, as zlib and Files.com) continuing from `crc` (0 to start).
 uint32_t Crc32(uint32_t crc, std::string_view data);
+// Crc32 through one path: the carry-less-multiply one (x86-64 with PCLMUL,
+// inputs of 64 bytes and more) when `vector`, else zlib's. For tests.
+uint32_t Crc32ForTesting(uint32_t crc, std::string_view data, bool vector);
 
 class Md5 {
  public:

@@ -35,6 +35,26 @@ TEST(Checksum, PiecewiseEqualsWhole) {
   EXPECT_EQ(whole.bytes(), 100000);
 }
 
+// The carry-less-multiply CRC-32 must equal zlib's for every length (block
+// tails, lane reductions), alignment and starting value.
+TEST(Checksum, Crc32VectorPathEqualsZlib) {
+  std::string data;
+  for (int i = 0; i < 6000; ++i) data.push_back(static_cast<char>((i * 2654435761u) >> 13));
+  for (size_t offset : {0, 1, 7}) {
+    for (size_t n = 0; n + offset <= 2100; ++n) {
+      for (uint32_t start : {0u, 0xCBF43926u, 0xFFFFFFFFu}) {
+        std::string_view piece = std::string_view(data).substr(offset, n);
+        ASSERT_EQ(Crc32ForTesting(start, piece, /*vector=*/true),
+                  Crc32ForTesting(start, piece, /*vector=*/false))
+            << "offset " << offset << " length " << n << " start " << start;
+      }
+    }
+  }
+  EXPECT_EQ(Crc32ForTesting(0, data, true), Crc32ForTesting(0, data, false));
+  std::string nines(1000, '9');
+  EXPECT_EQ(Crc32(0, nines), Crc32ForTesting(0, nines, false));
+}
+
 TEST(Checksum, CopySnapshotsTheState) {
   Checksums a;
   a.Update("hello ");
