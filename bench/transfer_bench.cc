@@ -5,10 +5,19 @@
 // download chunk-size sweep. Prints figures and targets side by side.
 //
 //   build/bench/transfer_bench [--build DIR] [--gib N] [--streams N] [--skip-sweep]
+//                              [--only upload|download|many|ceiling|sweep]...
 //
 // The emulator and a fresh gateway per scenario run as separate processes so
 // the gateway's CPU and peak RSS (VmHWM) are its own.
+//
+// gRPC's own ceiling on the machine: this program re-run as a trivial
+// TransferService (--ceiling-server proto|raw) streaming pre-made messages to
+// the same client code as the gateway's download: "proto" writes a prepared
+// DownloadResponse (gRPC serialises it: one copy per message), "raw" writes a
+// prepared serialised ByteBuffer (no copy at all).
 #include <curl/curl.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +37,10 @@
 #include "files/v1/transfer.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "grpcpp/support/method_handler.h"
 #include "rapidjson/document.h"
 
 namespace {
@@ -51,13 +64,19 @@ struct Gateway {
   std::shared_ptr<grpc::Channel> channel;
 };
 
+// Extra environment for every gateway (--gateway-env NAME=VALUE), e.g. glibc
+// malloc tunables to compare allocator settings without rebuilding.
+std::vector<std::string> g_gateway_env;
+
 Gateway StartGateway(const Env& env, const std::vector<std::string>& extra = {}) {
   std::string line;
   std::vector<std::string> argv = {env.build + "/server/files-gateway", "--listen", "127.0.0.1:0",
                                    "--base-url", env.base, "--log-level", "info"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   Gateway g;
-  g.proc = Spawn(argv, "\"listening\"", &line, {"FILES_API_KEY=" + kKey});
+  std::vector<std::string> environment = g_gateway_env;
+  environment.push_back("FILES_API_KEY=" + kKey);
+  g.proc = Spawn(argv, "\"listening\"", &line, environment);
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   g.channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", filesgw::bench::PortFrom(line)),
@@ -266,9 +285,78 @@ bool UploadDirect(const Env& env, const std::string& path, int64_t size, int par
   return answer.find("\"size\":" + std::to_string(size)) != std::string::npos;
 }
 
+// --ceiling-server: Download streams request.length() bytes in messages of
+// request.chunk_size() bytes, made once; the server has the gateway's channel
+// settings (no BDP probing, 1 MiB stream window).
+class CeilingService final : public files::v1::TransferService::Service {
+ public:
+  explicit CeilingService(bool raw) {
+    if (!raw) return;
+    // Download (method 1) as a stream of ready ByteBuffers.
+    MarkMethodStreamed(1, new grpc::internal::BidiStreamingHandler<
+                              CeilingService, files::v1::DownloadRequest, grpc::ByteBuffer>(
+                              [](CeilingService*, grpc::ServerContext*,
+                                 grpc::ServerReaderWriter<grpc::ByteBuffer, files::v1::DownloadRequest>* stream) {
+                                files::v1::DownloadRequest req;
+                                if (!stream->Read(&req)) return grpc::Status::CANCELLED;
+                                files::v1::DownloadResponse m;
+                                m.mutable_data()->assign(static_cast<size_t>(req.chunk_size()), 'x');
+                                m.set_offset(1);
+                                std::string bytes = m.SerializeAsString();
+                                grpc::Slice slice(bytes);
+                                grpc::ByteBuffer ready(&slice, 1);
+                                for (int64_t sent = 0; sent < req.length(); sent += req.chunk_size()) {
+                                  if (!stream->Write(ready)) return grpc::Status::CANCELLED;
+                                }
+                                return grpc::Status::OK;
+                              },
+                              this));
+  }
+  grpc::Status Download(grpc::ServerContext*, const files::v1::DownloadRequest* req,
+                        grpc::ServerWriter<files::v1::DownloadResponse>* writer) override {
+    files::v1::DownloadResponse m;
+    m.mutable_data()->assign(static_cast<size_t>(req->chunk_size()), 'x');
+    m.set_offset(1);
+    for (int64_t sent = 0; sent < req->length(); sent += req->chunk_size()) {
+      if (!writer->Write(m)) return grpc::Status::CANCELLED;
+    }
+    return grpc::Status::OK;
+  }
+};
+
+int CeilingServer(bool raw) {
+  CeilingService service(raw);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1 << 20);
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  if (server == nullptr) return 1;
+  std::printf("{\"msg\":\"listening\",\"address\":\"127.0.0.1:%d\"}\n", port);
+  std::fflush(stdout);
+  pause();  // until SIGTERM
+  return 0;
+}
+
+int64_t DownloadCeiling(files::v1::TransferService::Stub* stub, int64_t size, int chunk) {
+  grpc::ClientContext ctx;
+  files::v1::DownloadRequest req;
+  req.set_length(size);
+  req.set_chunk_size(chunk);
+  auto reader = stub->Download(&ctx, req);
+  files::v1::DownloadResponse m;
+  int64_t bytes = 0;
+  while (reader->Read(&m)) bytes += static_cast<int64_t>(m.data().size());
+  return reader->Finish().ok() ? bytes : -1;
+}
+
 struct Measure {
   double seconds = 0;
   double cpu = 0;
+  double client_cpu = 0;  // this process (the benchmark's client side)
   double peak_mib = 0;
   int threads = 0;
   bool ok = true;
@@ -277,6 +365,7 @@ struct Measure {
 Measure Timed(Gateway* g, const std::function<bool()>& body) {
   Measure m;
   double cpu0 = g ? CpuSeconds(g->proc.pid) : 0;
+  const double client0 = CpuSeconds(getpid());
   absl::Time t0 = absl::Now();
   std::atomic<int> peak_threads{0};
   std::atomic<bool> stop{false};
@@ -290,6 +379,7 @@ Measure Timed(Gateway* g, const std::function<bool()>& body) {
   m.seconds = absl::ToDoubleSeconds(absl::Now() - t0);
   stop = true;
   sampler.join();
+  m.client_cpu = CpuSeconds(getpid()) - client0;
   if (g != nullptr) {
     m.cpu = CpuSeconds(g->proc.pid) - cpu0;
     m.peak_mib = PeakRssMiB(g->proc.pid);
@@ -300,21 +390,66 @@ Measure Timed(Gateway* g, const std::function<bool()>& body) {
 
 double MiBps(int64_t bytes, double seconds) { return static_cast<double>(bytes) / kMiB / seconds; }
 
+
+// The median of each figure over repeated runs (each run on a fresh gateway).
+Measure Median(std::vector<Measure> runs) {
+  auto med = [&runs](auto field) {
+    std::vector<double> v;
+    for (const auto& r : runs) v.push_back(static_cast<double>(r.*field));
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : (v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2);
+  };
+  Measure m;
+  m.seconds = med(&Measure::seconds);
+  m.cpu = med(&Measure::cpu);
+  m.client_cpu = med(&Measure::client_cpu);
+  m.peak_mib = med(&Measure::peak_mib);
+  m.threads = static_cast<int>(med(&Measure::threads));
+  for (const auto& r : runs) m.ok = m.ok && r.ok;
+  return m;
+}
+
+double MedianOf(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : (v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--ceiling-server") {
+    return CeilingServer(std::string(argv[2]) == "raw");
+  }
   Env env;
   env.build = "build";
   int64_t big = 1024 * kMiB;
   int streams = 32;
+  int repeat = 1;
+  std::vector<std::string> only;
+  std::vector<std::string> gateway_args;
   bool sweep = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--build" && i + 1 < argc) env.build = argv[++i];
     else if (a == "--gib" && i + 1 < argc) big = static_cast<int64_t>(std::atof(argv[++i]) * 1024) * kMiB;
     else if (a == "--streams" && i + 1 < argc) streams = std::atoi(argv[++i]);
+    else if (a == "--repeat" && i + 1 < argc) repeat = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--only" && i + 1 < argc) only.push_back(argv[++i]);
+    else if (a == "--gateway-arg" && i + 1 < argc) gateway_args.push_back(argv[++i]);
+    else if (a == "--gateway-env" && i + 1 < argc) g_gateway_env.push_back(argv[++i]);
     else if (a == "--skip-sweep") sweep = false;
+    else {
+      std::fprintf(stderr,
+                   "usage: transfer_bench [--build DIR] [--gib N] [--streams N] [--repeat N] [--skip-sweep]\n"
+                   "       [--only upload|download|many|ceiling|sweep|parts]... [--gateway-arg ARG]...\n"
+                   "       [--gateway-env NAME=VALUE]...\n");
+      return 2;
+    }
   }
+  auto section = [&](const std::string& name) {
+    if (only.empty()) return name != "parts" && (name != "sweep" || sweep);
+    return std::find(only.begin(), only.end(), name) != only.end();
+  };
   curl_global_init(CURL_GLOBAL_DEFAULT);
   std::string line;
   Proc emu = Spawn({env.build + "/emulator/files-emulator", "--listen", "127.0.0.1:0", "--api-key",
@@ -322,97 +457,169 @@ int main(int argc, char** argv) {
                    "base_url", &line);
   env.base = filesgw::bench::JsonString(line, "base_url");
   const double gib = static_cast<double>(big) / (1024.0 * kMiB);
-  std::printf("transfer_bench: %.2f GiB streams, emulator %s, %u cores\n\n", gib, env.base.c_str(),
-              std::thread::hardware_concurrency());
+  std::printf("transfer_bench: %.2f GiB streams, emulator %s, %u cores, median of %d run(s)\n\n", gib,
+              env.base.c_str(), std::thread::hardware_concurrency(), repeat);
   std::printf("%-44s %12s %12s %8s %10s %10s %8s\n", "scenario", "gateway", "direct", "ratio",
               "gw cpu s/GiB", "gw peak MiB", "threads");
 
-  auto row = [&](const char* name, int64_t bytes, const Measure& gw, const Measure* direct) {
+  // `ratio` is the median of per-run ratios (direct and gateway timed back to back).
+  auto row = [&](const std::string& name, int64_t bytes, const Measure& gw, const Measure* direct,
+                 double ratio) {
     const double per_gib = gw.cpu / (static_cast<double>(bytes) / (1024.0 * kMiB));
     if (direct != nullptr) {
-      std::printf("%-44s %8.0f MiB/s %8.0f MiB/s %8.2f %10.2f %10.1f %8d%s\n", name,
-                  MiBps(bytes, gw.seconds), MiBps(bytes, direct->seconds),
-                  direct->seconds / gw.seconds, per_gib, gw.peak_mib, gw.threads,
-                  gw.ok && direct->ok ? "" : "  FAILED");
+      std::printf("%-44s %8.0f MiB/s %8.0f MiB/s %8.2f %10.2f %10.1f %8d%s\n", name.c_str(),
+                  MiBps(bytes, gw.seconds), MiBps(bytes, direct->seconds), ratio, per_gib, gw.peak_mib,
+                  gw.threads, gw.ok && direct->ok ? "" : "  FAILED");
     } else {
-      std::printf("%-44s %8.0f MiB/s %12s %8s %10.2f %10.1f %8d%s\n", name, MiBps(bytes, gw.seconds),
+      std::printf("%-44s %8.0f MiB/s %12s %8s %10.2f %10.1f %8d%s\n", name.c_str(), MiBps(bytes, gw.seconds),
                   "-", "-", per_gib, gw.peak_mib, gw.threads, gw.ok ? "" : "  FAILED");
     }
     std::fflush(stdout);
   };
+  // `body` runs once per repeat against a fresh gateway; returns the median.
+  auto runs = [&](const std::vector<std::string>& extra,
+                  const std::function<bool(files::v1::TransferService::Stub*)>& body) {
+    std::vector<Measure> all;
+    for (int r = 0; r < repeat; ++r) {
+      std::vector<std::string> args = gateway_args;
+      args.insert(args.end(), extra.begin(), extra.end());
+      Gateway g = StartGateway(env, args);
+      auto stub = files::v1::TransferService::NewStub(g.channel);
+      all.push_back(Timed(&g, [&] { return body(stub.get()); }));
+      filesgw::bench::Stop(g.proc);
+    }
+    return Median(all);
+  };
+  // Direct then through the gateway, `repeat` times; the median of each and of the ratios.
+  auto paired = [&](const std::function<bool()>& direct_body,
+                    const std::function<bool(files::v1::TransferService::Stub*)>& body, Measure* direct,
+                    Measure* gw, double* ratio) {
+    std::vector<Measure> d, g;
+    std::vector<double> ratios;
+    for (int r = 0; r < repeat; ++r) {
+      d.push_back(Timed(nullptr, direct_body));
+      Gateway gateway = StartGateway(env, gateway_args);
+      auto stub = files::v1::TransferService::NewStub(gateway.channel);
+      g.push_back(Timed(&gateway, [&] { return body(stub.get()); }));
+      filesgw::bench::Stop(gateway.proc);
+      ratios.push_back(d.back().seconds / g.back().seconds);
+    }
+    *direct = Median(d);
+    *gw = Median(g);
+    *ratio = MedianOf(ratios);
+  };
 
-  // Uploads: 100 MiB then the big one, each on a fresh gateway (peak RSS is per process).
+  // Files the download scenarios read (written by the upload scenarios when they run).
+  auto ensure = [&](const std::string& path, int64_t size) {
+    if (!UploadDirect(env, path, size, 4)) {
+      std::fprintf(stderr, "cannot create %s\n", path.c_str());
+      std::exit(1);
+    }
+  };
+
   double up_small_peak = 0, up_big_peak = 0, down_small_peak = 0, down_big_peak = 0;
-  {
-    Gateway g = StartGateway(env);
-    auto stub = files::v1::TransferService::NewStub(g.channel);
-    Measure m = Timed(&g, [&] { return UploadThroughGateway(stub.get(), "bench/up-100.bin", 100 * kMiB); });
+  double down_big_mibps = 0, down_big_client_cpu = 0;
+  if (section("upload")) {
+    Measure m = runs({}, [&](auto* stub) { return UploadThroughGateway(stub, "bench/up-100.bin", 100 * kMiB); });
     up_small_peak = m.peak_mib;
-    row("upload 100 MiB", 100 * kMiB, m, nullptr);
-    filesgw::bench::Stop(g.proc);
+    row("upload 100 MiB", 100 * kMiB, m, nullptr, 0);
+    Measure direct, gw;
+    double ratio = 0;
+    paired([&] { return UploadDirect(env, "bench/up-direct.bin", big, 4); },
+           [&](auto* stub) { return UploadThroughGateway(stub, "bench/up-big.bin", big); }, &direct, &gw, &ratio);
+    up_big_peak = gw.peak_mib;
+    row(absl::StrCat("upload ", gib, " GiB (direct: curl multi, 4 parts)"), big, gw, &direct, ratio);
+  } else if (section("download") || section("sweep")) {
+    ensure("bench/up-100.bin", 100 * kMiB);
+    ensure("bench/up-big.bin", big);
   }
-  {
-    Measure direct = Timed(nullptr, [&] { return UploadDirect(env, "bench/up-direct.bin", big, 4); });
-    Gateway g = StartGateway(env);
-    auto stub = files::v1::TransferService::NewStub(g.channel);
-    Measure m = Timed(&g, [&] { return UploadThroughGateway(stub.get(), "bench/up-big.bin", big); });
-    up_big_peak = m.peak_mib;
-    row(absl::StrCat("upload ", gib, " GiB (direct: curl multi, 4 parts)").c_str(), big, m, &direct);
-    filesgw::bench::Stop(g.proc);
-  }
-  {
-    Gateway g = StartGateway(env);
-    auto stub = files::v1::TransferService::NewStub(g.channel);
-    Measure m = Timed(&g, [&] { return DownloadThroughGateway(stub.get(), "bench/up-100.bin") == 100 * kMiB; });
+  if (section("download")) {
+    Measure m = runs({}, [&](auto* stub) { return DownloadThroughGateway(stub, "bench/up-100.bin") == 100 * kMiB; });
     down_small_peak = m.peak_mib;
-    row("download 100 MiB", 100 * kMiB, m, nullptr);
-    filesgw::bench::Stop(g.proc);
+    row("download 100 MiB", 100 * kMiB, m, nullptr, 0);
+    Measure direct, gw;
+    double ratio = 0;
+    paired([&] { return DownloadDirect(env, "bench/up-big.bin") == big; },
+           [&](auto* stub) { return DownloadThroughGateway(stub, "bench/up-big.bin") == big; }, &direct, &gw,
+           &ratio);
+    down_big_peak = gw.peak_mib;
+    down_big_mibps = MiBps(big, gw.seconds);
+    down_big_client_cpu = gw.client_cpu / gib;
+    row(absl::StrCat("download ", gib, " GiB (direct: curl GET)"), big, gw, &direct, ratio);
   }
-  {
-    Measure direct = Timed(nullptr, [&] { return DownloadDirect(env, "bench/up-big.bin") == big; });
-    Gateway g = StartGateway(env);
-    auto stub = files::v1::TransferService::NewStub(g.channel);
-    Measure m = Timed(&g, [&] { return DownloadThroughGateway(stub.get(), "bench/up-big.bin") == big; });
-    down_big_peak = m.peak_mib;
-    row(absl::StrCat("download ", gib, " GiB (direct: curl GET)").c_str(), big, m, &direct);
-    filesgw::bench::Stop(g.proc);
+  if (section("many")) {
+    for (const char* what : {"upload", "download"}) {
+      const bool up = std::string(what) == "upload";
+      Measure m = runs({}, [&](auto* stub) {
+        std::vector<std::thread> threads;
+        std::atomic<int> failures{0};
+        for (int i = 0; i < streams; ++i) {
+          threads.emplace_back([&, i] {
+            bool ok = up ? UploadThroughGateway(stub, absl::StrCat("bench/many-", i, ".bin"), 100 * kMiB)
+                         : DownloadThroughGateway(stub, absl::StrCat("bench/many-", i, ".bin")) == 100 * kMiB;
+            if (!ok) failures.fetch_add(1);
+          });
+        }
+        for (auto& t : threads) t.join();
+        return failures.load() == 0;
+      });
+      row(absl::StrCat(streams, " concurrent 100 MiB ", what, "s"), streams * 100 * kMiB, m, nullptr, 0);
+    }
   }
-  for (const char* what : {"upload", "download"}) {
-    Gateway g = StartGateway(env);
-    auto stub = files::v1::TransferService::NewStub(g.channel);
-    const bool up = std::string(what) == "upload";
-    Measure m = Timed(&g, [&] {
-      std::vector<std::thread> threads;
-      std::atomic<int> failures{0};
-      for (int i = 0; i < streams; ++i) {
-        threads.emplace_back([&, i] {
-          bool ok = up ? UploadThroughGateway(stub.get(), absl::StrCat("bench/many-", i, ".bin"), 100 * kMiB)
-                       : DownloadThroughGateway(stub.get(), absl::StrCat("bench/many-", i, ".bin")) == 100 * kMiB;
-          if (!ok) failures.fetch_add(1);
-        });
-      }
-      for (auto& t : threads) t.join();
-      return failures.load() == 0;
-    });
-    row(absl::StrCat(streams, " concurrent 100 MiB ", what, "s").c_str(), streams * 100 * kMiB, m, nullptr);
-    filesgw::bench::Stop(g.proc);
+  if (section("upload") && section("download")) {
+    std::printf("\npeak RSS, 100 MiB vs %.2f GiB stream: upload %.1f vs %.1f MiB (%+.0f%%), download %.1f vs %.1f MiB (%+.0f%%)\n",
+                gib, up_small_peak, up_big_peak, 100.0 * (up_big_peak / up_small_peak - 1), down_small_peak,
+                down_big_peak, 100.0 * (down_big_peak / down_small_peak - 1));
   }
-
-  std::printf("\npeak RSS, 100 MiB vs %.2f GiB stream: upload %.1f vs %.1f MiB (%+.0f%%), download %.1f vs %.1f MiB (%+.0f%%)\n",
-              gib, up_small_peak, up_big_peak, 100.0 * (up_big_peak / up_small_peak - 1), down_small_peak,
-              down_big_peak, 100.0 * (down_big_peak / down_small_peak - 1));
   std::printf("targets: throughput ratio >= 0.8; peak RSS <= 64 MiB for one 1 GiB stream, <= 256 MiB for 32 x 100 MiB; 100 MiB vs 1 GiB within 10%%\n");
 
-  if (sweep) {
+  if (section("ceiling")) {
+    std::printf("\ngRPC ceiling: a trivial server streaming %.2f GiB of pre-made 512 KiB messages to the same client\n", gib);
+    for (const char* kind : {"proto", "raw"}) {
+      std::vector<Measure> all;
+      for (int r = 0; r < repeat; ++r) {
+        Gateway g;
+        g.proc = Spawn({argv[0], "--ceiling-server", kind}, "\"listening\"", &line);
+        grpc::ChannelArguments args;
+        args.SetMaxReceiveMessageSize(64 << 20);
+        g.channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", filesgw::bench::PortFrom(line)),
+                                              grpc::InsecureChannelCredentials(), args);
+        auto stub = files::v1::TransferService::NewStub(g.channel);
+        all.push_back(Timed(&g, [&] { return DownloadCeiling(stub.get(), big, 512 << 10) == big; }));
+        filesgw::bench::Stop(g.proc);
+      }
+      Measure m = Median(all);
+      std::printf("  %-5s server: %6.0f MiB/s, server cpu %.2f s/GiB, client cpu %.2f s/GiB, server peak %.1f MiB%s\n",
+                  kind, MiBps(big, m.seconds), m.cpu / gib, m.client_cpu / gib, m.peak_mib, m.ok ? "" : "  FAILED");
+      if (down_big_mibps > 0) {
+        std::printf("        gateway download reaches %.0f%% of it (gateway %.0f MiB/s, client cpu %.2f s/GiB)\n",
+                    100.0 * down_big_mibps / MiBps(big, m.seconds), down_big_mibps, down_big_client_cpu);
+      }
+      std::fflush(stdout);
+    }
+  }
+
+  if (section("parts")) {
+    if (!section("upload")) ensure("bench/up-100.bin", 100 * kMiB);
+    std::printf("\nupload vs --max-parallel-parts (%.2f GiB and 100 MiB, one stream):\n", gib);
+    for (int parts : {1, 2, 3, 4}) {
+      const std::vector<std::string> extra = {"--max-parallel-parts", std::to_string(parts)};
+      Measure small = runs(extra, [&](auto* stub) { return UploadThroughGateway(stub, "bench/parts-100.bin", 100 * kMiB); });
+      Measure m = runs(extra, [&](auto* stub) { return UploadThroughGateway(stub, "bench/parts-big.bin", big); });
+      std::printf("  %d parts: %6.0f MiB/s, %.2f gateway cpu s/GiB, peak %.1f MiB (100 MiB: %.0f MiB/s, peak %.1f MiB)%s\n",
+                  parts, MiBps(big, m.seconds), m.cpu / gib, m.peak_mib, MiBps(100 * kMiB, small.seconds),
+                  small.peak_mib, m.ok && small.ok ? "" : "  FAILED");
+      std::fflush(stdout);
+    }
+  }
+
+  if (section("sweep")) {
     std::printf("\ndownload chunk size sweep (%.2f GiB, one stream):\n", gib);
     for (int chunk : {64 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20}) {
-      Gateway g = StartGateway(env);
-      auto stub = files::v1::TransferService::NewStub(g.channel);
-      Measure m = Timed(&g, [&] { return DownloadThroughGateway(stub.get(), "bench/up-big.bin", chunk) == big; });
+      Measure m = runs({}, [&](auto* stub) { return DownloadThroughGateway(stub, "bench/up-big.bin", chunk) == big; });
       std::printf("  chunk %5d KiB: %6.0f MiB/s, %.2f gateway cpu s/GiB, peak %.1f MiB\n", chunk >> 10,
                   MiBps(big, m.seconds), m.cpu / gib, m.peak_mib);
       std::fflush(stdout);
-      filesgw::bench::Stop(g.proc);
     }
   }
   filesgw::bench::Stop(emu);
