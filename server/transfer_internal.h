@@ -16,6 +16,8 @@
 #include "client_core/files_client.h"
 #include "files/v1/transfer.grpc.pb.h"
 #include "grpcpp/server_context.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/sync_stream.h"
 #include "server/caller_auth.h"
 #include "server/transfer_service.h"
 
@@ -92,6 +94,10 @@ class UploadSession;  // transfer_upload.cc
 
 namespace filesgw::server {
 
+// Download's stream: the request in, DownloadResponse messages out as
+// serialised bytes (so data chunks go out without a copy).
+using DownloadWriter = grpc::ServerReaderWriter<grpc::ByteBuffer, files::v1::DownloadRequest>;
+
 struct TransferService::Impl {
   explicit Impl(TransferDeps d)
       : deps(std::move(d)), budget(deps.options.upload_memory) {}
@@ -100,7 +106,7 @@ struct TransferService::Impl {
                       grpc::ServerReader<files::v1::UploadRequest>* reader,
                       files::v1::UploadResponse* response);
   grpc::Status Download(grpc::ServerContext* context, const files::v1::DownloadRequest& request,
-                        grpc::ServerWriter<files::v1::DownloadResponse>* writer);
+                        DownloadWriter* writer);
   grpc::Status StartResumable(grpc::ServerContext* context, const files::v1::UploadSpec& spec,
                               std::string* upload_id);
   grpc::Status Query(const std::string& upload_id, files::v1::QueryUploadStatusResponse* out);

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "grpcpp/support/method_handler.h"
 #include "client_core/query.h"
 #include "proto/api_pool.h"
 #include "server/codec.h"
@@ -95,7 +96,18 @@ grpc::Status Local(grpc::StatusCode code, std::string_view reason, std::string_v
 }  // namespace transfer
 
 TransferService::TransferService(TransferDeps deps)
-    : impl_(std::make_unique<Impl>(std::move(deps))) {}
+    : impl_(std::make_unique<Impl>(std::move(deps))) {
+  // Download as a stream handler over ByteBuffer responses. The generated
+  // service registers its methods in the order of the proto's service.
+  const int index = files::v1::DownloadRequest::descriptor()
+                        ->file()
+                        ->FindServiceByName("TransferService")
+                        ->FindMethodByName("Download")
+                        ->index();
+  MarkMethodStreamed(index, new grpc::internal::BidiStreamingHandler<
+                                TransferService, files::v1::DownloadRequest, grpc::ByteBuffer>(
+                                &TransferService::DownloadStream, this));
+}
 TransferService::~TransferService() = default;
 
 int64_t TransferService::active_streams() const { return impl_->active.load(); }
@@ -174,13 +186,17 @@ grpc::Status TransferService::Upload(grpc::ServerContext* context,
   return call.Finish(impl_->Upload(context, reader, response));
 }
 
-grpc::Status TransferService::Download(grpc::ServerContext* context,
-                                       const files::v1::DownloadRequest* request,
-                                       grpc::ServerWriter<files::v1::DownloadResponse>* writer) {
+grpc::Status TransferService::DownloadStream(grpc::ServerContext* context,
+                                             DownloadWriter* stream) {
   ActiveGuard guard(&impl_->active);
   ObservedCall call(*impl_, context, "Download", Direction::kDownload);
   if (!call.auth().ok()) return call.Finish(call.auth());
-  return call.Finish(impl_->Download(context, *request, writer));
+  files::v1::DownloadRequest request;
+  if (!stream->Read(&request)) {
+    return call.Finish(transfer::Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE",
+                                       "the download request did not arrive"));
+  }
+  return call.Finish(impl_->Download(context, request, stream));
 }
 
 grpc::Status TransferService::StartResumableUpload(

@@ -6,8 +6,8 @@
 // which gives flow control both ways: a slow caller stops the gateway reading
 // from upstream (curl pauses, TCP pushes back), a slow upstream stops the
 // gateway reading the caller's stream. Memory:
-//   Download: about 2 x chunk_size queued + curl's 256 KiB buffer + one gRPC
-//             message, whatever the file size.
+//   Download: at most 4 x chunk_size (one filling, two queued, one being
+//             sent) + curl's receive buffer, whatever the file size.
 //   Upload:   at most (1 + max_parallel_parts) part buffers (Files.com parts
 //             are 5 MiB and up), and all uploads together within
 //             upload_memory (a stream waits for buffer space, so callers are
@@ -52,8 +52,6 @@ class TransferService final : public files::v1::TransferService::Service {
   grpc::Status Upload(grpc::ServerContext* context,
                       grpc::ServerReader<files::v1::UploadRequest>* reader,
                       files::v1::UploadResponse* response) override;
-  grpc::Status Download(grpc::ServerContext* context, const files::v1::DownloadRequest* request,
-                        grpc::ServerWriter<files::v1::DownloadResponse>* writer) override;
   grpc::Status StartResumableUpload(grpc::ServerContext* context,
                                     const files::v1::StartResumableUploadRequest* request,
                                     files::v1::StartResumableUploadResponse* response) override;
@@ -70,6 +68,12 @@ class TransferService final : public files::v1::TransferService::Service {
   struct Impl;
 
  private:
+  // Download is served as a stream of serialised messages (see
+  // transfer_download.cc), registered in the constructor in place of the
+  // generated typed method.
+  grpc::Status DownloadStream(grpc::ServerContext* context,
+                              grpc::ServerReaderWriter<grpc::ByteBuffer, files::v1::DownloadRequest>* stream);
+
   std::unique_ptr<Impl> impl_;
 };
 
