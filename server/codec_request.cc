@@ -259,6 +259,32 @@ EncodedRequest EncodeMultipart(const Route& route, const Message& request) {
   return encoded;
 }
 
+// HTTP clients fold "." and ".." path segments (RFC 3986 5.2.4; libcurl
+// does), so a path param such as "../users/5" would send the request to
+// another endpoint (DeleteFile -> DELETE /users/5). Such segments go out with
+// their dots percent-encoded: a name for Files.com to judge, never a step.
+void EscapeDotSegments(std::string* path) {
+  std::string out;
+  out.reserve(path->size());
+  size_t pos = 0;
+  while (true) {
+    const size_t slash = path->find('/', pos);
+    const size_t end = slash == std::string::npos ? path->size() : slash;
+    const std::string_view segment(path->data() + pos, end - pos);
+    if (segment == ".") {
+      out += "%2E";
+    } else if (segment == "..") {
+      out += "%2E%2E";
+    } else {
+      out.append(segment);
+    }
+    if (slash == std::string::npos) break;
+    out.push_back('/');
+    pos = slash + 1;
+  }
+  *path = std::move(out);
+}
+
 }  // namespace
 
 namespace codec_internal {
@@ -302,6 +328,7 @@ absl::StatusOr<EncodedRequest> EncodeRequest(const Route& route, const Message& 
     // Files.com paths hold slashes; ids and other params are one segment.
     codec_internal::PercentEncode(text, field->type() == FieldDescriptor::TYPE_STRING, &path);
   }
+  EscapeDotSegments(&path);
 
   EncodedRequest encoded;
   if (route.params_in_query) {

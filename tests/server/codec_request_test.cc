@@ -88,6 +88,19 @@ TEST(EncodeRequest, FilePathRoundTripsAndKeepsSlashes) {
   EXPECT_EQ(PercentDecode(encoded.path_and_query.substr(7)), path);
 }
 
+// Caught by the dot-segment check of tests/fuzz/route_expand_fuzzer.cc: libcurl
+// folds dot segments, so DeleteFile("../users/5") went out as
+// DELETE /api/rest/v1/users/5.
+TEST(EncodeRequest, DotSegmentsInAPathCannotReachAnotherEndpoint) {
+  const Route route = RouteOf("FileService.DeleteFile");
+  EXPECT_EQ(Encode(route, R"({"path":"../users/5"})").path_and_query, "/files/%2E%2E/users/5");
+  EXPECT_EQ(Encode(route, R"({"path":"a/./b/.."})").path_and_query, "/files/a/%2E/b/%2E%2E");
+  EXPECT_EQ(Encode(route, R"({"path":".."})").path_and_query, "/files/%2E%2E");
+  // Dots inside a name are just characters.
+  EXPECT_EQ(Encode(route, R"({"path":"a..b/.c/..."})").path_and_query, "/files/a..b/.c/...");
+  EXPECT_EQ(PercentDecode(Encode(route, R"({"path":"../x"})").path_and_query.substr(7)), "../x");
+}
+
 TEST(EncodeRequest, DeleteParamsGoInTheQuery) {
   const EncodedRequest encoded =
       Encode(RouteOf("FileService.DeleteFile"), R"({"path":"a/b","recursive":true})");
