@@ -807,7 +807,8 @@ constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag |
 absl::Status Run(const Table* table, const FieldInfo* list_field, std::string_view json,
                  std::string* out) {
   out->clear();
-  if (std::memchr(json.data(), '\0', json.size()) != nullptr) {
+  // find(), not memchr(): an empty view may have a null data() (memchr's UB).
+  if (json.find('\0') != std::string_view::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("malformed JSON for ", table->descriptor->full_name(), ": NUL byte"));
   }

@@ -55,6 +55,15 @@ TEST(FilesKey, IsTheFilesComKey) {
   EXPECT_EQ(codec_internal::FilesKey(Type("User")->FindFieldByName("id")), "id");
 }
 
+// Found by tests/fuzz/codec_json_fuzzer.cc under UBSan: an empty view with a
+// null data() went to memchr. Malformed JSON, not undefined behaviour.
+TEST(JsonToBinary, EmptyViewIsMalformedJson) {
+  std::string binary = "stale";
+  const absl::Status status = JsonToBinary(Type("User"), std::string_view(), &binary);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(binary, "");
+}
+
 TEST(JsonToBinary, IgnoresUnknownKeysAtAnyDepth) {
   EXPECT_EQ(Json("User", R"({"zzz":{"a":[1,{"b":null}]},"id":1,"new_thing":[[]],"x":"y"})"),
             R"({"id":1})");
