@@ -3,8 +3,8 @@ benchmarks and the Python client comparison, and prints one table, each
 figure beside its baseline (direct libcurl, curl, protobuf's JSON parser,
 plain HTTP the Files.com SDK's way) with the ratio and the target.
 
-    /usr/bin/python3 bench/report.py --build build            # full (~15-25 min on 2 cores)
-    /usr/bin/python3 bench/report.py --build build --quick    # small sizes (~2 min)
+    /usr/bin/python3 bench/report.py --build build            # full (3-4 min on 2 vCPUs)
+    /usr/bin/python3 bench/report.py --build build --quick    # small sizes (~1 min)
     cmake --build build --target bench_report                 # the same, full
 
 It runs the programs (build/bench/gateway_bench, transfer_bench,
