@@ -800,9 +800,12 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
   rapidjson::Writer<rapidjson::StringBuffer> stringify_{buffer_};
 };
 
+// Iterative: RapidJSON's default parser recurses once per nesting level, so an
+// answer of a few hundred KB of '[' would overflow the thread's stack.
 constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag |
                                  rapidjson::kParseNumbersAsStringsFlag |
-                                 rapidjson::kParseValidateEncodingFlag;
+                                 rapidjson::kParseValidateEncodingFlag |
+                                 rapidjson::kParseIterativeFlag;
 
 absl::Status Run(const Table* table, const FieldInfo* list_field, std::string_view json,
                  std::string* out) {

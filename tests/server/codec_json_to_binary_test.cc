@@ -64,6 +64,15 @@ TEST(JsonToBinary, EmptyViewIsMalformedJson) {
   EXPECT_EQ(binary, "");
 }
 
+// A deeply nested answer is parsed without recursion: 300,000 levels used to
+// overflow the stack (found with the codec_json fuzz target).
+TEST(JsonToBinary, DeepNestingDoesNotExhaustTheStack) {
+  const std::string deep = std::string(300000, '[') + std::string(300000, ']');
+  EXPECT_EQ(Json("User", R"({"id":1,"unknown":)" + deep + "}"), R"({"id":1})");
+  EXPECT_EQ(Error("User", R"({"id":1,"unknown":)" + std::string(300000, '[') + "}").code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(JsonToBinary, IgnoresUnknownKeysAtAnyDepth) {
   EXPECT_EQ(Json("User", R"({"zzz":{"a":[1,{"b":null}]},"id":1,"new_thing":[[]],"x":"y"})"),
             R"({"id":1})");
