@@ -330,11 +330,14 @@ class Loop {
       set(curl_easy_setopt(e, CURLOPT_NOBODY, 1L));
     } else {
       // POST, PUT and PATCH always carry a length (0 for an empty part PUT).
-      const std::string& body = req.shared_body != nullptr ? *req.shared_body : req.body;
+      const std::string_view body = req.shared_view != nullptr   ? *req.shared_view
+                                    : req.shared_body != nullptr ? std::string_view(*req.shared_body)
+                                                                 : std::string_view(req.body);
       if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
         set(curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
                              static_cast<curl_off_t>(body.size())));
-        set(curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data()));
+        // Never null: curl would read the body from stdin instead.
+        set(curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data() != nullptr ? body.data() : ""));
       }
       if (method != "POST") set(curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method.c_str()));
     }

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -88,6 +89,55 @@ class BufferBudget {
   const int64_t total_;
 };
 
+// An upload part's bytes, in memory mapped for it alone: unmapping gives the
+// pages back to the system at once, where malloc kept freed 5 MiB blocks in
+// its arenas (a 1 GiB upload peaked 20 % above a 100 MiB one).
+class PartBuffer {
+ public:
+  // Null when the memory cannot be mapped.
+  static std::unique_ptr<PartBuffer> Map(size_t capacity);
+  ~PartBuffer();
+  PartBuffer(const PartBuffer&) = delete;
+  PartBuffer& operator=(const PartBuffer&) = delete;
+
+  size_t capacity() const { return capacity_; }
+  size_t size() const { return bytes_.size(); }
+  // Stays where it is while the buffer lives (a request body can point at it).
+  const std::string_view& bytes() const { return bytes_; }
+  // At most capacity() - size() bytes.
+  void Append(std::string_view data);
+  void Clear() { bytes_ = std::string_view(data_, 0); }
+
+ private:
+  PartBuffer(char* data, size_t capacity) : data_(data), capacity_(capacity), bytes_(data, 0) {}
+  char* const data_;
+  const size_t capacity_;
+  std::string_view bytes_;
+};
+
+// Part buffers of all uploads, reused (same size only) so a stream does not
+// fault in fresh pages for every part. A buffer comes back when its last
+// holder lets go; free ones are kept while any buffer is in use, as long as
+// free and used together stay within `limit` bytes (upload_memory), and all
+// are unmapped when none is in use.
+class PartPool : public std::enable_shared_from_this<PartPool> {
+ public:
+  explicit PartPool(int64_t limit) : limit_(static_cast<size_t>(limit)) {}
+  // Null when the memory cannot be mapped.
+  std::shared_ptr<PartBuffer> Take(size_t capacity);
+  // Buffers mapped now (in use and free), for tests.
+  int mapped() const;
+
+ private:
+  void Give(PartBuffer* buffer);
+  const size_t limit_;
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<PartBuffer>> free_;  // oldest first
+  size_t free_bytes_ = 0;
+  int in_use_ = 0;
+  size_t in_use_bytes_ = 0;
+};
+
 class UploadSession;  // transfer_upload.cc
 
 }  // namespace filesgw::server::transfer
@@ -100,7 +150,8 @@ using DownloadWriter = grpc::ServerReaderWriter<grpc::ByteBuffer, files::v1::Dow
 
 struct TransferService::Impl {
   explicit Impl(TransferDeps d)
-      : deps(std::move(d)), budget(deps.options.upload_memory) {}
+      : deps(std::move(d)), budget(deps.options.upload_memory),
+        parts(std::make_shared<transfer::PartPool>(deps.options.upload_memory)) {}
 
   grpc::Status Upload(grpc::ServerContext* context,
                       grpc::ServerReader<files::v1::UploadRequest>* reader,
@@ -114,6 +165,7 @@ struct TransferService::Impl {
 
   TransferDeps deps;
   transfer::BufferBudget budget;
+  const std::shared_ptr<transfer::PartPool> parts;
   std::atomic<int64_t> active{0};
 
   std::mutex uploads_mu;

@@ -5,8 +5,12 @@
 // parallel parts; a failed part is retried from the gateway's own copy (fresh
 // URL on 403/expiry, backoff on 5xx/429/resets); `end` commits only after the
 // size and any expected checksum are verified. Nothing is committed otherwise.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -133,7 +137,7 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   int next_part_ = 1;
   int64_t received_ = 0;
   client_core::Checksums sums_;
-  std::shared_ptr<std::string> buffer_;
+  std::shared_ptr<PartBuffer> buffer_;
   int64_t buffer_budget_ = 0;
   int64_t buffer_limit_ = 0;
   bool parallel_ = true;
@@ -145,7 +149,7 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
 class PartJob : public std::enable_shared_from_this<PartJob> {
  public:
   int part() const { return part_; }
-  PartJob(std::shared_ptr<UploadSession> session, int part, std::shared_ptr<const std::string> data,
+  PartJob(std::shared_ptr<UploadSession> session, int part, std::shared_ptr<const PartBuffer> data,
           int64_t budget)
       : session_(std::move(session)), part_(part), data_(std::move(data)), budget_(budget),
         rc_(RequestContext::Current()) {}
@@ -178,7 +182,7 @@ class PartJob : public std::enable_shared_from_this<PartJob> {
     http.method = d->http_method;
     http.url = d->url;
     http.headers = d->headers;
-    http.shared_body = data_;
+    http.shared_view = std::shared_ptr<const std::string_view>(data_, &data_->bytes());
     const auto& opts = session_->impl()->deps.client->options();
     http.connect_timeout = opts.open_timeout;
     http.read_timeout = opts.read_timeout;
@@ -314,7 +318,7 @@ class PartJob : public std::enable_shared_from_this<PartJob> {
 
   std::shared_ptr<UploadSession> session_;
   const int part_;
-  std::shared_ptr<const std::string> data_;
+  std::shared_ptr<const PartBuffer> data_;
   const int64_t budget_;
   std::mutex mu_;
   bool cancelled_ = false;
@@ -325,6 +329,89 @@ class PartJob : public std::enable_shared_from_this<PartJob> {
   // The stream's call that dispatched this part (request id, trace context).
   const std::shared_ptr<const RequestContext> rc_;
 };
+
+namespace {
+size_t PageRounded(size_t n) {
+  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return std::max(page, (n + page - 1) / page * page);
+}
+}  // namespace
+
+std::unique_ptr<PartBuffer> PartBuffer::Map(size_t capacity) {
+  const size_t length = PageRounded(capacity);
+  void* p = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  return std::unique_ptr<PartBuffer>(new PartBuffer(static_cast<char*>(p), length));
+}
+
+PartBuffer::~PartBuffer() { munmap(data_, capacity_); }
+
+void PartBuffer::Append(std::string_view data) {
+  const size_t n = std::min(data.size(), capacity_ - bytes_.size());
+  std::memcpy(data_ + bytes_.size(), data.data(), n);
+  bytes_ = std::string_view(data_, bytes_.size() + n);
+}
+
+std::shared_ptr<PartBuffer> PartPool::Take(size_t capacity) {
+  const size_t length = PageRounded(capacity);
+  std::unique_ptr<PartBuffer> buffer;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Same size only (parts of an upload are), so a reused buffer never holds
+    // more memory than its upload reserved from the budget.
+    for (auto it = free_.begin(); it != free_.end(); ++it) {
+      if ((*it)->capacity() == length) {
+        buffer = std::move(*it);
+        free_.erase(it);
+        break;
+      }
+    }
+    if (buffer != nullptr) free_bytes_ -= length;
+    ++in_use_;
+    in_use_bytes_ += length;
+  }
+  if (buffer == nullptr) buffer = PartBuffer::Map(capacity);
+  if (buffer == nullptr) {
+    std::lock_guard<std::mutex> lock(mu_);
+    --in_use_;
+    in_use_bytes_ -= length;
+    return nullptr;
+  }
+  std::weak_ptr<PartPool> pool = weak_from_this();
+  return std::shared_ptr<PartBuffer>(buffer.release(), [pool](PartBuffer* b) {
+    if (auto p = pool.lock()) return p->Give(b);
+    delete b;
+  });
+}
+
+void PartPool::Give(PartBuffer* buffer) {
+  std::unique_ptr<PartBuffer> owned(buffer);
+  std::vector<std::unique_ptr<PartBuffer>> unmap;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --in_use_;
+    in_use_bytes_ -= owned->capacity();
+    if (in_use_ == 0) {
+      unmap.swap(free_);  // idle: give everything back
+      free_bytes_ = 0;
+    } else {
+      owned->Clear();
+      free_bytes_ += owned->capacity();
+      free_.push_back(std::move(owned));
+      // Kept and used together within the limit: drop the oldest first.
+      while (!free_.empty() && in_use_bytes_ + free_bytes_ > limit_) {
+        free_bytes_ -= free_.front()->capacity();
+        unmap.push_back(std::move(free_.front()));
+        free_.erase(free_.begin());
+      }
+    }
+  }
+}
+
+int PartPool::mapped() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return in_use_ + static_cast<int>(free_.size());
+}
 
 std::shared_ptr<PartDescriptor> UploadSession::Descriptor(int part) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -502,11 +589,19 @@ grpc::Status UploadSession::Feed(grpc::ServerContext* context, std::string_view 
         std::lock_guard<std::mutex> lock(mu_);
         return failed_ ? failure_ : grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
       }
-      buffer_ = std::make_shared<std::string>();
-      buffer_->reserve(static_cast<size_t>(reserve));
+      buffer_ = impl_->parts->Take(static_cast<size_t>(reserve));
+      if (buffer_ == nullptr) {
+        impl_->budget.Release(buffer_budget_);
+        return Local(grpc::StatusCode::RESOURCE_EXHAUSTED, "GATEWAY_OUT_OF_MEMORY",
+                     "no memory for the next part buffer");
+      }
     }
-    size_t take = std::min<size_t>(data.size(), static_cast<size_t>(buffer_limit_) - buffer_->size());
-    buffer_->append(data.data(), take);
+    size_t take = std::min<size_t>({data.size(), static_cast<size_t>(buffer_limit_) - buffer_->size(),
+                                    buffer_->capacity() - buffer_->size()});
+    if (take == 0) {  // cannot happen: the size check above keeps within the reservation
+      return Local(grpc::StatusCode::INTERNAL, "PART_BUFFER_FULL", "part buffer full before the part");
+    }
+    buffer_->Append(data.substr(0, take));
     sums_.Update(data.substr(0, take));
     received_ += static_cast<int64_t>(take);
     data.remove_prefix(take);
@@ -623,7 +718,12 @@ grpc::Status UploadSession::Commit(grpc::ServerContext* context, files::v1::Uplo
     }
     buffer_budget_ = 1;
     impl_->budget.Acquire(buffer_budget_, [] { return false; });
-    buffer_ = std::make_shared<std::string>();
+    buffer_ = impl_->parts->Take(0);
+    if (buffer_ == nullptr) {
+      impl_->budget.Release(buffer_budget_);
+      return Local(grpc::StatusCode::RESOURCE_EXHAUSTED, "GATEWAY_OUT_OF_MEMORY",
+                   "no memory for the part buffer");
+    }
     parallel_ = true;
   }
   if (buffer_ != nullptr) {

@@ -364,5 +364,27 @@ TEST_F(CurlTransportTest, SharedBodyIsSentWithoutCopy) {
   EXPECT_EQ(result.response.body, "PUT:part bytes");
 }
 
+TEST_F(CurlTransportTest, SharedViewBodyIsSentAndKeptAlive) {
+  struct Owner {
+    std::string bytes = "viewed part bytes";
+    std::string_view view{bytes.data() + 7, 10};  // "part bytes"
+  };
+  auto owner = std::make_shared<Owner>();
+  HttpRequest r = Request("PUT", "/echo");
+  r.shared_view = std::shared_ptr<const std::string_view>(owner, &owner->view);
+  std::weak_ptr<Owner> watch = owner;
+  owner.reset();  // the request alone keeps the bytes
+  HttpResult result = Fetch(std::move(r));
+  ASSERT_TRUE(result.transport.ok());
+  EXPECT_EQ(result.response.body, "PUT:part bytes");
+  EXPECT_TRUE(watch.expired()) << "the transport let go of the body when done";
+
+  HttpRequest empty = Request("PUT", "/echo");
+  empty.shared_view = std::make_shared<const std::string_view>();  // null data, no bytes
+  result = Fetch(std::move(empty));
+  ASSERT_TRUE(result.transport.ok());
+  EXPECT_EQ(result.response.body, "PUT:");
+}
+
 }  // namespace
 }  // namespace filesgw::client_core
