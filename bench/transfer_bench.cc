@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/bench_util.h"
@@ -67,12 +68,17 @@ struct Gateway {
 // Extra environment for every gateway (--gateway-env NAME=VALUE), e.g. glibc
 // malloc tunables to compare allocator settings without rebuilding.
 std::vector<std::string> g_gateway_env;
+pid_t g_emulator = -1;  // its CPU is measured alongside
+// Words put before the gateway's command line (--gateway-prefix "heaptrack"),
+// to run it under a profiler; CPU and RSS then are the wrapper's.
+std::vector<std::string> g_gateway_prefix;
 
 Gateway StartGateway(const Env& env, const std::vector<std::string>& extra = {}) {
   std::string line;
   std::vector<std::string> argv = {env.build + "/server/files-gateway", "--listen", "127.0.0.1:0",
                                    "--base-url", env.base, "--log-level", "info"};
   argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.insert(argv.begin(), g_gateway_prefix.begin(), g_gateway_prefix.end());
   Gateway g;
   std::vector<std::string> environment = g_gateway_env;
   environment.push_back("FILES_API_KEY=" + kKey);
@@ -81,6 +87,9 @@ Gateway StartGateway(const Env& env, const std::vector<std::string>& extra = {})
   args.SetMaxReceiveMessageSize(64 << 20);
   g.channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", filesgw::bench::PortFrom(line)),
                                         grpc::InsecureChannelCredentials(), args);
+  // The gateway trims its heap just after it says it listens: let it, so the
+  // scenario starts from the idle RSS.
+  absl::SleepFor(absl::Milliseconds(300));
   return g;
 }
 
@@ -357,22 +366,60 @@ struct Measure {
   double seconds = 0;
   double cpu = 0;
   double client_cpu = 0;  // this process (the benchmark's client side)
+  double emulator_cpu = 0;
+  // Gateway memory: RSS when the scenario starts, and the largest anonymous
+  // and file-backed (shared libraries) parts of RSS sampled while it runs.
+  double idle_mib = 0;
+  double anon_mib = 0;
+  double file_mib = 0;
+  double faults = 0;  // minor page faults in the gateway
   double peak_mib = 0;
   int threads = 0;
   bool ok = true;
 };
 
+// Minor page faults so far (field 10 of /proc/PID/stat).
+double MinorFaults(pid_t pid) {
+  const std::string s = filesgw::bench::ReadProcFile(absl::StrCat("/proc/", pid, "/stat"));
+  auto close_paren = s.rfind(')');
+  if (close_paren == std::string::npos) return 0;
+  std::vector<std::string> f = absl::StrSplit(s.substr(close_paren + 2), ' ');
+  return f.size() > 7 ? std::atof(f[7].c_str()) : 0;
+}
+
+// A "Name:   123 kB" line of /proc/PID/status, in MiB.
+double StatusMiB(pid_t pid, const std::string& name) {
+  const std::string s = filesgw::bench::ReadProcFile(absl::StrCat("/proc/", pid, "/status"));
+  auto at = s.find("\n" + name + ":");
+  return at == std::string::npos ? 0 : std::atof(s.c_str() + at + name.size() + 2) / 1024.0;
+}
+
 Measure Timed(Gateway* g, const std::function<bool()>& body) {
   Measure m;
   double cpu0 = g ? CpuSeconds(g->proc.pid) : 0;
   const double client0 = CpuSeconds(getpid());
+  const double emulator0 = CpuSeconds(g_emulator);
   absl::Time t0 = absl::Now();
   std::atomic<int> peak_threads{0};
   std::atomic<bool> stop{false};
+  const double faults0 = g != nullptr ? MinorFaults(g->proc.pid) : 0;
+  if (g != nullptr) {
+    m.idle_mib = StatusMiB(g->proc.pid, "VmRSS");
+    // Start the peak (VmHWM) afresh: the start-up transient (descriptor pool
+    // parsing, about 10 MiB above the idle RSS, given back before serving)
+    // is not the stream's.
+    std::FILE* f = std::fopen(absl::StrCat("/proc/", g->proc.pid, "/clear_refs").c_str(), "w");
+    if (f != nullptr) {
+      std::fputs("5", f);
+      std::fclose(f);
+    }
+  }
   std::thread sampler([&] {
     while (!stop.load() && g != nullptr) {
       peak_threads = std::max(peak_threads.load(), Threads(g->proc.pid));
-      absl::SleepFor(absl::Milliseconds(100));
+      m.anon_mib = std::max(m.anon_mib, StatusMiB(g->proc.pid, "RssAnon"));
+      m.file_mib = std::max(m.file_mib, StatusMiB(g->proc.pid, "RssFile"));
+      absl::SleepFor(absl::Milliseconds(20));
     }
   });
   m.ok = body();
@@ -380,9 +427,11 @@ Measure Timed(Gateway* g, const std::function<bool()>& body) {
   stop = true;
   sampler.join();
   m.client_cpu = CpuSeconds(getpid()) - client0;
+  m.emulator_cpu = CpuSeconds(g_emulator) - emulator0;
   if (g != nullptr) {
     m.cpu = CpuSeconds(g->proc.pid) - cpu0;
     m.peak_mib = PeakRssMiB(g->proc.pid);
+    m.faults = MinorFaults(g->proc.pid) - faults0;
     m.threads = peak_threads.load();
   }
   return m;
@@ -403,6 +452,11 @@ Measure Median(std::vector<Measure> runs) {
   m.seconds = med(&Measure::seconds);
   m.cpu = med(&Measure::cpu);
   m.client_cpu = med(&Measure::client_cpu);
+  m.emulator_cpu = med(&Measure::emulator_cpu);
+  m.idle_mib = med(&Measure::idle_mib);
+  m.anon_mib = med(&Measure::anon_mib);
+  m.file_mib = med(&Measure::file_mib);
+  m.faults = med(&Measure::faults);
   m.peak_mib = med(&Measure::peak_mib);
   m.threads = static_cast<int>(med(&Measure::threads));
   for (const auto& r : runs) m.ok = m.ok && r.ok;
@@ -437,12 +491,15 @@ int main(int argc, char** argv) {
     else if (a == "--only" && i + 1 < argc) only.push_back(argv[++i]);
     else if (a == "--gateway-arg" && i + 1 < argc) gateway_args.push_back(argv[++i]);
     else if (a == "--gateway-env" && i + 1 < argc) g_gateway_env.push_back(argv[++i]);
+    else if (a == "--gateway-prefix" && i + 1 < argc) {
+      for (absl::string_view w : absl::StrSplit(argv[++i], ' ', absl::SkipEmpty())) g_gateway_prefix.emplace_back(w);
+    }
     else if (a == "--skip-sweep") sweep = false;
     else {
       std::fprintf(stderr,
                    "usage: transfer_bench [--build DIR] [--gib N] [--streams N] [--repeat N] [--skip-sweep]\n"
                    "       [--only upload|download|many|ceiling|sweep|parts]... [--gateway-arg ARG]...\n"
-                   "       [--gateway-env NAME=VALUE]...\n");
+                   "       [--gateway-env NAME=VALUE]... [--gateway-prefix \"WRAPPER ARGS\"]\n");
       return 2;
     }
   }
@@ -456,6 +513,7 @@ int main(int argc, char** argv) {
                     kKey, "--empty"},
                    "base_url", &line);
   env.base = filesgw::bench::JsonString(line, "base_url");
+  g_emulator = emu.pid;
   const double gib = static_cast<double>(big) / (1024.0 * kMiB);
   std::printf("transfer_bench: %.2f GiB streams, emulator %s, %u cores, median of %d run(s)\n\n", gib,
               env.base.c_str(), std::thread::hardware_concurrency(), repeat);
@@ -475,6 +533,11 @@ int main(int argc, char** argv) {
                   "-", "-", per_gib, gw.peak_mib, gw.threads, gw.ok ? "" : "  FAILED");
     }
     std::fflush(stdout);
+  };
+  auto memory = [&](const Measure& m) {
+    std::printf("  gateway RSS: %.1f MiB at start, peak %.1f MiB (sampled peaks: anonymous %.1f, file-backed %.1f); "
+                "%.0f minor page faults\n",
+                m.idle_mib, m.peak_mib, m.anon_mib, m.file_mib, m.faults);
   };
   // `body` runs once per repeat against a fresh gateway; returns the median.
   auto runs = [&](const std::vector<std::string>& extra,
@@ -523,12 +586,18 @@ int main(int argc, char** argv) {
     Measure m = runs({}, [&](auto* stub) { return UploadThroughGateway(stub, "bench/up-100.bin", 100 * kMiB); });
     up_small_peak = m.peak_mib;
     row("upload 100 MiB", 100 * kMiB, m, nullptr, 0);
+    memory(m);
     Measure direct, gw;
     double ratio = 0;
     paired([&] { return UploadDirect(env, "bench/up-direct.bin", big, 4); },
            [&](auto* stub) { return UploadThroughGateway(stub, "bench/up-big.bin", big); }, &direct, &gw, &ratio);
     up_big_peak = gw.peak_mib;
     row(absl::StrCat("upload ", gib, " GiB (direct: curl multi, 4 parts)"), big, gw, &direct, ratio);
+    memory(gw);
+    std::printf("  CPU s/GiB, upload: direct = emulator %.2f + client %.2f; through the gateway = "
+                "emulator %.2f + gateway %.2f + client %.2f\n",
+                direct.emulator_cpu / gib, direct.client_cpu / gib, gw.emulator_cpu / gib, gw.cpu / gib,
+                gw.client_cpu / gib);
   } else if (section("download") || section("sweep")) {
     ensure("bench/up-100.bin", 100 * kMiB);
     ensure("bench/up-big.bin", big);
@@ -537,6 +606,7 @@ int main(int argc, char** argv) {
     Measure m = runs({}, [&](auto* stub) { return DownloadThroughGateway(stub, "bench/up-100.bin") == 100 * kMiB; });
     down_small_peak = m.peak_mib;
     row("download 100 MiB", 100 * kMiB, m, nullptr, 0);
+    memory(m);
     Measure direct, gw;
     double ratio = 0;
     paired([&] { return DownloadDirect(env, "bench/up-big.bin") == big; },
@@ -546,6 +616,12 @@ int main(int argc, char** argv) {
     down_big_mibps = MiBps(big, gw.seconds);
     down_big_client_cpu = gw.client_cpu / gib;
     row(absl::StrCat("download ", gib, " GiB (direct: curl GET)"), big, gw, &direct, ratio);
+    memory(gw);
+    // Both paths are CPU-bound on a small machine: what each costs in all.
+    std::printf("  CPU s/GiB, download: direct = emulator %.2f + client %.2f; through the gateway = "
+                "emulator %.2f + gateway %.2f + client %.2f\n",
+                direct.emulator_cpu / gib, direct.client_cpu / gib, gw.emulator_cpu / gib, gw.cpu / gib,
+                gw.client_cpu / gib);
   }
   if (section("many")) {
     for (const char* what : {"upload", "download"}) {
@@ -564,6 +640,7 @@ int main(int argc, char** argv) {
         return failures.load() == 0;
       });
       row(absl::StrCat(streams, " concurrent 100 MiB ", what, "s"), streams * 100 * kMiB, m, nullptr, 0);
+      memory(m);
     }
   }
   if (section("upload") && section("download")) {
@@ -606,9 +683,10 @@ int main(int argc, char** argv) {
       const std::vector<std::string> extra = {"--max-parallel-parts", std::to_string(parts)};
       Measure small = runs(extra, [&](auto* stub) { return UploadThroughGateway(stub, "bench/parts-100.bin", 100 * kMiB); });
       Measure m = runs(extra, [&](auto* stub) { return UploadThroughGateway(stub, "bench/parts-big.bin", big); });
-      std::printf("  %d parts: %6.0f MiB/s, %.2f gateway cpu s/GiB, peak %.1f MiB (100 MiB: %.0f MiB/s, peak %.1f MiB)%s\n",
-                  parts, MiBps(big, m.seconds), m.cpu / gib, m.peak_mib, MiBps(100 * kMiB, small.seconds),
-                  small.peak_mib, m.ok && small.ok ? "" : "  FAILED");
+      std::printf("  %d parts: %6.0f MiB/s, %.2f gateway cpu s/GiB, peak %.1f MiB (start %.1f, anon %.1f, file %.1f); "
+                  "100 MiB: %.0f MiB/s, peak %.1f MiB%s\n",
+                  parts, MiBps(big, m.seconds), m.cpu / gib, m.peak_mib, m.idle_mib, m.anon_mib, m.file_mib,
+                  MiBps(100 * kMiB, small.seconds), small.peak_mib, m.ok && small.ok ? "" : "  FAILED");
       std::fflush(stdout);
     }
   }
