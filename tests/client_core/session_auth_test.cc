@@ -77,22 +77,32 @@ TEST_F(SessionAuthTest, LogsInOnceAndRenewsAfterTheSessionEnds) {
 
 TEST_F(SessionAuthTest, ConcurrentCallsShareOneLogin) {
   FilesClient client = Client("password");
-  std::vector<std::optional<ApiResult>> results(20);
-  absl::Mutex mu;
-  int done = 0;
-  absl::Notification all;
+  // Shared with the callbacks: the last one may still be unlocking when the
+  // test body returns.
+  struct State {
+    absl::Mutex mu;
+    std::vector<std::optional<ApiResult>> results = std::vector<std::optional<ApiResult>>(20);
+    int done = 0;
+    absl::Notification all;
+  };
+  auto state = std::make_shared<State>();
   for (int i = 0; i < 20; ++i) {
     ApiRequest r;
     r.method = "GET";
     r.path_and_query = "/users/1";
-    client.Call(std::move(r), [&, i](ApiResult res) {
-      absl::MutexLock lock(&mu);
-      results[i] = std::move(res);
-      if (++done == 20) all.Notify();
+    client.Call(std::move(r), [state, i](ApiResult res) {
+      bool last;
+      {
+        absl::MutexLock lock(&state->mu);
+        state->results[i] = std::move(res);
+        last = ++state->done == 20;
+      }
+      if (last) state->all.Notify();
     });
   }
-  ASSERT_TRUE(all.WaitForNotificationWithTimeout(absl::Seconds(20)));
-  for (auto& r : results) EXPECT_TRUE(r->status.ok()) << r->status;
+  ASSERT_TRUE(state->all.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  absl::MutexLock lock(&state->mu);
+  for (auto& r : state->results) EXPECT_TRUE(r->status.ok()) << r->status;
   EXPECT_EQ(auth_->logins(), 1);
 }
 
