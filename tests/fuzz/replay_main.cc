@@ -36,10 +36,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const fs::path& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    // A copy of exactly `size` bytes, so reads past the end are caught by ASan.
-    std::vector<uint8_t> data(bytes.begin(), bytes.end());
+    // Exactly the file's bytes, so reads past the end are caught by ASan.
+    std::vector<uint8_t> data;
+    if (FILE* f = std::fopen(file.c_str(), "rb")) {
+      uint8_t buffer[4096];
+      size_t n;
+      while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) data.insert(data.end(), buffer, buffer + n);
+      std::fclose(f);
+    }
     std::fprintf(stderr, "replay: %s (%zu bytes)\n", file.c_str(), data.size());
     LLVMFuzzerTestOneInput(data.data(), data.size());
   }
