@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "client_core/internal/string_view.h"
+#include "client_core/utf8.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -131,7 +132,9 @@ void ParseNonJson(std::string_view body, FilesError* error) {
 
 }  // namespace
 
-FilesError ParseFilesError(int http_status, std::string_view body) {
+namespace {
+
+FilesError Parse(int http_status, std::string_view body) {
   FilesError error;
   error.http_status = http_status;
   error.http_code = http_status;
@@ -156,6 +159,29 @@ FilesError ParseFilesError(int http_status, std::string_view body) {
                         ? Truncate(absl::StrCat("HTTP ", http_status, ": ", CollapseWhitespace(body.substr(0, 4 * kMaxMessage))),
                                    kMaxMessage)
                         : error.title;
+  }
+  return error;
+}
+
+}  // namespace
+
+// Every string ends up in a proto string field or a gRPC status message, so
+// each must be valid UTF-8: a page in Latin-1 or a "\udc00" escape (which
+// RapidJSON decodes to a lone surrogate) would otherwise make the caller's
+// stub refuse the whole status. Repaired after parsing, since escapes decode
+// to ill-formed text too.
+FilesError ParseFilesError(int http_status, std::string_view body) {
+  // Repaired first too, so that excerpts are cut to length after the repair.
+  std::string repaired;
+  if (!IsValidUtf8(body)) {
+    repaired = ValidUtf8(body);
+    body = repaired;
+  }
+  FilesError error = Parse(http_status, body);
+  for (std::string* text : {&error.type, &error.title, &error.message, &error.instance,
+                            &error.errors_json, &error.data_json, &error.model_errors_json,
+                            &error.model_error_keys_json}) {
+    if (!IsValidUtf8(*text)) *text = ValidUtf8(*text);
   }
   return error;
 }

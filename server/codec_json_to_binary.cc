@@ -263,6 +263,8 @@ bool ParseInteger(std::string_view text, Int* out) {
   return true;
 }
 
+constexpr int kMaxNesting = 100;
+
 enum class FrameType : uint8_t { kMessage, kArray, kMap, kStruct, kList, kSkip, kStringify };
 
 struct Frame {
@@ -290,15 +292,19 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
   bool done() const { return stack_.empty(); }
 
   // ---- RapidJSON SAX events ----
-  bool Null() { return Scalar(Json::kNull, {}); }
-  bool Bool(bool b) { return Scalar(Json::kBool, b ? std::string_view("true") : "false"); }
+  bool Null() { return Scalar(Json::kNull, {}) && DepthOk(); }
+  bool Bool(bool b) {
+    return Scalar(Json::kBool, b ? std::string_view("true") : "false") && DepthOk();
+  }
   bool RawNumber(const char* str, rapidjson::SizeType length, bool /*copy*/) {
-    return Scalar(Json::kNumber, std::string_view(str, length));
+    return Scalar(Json::kNumber, std::string_view(str, length)) && DepthOk();
   }
   bool String(const char* str, rapidjson::SizeType length, bool /*copy*/) {
-    return Scalar(Json::kString, std::string_view(str, length));
+    RepairSurrogates(str, length);
+    return Scalar(Json::kString, std::string_view(str, length)) && DepthOk();
   }
   bool Key(const char* str, rapidjson::SizeType length, bool /*copy*/) {
+    RepairSurrogates(str, length);
     Frame& frame = stack_.back();
     const std::string_view key(str, length);
     switch (frame.type) {
@@ -329,8 +335,8 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
     }
   }
 
-  bool StartObject() { return StartContainer(Json::kObject); }
-  bool StartArray() { return StartContainer(Json::kArray); }
+  bool StartObject() { return StartContainer(Json::kObject) && DepthOk(); }
+  bool StartArray() { return StartContainer(Json::kArray) && DepthOk(); }
   bool EndObject(rapidjson::SizeType) { return EndContainer(Json::kObject); }
   bool EndArray(rapidjson::SizeType) { return EndContainer(Json::kArray); }
 
@@ -363,10 +369,12 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
   }
   // Reserves one byte for a length prefix; Close() fills it in.
   size_t Open() {
+    deepest_ = std::max(deepest_, ++nesting_);
     out_->push_back('\0');
     return out_->size() - 1;
   }
   void Close(size_t at) {
+    --nesting_;
     uint64_t length = out_->size() - at - 1;
     if (length < 0x80) {
       (*out_)[at] = static_cast<char>(length);
@@ -384,6 +392,41 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
   }
   void CloseAll(const Frame& frame) {
     for (int i = frame.open_count - 1; i >= 0; --i) Close(frame.opens[i]);
+  }
+
+  // ---- checks ----
+  // Strict parsers (C++, Java, Python's upb) refuse a message nested more
+  // than 100 levels deep, and each JSON level inside a Struct costs two or
+  // three (map entry, Value, Struct or ListValue): an answer that deep would
+  // reach the caller as bytes its stub cannot parse, so it is refused here.
+  bool DepthOk() {
+    if (deepest_ <= kMaxNesting) return true;
+    deepest_ = 0;  // report once
+    return FailText(absl::StrCat("nested more than ", kMaxNesting,
+                                 " messages deep (the limit of protobuf parsers)"));
+  }
+
+  // RapidJSON validates the raw bytes, but decodes a "\udc00" escape (a
+  // lone low surrogate, which JSON's grammar allows) to ED B0 80: not UTF-8,
+  // and a proto string must be. Such a character becomes U+FFFD, also three
+  // bytes, in place (the document is parsed in situ, so `str` points into the
+  // gateway's own copy of it).
+  static void RepairSurrogates(const char* str, size_t length) {
+    char* text = const_cast<char*>(str);
+    const void* found;
+    size_t at = 0;
+    while (at + 2 < length &&
+           (found = std::memchr(text + at, '\xED', length - at - 2)) != nullptr) {
+      at = static_cast<size_t>(static_cast<char*>(const_cast<void*>(found)) - text);
+      if ((static_cast<unsigned char>(text[at + 1]) & 0xE0) == 0xA0) {
+        text[at] = '\xEF';
+        text[at + 1] = '\xBF';
+        text[at + 2] = '\xBD';
+        at += 3;
+      } else {
+        ++at;
+      }
+    }
   }
 
   // ---- errors ----
@@ -795,6 +838,8 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
   const FieldInfo* list_field_;
   std::string* out_;
   std::vector<Frame> stack_;
+  int nesting_ = 0;  // length-prefixed messages open in the output
+  int deepest_ = 0;
   absl::Status status_;
   rapidjson::StringBuffer buffer_;
   rapidjson::Writer<rapidjson::StringBuffer> stringify_{buffer_};

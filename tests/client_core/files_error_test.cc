@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "client_core/utf8.h"
 #include "gtest/gtest.h"
 
 namespace filesgw::client_core {
@@ -110,6 +111,37 @@ TEST(FilesError, JsonThatIsNotAnObjectIsText) {
   FilesError e = ParseFilesError(500, R"(["oops"])");
   EXPECT_EQ(e.type, "");
   EXPECT_EQ(e.message, R"(HTTP 500: ["oops"])");
+}
+
+// A proxy page in Latin-1 ("café" with a single 0xE9 byte): the excerpt is
+// readable and valid UTF-8, so the status reaches the caller's stub.
+TEST(FilesError, Latin1PageBecomesValidUtf8) {
+  FilesError e = ParseFilesError(502, "<html><title>Caf\xe9 gateway</title></html>");
+  EXPECT_EQ(e.message, "HTTP 502: Caf\xEF\xBF\xBD gateway");
+}
+
+TEST(FilesError, LongInvalidPageIsStillCutToLength) {
+  FilesError e = ParseFilesError(500, std::string(1000, '\xff'));
+  EXPECT_LE(e.message.size(), 200u);
+  EXPECT_TRUE(IsValidUtf8(e.message));
+}
+
+// "\udc00" is a lone low surrogate: legal JSON text, but it decodes to bytes
+// that are not UTF-8. The type, the message and the data survive; only the
+// character is replaced.
+TEST(FilesError, LoneSurrogateEscapesAreReplaced) {
+  FilesError e = ParseFilesError(
+      404, R"({"type":"not-found/x","error":"missing \udc00 here","data":{"k":"\udc00"}})");
+  EXPECT_EQ(e.type, "not-found/x");
+  EXPECT_TRUE(IsValidUtf8(e.message)) << e.message;
+  EXPECT_EQ(e.message.rfind("missing ", 0), 0u);
+  EXPECT_TRUE(IsValidUtf8(e.data_json)) << e.data_json;
+}
+
+TEST(FilesError, InvalidBytesInsideJsonStringsAreReplaced) {
+  FilesError e = ParseFilesError(400, "{\"type\":\"bad-request/x\",\"error\":\"ab\xc0\xaf" "cd\"}");
+  EXPECT_EQ(e.type, "bad-request/x");
+  EXPECT_EQ(e.message, "ab\xEF\xBF\xBD\xEF\xBF\xBD" "cd");
 }
 
 }  // namespace

@@ -151,6 +151,55 @@ TEST(JsonToBinary, StructsFromArbitraryJson) {
                      R"({"a":{"b":[1.5,"x",true,null,{"c":[]}],"d":{}},"e":"ü🎉","f":-2.0}})");
 }
 
+// Found by the codec_json fuzz target: "\udc00" (a lone low surrogate) is
+// legal JSON, but RapidJSON decodes it to bytes that are not UTF-8, and the
+// caller's stub refused the whole message. The character becomes U+FFFD, in
+// values, in Struct keys and in stringified map values alike.
+TEST(JsonToBinary, LoneSurrogatesBecomeReplacementCharacters) {
+  EXPECT_EQ(Json("User", R"({"id":1,"name":"a\udc00b\udfff"})"),
+            "{\"id\":1,\"name\":\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD\"}");
+  EXPECT_EQ(Json("Automation", R"({"schedule":{"k\udc00":"\udc00"}})"),
+            "{\"schedule\":{\"k\xEF\xBF\xBD\":\"\xEF\xBF\xBD\"}}");
+  EXPECT_EQ(Json("ListUsersRequest", R"({"filter":{"o":["\udc00"]}})"),
+            "{\"filter\":{\"o\":\"[\\\"\xEF\xBF\xBD\\\"]\"}}");
+  // A proper pair is one character, untouched.
+  EXPECT_EQ(Json("User", R"({"name":"\ud83c\udf89"})"), R"({"name":"🎉"})");
+}
+
+// Also found by the fuzz target: protobuf parsers refuse messages nested
+// more than 100 deep, and each JSON level in a Struct is two or three
+// messages. Such an answer is refused with a clear error instead of reaching
+// the caller as bytes it cannot parse; anything shallower still converts.
+TEST(JsonToBinary, StructsTooDeepForProtobufParsersAreRefused) {
+  const auto in_struct = [](int levels) {
+    return R"({"schedule":{"k":)" + std::string(levels, '[') + std::string(levels, ']') + "}}";
+  };
+  // Every depth either converts to bytes that parse, or is refused by name.
+  int deepest_converted = 0;
+  for (int levels = 1; levels <= 60; ++levels) {
+    std::string binary;
+    const absl::Status status = JsonToBinary(Type("Automation"), in_struct(levels), &binary);
+    if (status.ok()) {
+      std::unique_ptr<Message> message(proto::Prototype(Type("Automation"))->New());
+      EXPECT_TRUE(message->ParseFromString(binary)) << levels << " levels convert but do not parse";
+      deepest_converted = levels;
+    } else {
+      EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_THAT(std::string(status.message()), HasSubstr("nested more than 100")) << levels;
+    }
+  }
+  // Two messages per array level: about 48 levels fit under 100.
+  EXPECT_GE(deepest_converted, 45);
+  EXPECT_LT(deepest_converted, 60);
+  // Wide is not deep: thousands of siblings in one Struct convert.
+  std::string wide = R"({"schedule":{)";
+  for (int i = 0; i < 5000; ++i) wide += "\"k" + std::to_string(i) + "\":{\"v\":[1]},";
+  wide.back() = '}';
+  wide += "}";
+  std::string binary;
+  EXPECT_TRUE(JsonToBinary(Type("Automation"), wide, &binary).ok());
+}
+
 TEST(JsonToBinary, LongNestedValuesNeedWiderLengthPrefixes) {
   // 1-, 2- and 3-byte length prefixes are backpatched in place.
   for (size_t size : {100u, 200u, 20000u, 3000000u}) {
