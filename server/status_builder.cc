@@ -17,6 +17,28 @@ namespace {
 constexpr char kDomain[] = "files.com";
 constexpr char kGatewayDomain[] = "files-gateway";
 
+// A status travels in HTTP/2 trailers: grpc-message (percent-encoded, so up
+// to 3 bytes per byte) and grpc-status-details-bin (base64, 4 per 3). C++,
+// Java and Python clients refuse trailers over 8 KiB by default and then
+// report a transport error instead of this status. An upstream error with a
+// page-long message or a large `errors`/`data` could pass that, so texts are
+// cut (the status message at 512 bytes, 1.5 KiB encoded) and the details kept
+// under 4 KiB (5.4 KiB encoded) by dropping the bulky structured parts first.
+constexpr size_t kMaxStatusMessage = 512;
+constexpr size_t kMaxDetailMessage = 1024;
+constexpr size_t kMaxDetailText = 256;  // type, title, instance
+constexpr size_t kMaxDetails = 4096;
+
+// Cuts at most `max` bytes at a character boundary, marking the cut with "...".
+std::string Cap(std::string text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t cut = max - 3;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  text.resize(cut);
+  text += "...";
+  return text;
+}
+
 // The gRPC code of each group (the design brief's table).
 grpc::StatusCode GroupCode(std::string_view group_type) {
   if (group_type == "bad-request") return grpc::StatusCode::INVALID_ARGUMENT;
@@ -125,9 +147,8 @@ void ParseJsonInto(const std::string& json, T* out) {
   if (!google::protobuf::util::JsonStringToMessage(json, out).ok()) out->Clear();
 }
 
-grpc::Status Build(grpc::StatusCode code, const std::string& message,
-                   const google::rpc::Status& status) {
-  return grpc::Status(code, message, status.SerializeAsString());
+grpc::Status Build(grpc::StatusCode code, const google::rpc::Status& status) {
+  return grpc::Status(code, status.message(), status.SerializeAsString());
 }
 
 }  // namespace
@@ -167,52 +188,76 @@ grpc::Status FromFilesError(const client_core::FilesError& error,
   std::string message = error.message;
   if (message.empty()) message = error.title;
   if (message.empty()) message = absl::StrCat("Files.com answered HTTP ", error.http_status);
-
-  google::rpc::Status status;
-  status.set_code(static_cast<int>(cls.code));
-  status.set_message(message);
-
-  google::rpc::ErrorInfo info;
-  info.set_reason(cls.reason);
-  info.set_domain(kDomain);
-  auto& md = *info.mutable_metadata();
-  if (!error.type.empty()) md["type"] = error.type;
-  if (!cls.group_name.empty()) md["group"] = cls.group_name;
-  md["http_status"] = absl::StrCat(error.http_status);
-  if (!error.instance.empty()) md["instance"] = error.instance;
-  PackAny(info, &status);
-  SetRetryInfo(retry_delay, &status);
+  const std::string type = Cap(error.type, kMaxDetailText);
+  const std::string instance = Cap(error.instance, kMaxDetailText);
 
   files::v1::FilesError detail;
-  detail.set_type(error.type);
+  detail.set_type(type);
   detail.set_error_type(cls.type);
   detail.set_error_group(cls.group);
-  detail.set_title(error.title);
-  detail.set_message(error.message);
+  detail.set_title(Cap(error.title, kMaxDetailText));
+  detail.set_message(Cap(error.message, kMaxDetailMessage));
   detail.set_http_code(error.http_code);
-  detail.set_instance(error.instance);
+  detail.set_instance(instance);
   detail.set_http_status(error.http_status);
   ParseJsonInto(error.errors_json, detail.mutable_errors());
   ParseJsonInto(error.data_json, detail.mutable_data());
   ParseJsonInto(error.model_errors_json, detail.mutable_model_errors());
   ParseJsonInto(error.model_error_keys_json, detail.mutable_model_error_keys());
-  PackAny(detail, &status);
-  return Build(cls.code, message, status);
+
+  google::rpc::ErrorInfo info;
+  info.set_reason(cls.reason);
+  info.set_domain(kDomain);
+  auto& md = *info.mutable_metadata();
+  if (!type.empty()) md["type"] = type;
+  if (!cls.group_name.empty()) md["group"] = cls.group_name;
+  md["http_status"] = absl::StrCat(error.http_status);
+  if (!instance.empty()) md["instance"] = instance;
+
+  const auto assemble = [&] {
+    google::rpc::Status status;
+    status.set_code(static_cast<int>(cls.code));
+    status.set_message(Cap(message, kMaxStatusMessage));
+    PackAny(info, &status);
+    SetRetryInfo(retry_delay, &status);
+    PackAny(detail, &status);
+    return status;
+  };
+  google::rpc::Status status = assemble();
+  // Too big for the trailers: the structured extras go, largest first; the
+  // codes, type, title and message stay, and the caller is told.
+  while (status.ByteSizeLong() > kMaxDetails) {
+    google::protobuf::Message* largest = nullptr;
+    for (google::protobuf::Message* part :
+         {static_cast<google::protobuf::Message*>(detail.mutable_errors()),
+          static_cast<google::protobuf::Message*>(detail.mutable_data()),
+          static_cast<google::protobuf::Message*>(detail.mutable_model_errors()),
+          static_cast<google::protobuf::Message*>(detail.mutable_model_error_keys())}) {
+      if (part->ByteSizeLong() > 0 &&
+          (largest == nullptr || part->ByteSizeLong() > largest->ByteSizeLong())) {
+        largest = part;
+      }
+    }
+    if (largest == nullptr) break;
+    largest->Clear();
+    md["details_truncated"] = "true";
+    status = assemble();
+  }
+  return Build(cls.code, status);
 }
 
 grpc::Status FromLocalStatus(const absl::Status& s, std::string_view reason,
                              std::optional<absl::Duration> retry_delay) {
   auto code = static_cast<grpc::StatusCode>(static_cast<int>(s.code()));
-  std::string message(s.message());
   google::rpc::Status status;
   status.set_code(static_cast<int>(code));
-  status.set_message(message);
+  status.set_message(Cap(std::string(s.message()), kMaxStatusMessage));
   google::rpc::ErrorInfo info;
   info.set_reason(std::string(reason));
   info.set_domain(kGatewayDomain);
   PackAny(info, &status);
   SetRetryInfo(retry_delay, &status);
-  return Build(code, message, status);
+  return Build(code, status);
 }
 
 }  // namespace filesgw::server

@@ -6,11 +6,13 @@
 // Checked: never OK; the status details parse as google.rpc.Status and each
 // detail as its message (a caller's stub must be able to read them); the
 // google.rpc.Status agrees with the gRPC code and message; excerpts of
-// non-JSON bodies stay short.
+// non-JSON bodies stay short; the status fits in a client's trailers and its
+// message is UTF-8.
 #include <string>
 
 #include "absl/strings/numbers.h"
 #include "client_core/files_error.h"
+#include "client_core/utf8.h"
 #include "files/v1/error_catalog.pb.h"
 #include "fuzz_util.h"
 #include "google/rpc/error_details.pb.h"
@@ -30,12 +32,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const auto error = filesgw::client_core::ParseFilesError(http_status, input.payload);
   FUZZ_CHECK(error.http_status == http_status, body_text);
-  if (error.type.empty() && error.title.empty()) {
+  // Not a JSON object: the message is an excerpt of the page.
+  const size_t first = input.payload.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || input.payload[first] != '{') {
     FUZZ_CHECK(error.message.size() <= 200, "excerpt too long: " + Printable(error.message));
   }
 
   const grpc::Status status = filesgw::server::FromFilesError(error, std::nullopt);
   FUZZ_CHECK(!status.ok(), body_text);
+  // Both must fit in the trailers a client accepts (8 KiB by default).
+  FUZZ_CHECK(status.error_message().size() <= 512, "status message too long; body: " + body_text);
+  FUZZ_CHECK(status.error_details().size() <= 4096, "status details too long; body: " + body_text);
+  FUZZ_CHECK(filesgw::client_core::IsValidUtf8(status.error_message()),
+             "status message is not UTF-8: " + Printable(status.error_message()));
   google::rpc::Status rich;
   FUZZ_CHECK(rich.ParseFromString(status.error_details()),
              "google.rpc.Status does not parse; body: " + body_text);

@@ -14,6 +14,8 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
 #include "proto/api_pool.h"
 #include "rapidjson/document.h"
 #include "tests/server/gateway_harness.h"
@@ -312,6 +314,32 @@ TEST_F(GatewayTest, RateLimitedAfterRetriesCarriesRetryInfo) {
   EXPECT_TRUE(r.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
               r.status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
       << r.status.error_code();
+}
+
+// An upstream error far larger than a gRPC client accepts in trailers (8 KiB
+// by default): the caller still gets the typed status, cut to fit, rather
+// than a transport error that hides what Files.com said.
+TEST_F(GatewayTest, HugeUpstreamErrorStillReachesTheCallerTyped) {
+  std::string errors;
+  for (int i = 0; i < 3000; ++i) errors += "\"field_" + std::to_string(i) + " is invalid\",";
+  errors.pop_back();
+  const std::string body = R"({"type":"bad-request/invalid-body","http-code":422,"title":"Invalid body","error":")" +
+                           std::string(40000, 'e') + R"(","errors":[)" + errors + "]}";
+  rapidjson::StringBuffer rule;
+  rapidjson::Writer<rapidjson::StringBuffer> w(rule);
+  w.StartObject();
+  w.Key("method"); w.String("GET");
+  w.Key("path"); w.String("/users/5");
+  w.Key("status"); w.Int(422);
+  w.Key("body"); w.String(body.c_str(), static_cast<rapidjson::SizeType>(body.size()));
+  w.Key("times"); w.Int(1);
+  w.EndObject();
+  harness_->ControlPost("/__emulator/faults", rule.GetString());
+  auto r = harness_->Call("files.v1.UserService/FindUser", R"({"id":5})");
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << r.status.error_message();
+  EXPECT_EQ(ErrorType(r), "bad-request/invalid-body");
+  EXPECT_THAT(r.status.error_message(), StartsWith("eeee"));
+  EXPECT_LE(r.status.error_message().size(), 512u);
 }
 
 TEST_F(GatewayTest, DeadlineBoundsTheUpstreamCall) {

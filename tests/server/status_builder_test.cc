@@ -108,6 +108,55 @@ TEST(FromFilesError, NoRetryInfoWithoutADelay) {
   EXPECT_FALSE(s.error_message().empty());
 }
 
+// gRPC clients refuse trailers over 8 KiB: a huge upstream error must still
+// arrive as a status with its code and type, cut to fit.
+TEST(FromFilesError, HugeMessagesAndDetailsAreCutToFitTrailers) {
+  client_core::FilesError e;
+  e.http_status = 422;
+  e.type = "bad-request/invalid-body";
+  e.title = "Invalid body";
+  e.message = std::string(30000, 'm') + "\xC3\xA9";
+  std::string errors = "[";
+  for (int i = 0; i < 2000; ++i) errors += "\"field_" + std::to_string(i) + " is invalid\",";
+  errors.back() = ']';
+  e.errors_json = errors;
+  e.data_json = R"({"small": true})";
+  grpc::Status s = FromFilesError(e, std::nullopt);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_LE(s.error_message().size(), 512u);
+  EXPECT_THAT(s.error_message(), ::testing::EndsWith("mmm..."));
+  EXPECT_LE(s.error_details().size(), 4096u);
+  EXPECT_EQ(Rich(s).message(), s.error_message());
+
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(Detail(s, &info));
+  EXPECT_EQ(info.metadata().at("type"), "bad-request/invalid-body");
+  EXPECT_EQ(info.metadata().at("details_truncated"), "true");
+  files::v1::FilesError body;
+  ASSERT_TRUE(Detail(s, &body));
+  EXPECT_EQ(body.title(), "Invalid body");
+  EXPECT_LE(body.message().size(), 1024u);
+  // The largest part went; the small one stayed.
+  EXPECT_EQ(body.errors().values_size(), 0);
+  EXPECT_TRUE(body.data().fields().at("small").bool_value());
+}
+
+TEST(FromFilesError, CutsNeverSplitACharacter) {
+  client_core::FilesError e;
+  e.http_status = 500;
+  for (int i = 0; i < 1000; ++i) e.message += "\xE2\x82\xAC";  // euro signs
+  grpc::Status s = FromFilesError(e, std::nullopt);
+  ASSERT_LE(s.error_message().size(), 512u);
+  const std::string body = s.error_message().substr(0, s.error_message().size() - 3);
+  EXPECT_EQ(body.size() % 3, 0u) << "a euro sign was split";
+}
+
+TEST(FromLocalStatus, LongMessagesAreCut) {
+  grpc::Status s = FromLocalStatus(absl::InternalError(std::string(10000, 'x')), "INTERNAL");
+  EXPECT_LE(s.error_message().size(), 512u);
+  EXPECT_EQ(Rich(s).message(), s.error_message());
+}
+
 TEST(FromLocalStatus, UsesTheGatewayDomain) {
   grpc::Status s = FromLocalStatus(absl::UnavailableError("connect refused"), "UPSTREAM_UNAVAILABLE");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
