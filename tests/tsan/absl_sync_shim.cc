@@ -43,6 +43,23 @@ Fn Real(const char* mangled) {
 #define FILESGW_REAL(type, mangled) \
   static const auto real = Real<type>(mangled)
 
+// Abseil evaluates an Await condition with the mutex held, but possibly on
+// another thread (the one unlocking), and may then give the mutex up inside
+// Await without going through Unlock: the evaluation acquires the mutex's
+// sync object (it sees what the last holder wrote) and releases it after (the
+// next holder sees that it read).
+struct GuardedCondition {
+  const absl::Condition* inner;
+  absl::Mutex* mu;
+  static bool Eval(void* arg) {
+    auto* self = static_cast<GuardedCondition*>(arg);
+    __tsan_acquire(self->mu);
+    const bool met = self->inner->Eval();
+    __tsan_release(self->mu);
+    return met;
+  }
+};
+
 }  // namespace
 
 namespace absl {
@@ -83,16 +100,18 @@ bool Mutex::TryLock() {
 // on return: other threads' writes under it happen before the return.
 void Mutex::Await(const Condition& cond) {
   FILESGW_REAL(void (*)(Mutex*, const Condition&), "_ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE");
+  GuardedCondition guarded{&cond, this};
   __tsan_release(this);
-  real(this, cond);
+  real(this, Condition(&GuardedCondition::Eval, &guarded));
   __tsan_acquire(this);
 }
 
 bool Mutex::AwaitWithTimeout(const Condition& cond, absl::Duration timeout) {
   FILESGW_REAL(bool (*)(Mutex*, const Condition&, absl::Duration),
                "_ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+  GuardedCondition guarded{&cond, this};
   __tsan_release(this);
-  const bool met = real(this, cond, timeout);
+  const bool met = real(this, Condition(&GuardedCondition::Eval, &guarded), timeout);
   __tsan_acquire(this);
   return met;
 }
