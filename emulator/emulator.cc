@@ -349,6 +349,10 @@ void Emulator::Impl::Control(const std::string& path, const httplib::Request& re
   if (what == "reset" && req.method == "POST") {
     faults.Clear();
     counter.Reset();
+    // Records too: a test that deleted user 1 must not leave the next one
+    // without it (seen when a test binary ran all its cases in one process).
+    store.Clear();
+    if (options.demo_site) actions.SeedDemoSite();
     if (options.demo_site && fs_ready) files.SeedDemo();
     return json(200, R"({"reset":true})");
   }

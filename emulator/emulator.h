@@ -34,7 +34,7 @@
 //   GET    /__emulator/faults            the rules, with their hit counts
 //   DELETE /__emulator/faults            clear every rule
 //   GET    /__emulator/requests          {"requests":{"GET /api/rest/v1/users/1":3,...},"total":3}
-//   POST   /__emulator/reset             clear counts and faults; restore the demo files
+//   POST   /__emulator/reset             clear counts, faults and records; restore the demo site and files
 //   POST   /__emulator/sessions/expire   end every session
 //   POST   /__emulator/urls/expire       every upload/download URL issued so far expires
 #ifndef FILESGW_EMULATOR_EMULATOR_H_

@@ -124,8 +124,13 @@ CallResult GatewayHarness::CallWith(const CallOptions& options, const std::strin
   return result;
 }
 
+// httplib's default 5 s read timeout is too short for a reset of a large
+// emulator state under TSan (10x slower); a hung emulator still fails the test.
+constexpr time_t kControlTimeoutSeconds = 60;
+
 std::string GatewayHarness::ControlPost(const std::string& path, const std::string& json) {
   httplib::Client client("127.0.0.1", emulator_->port());
+  client.set_read_timeout(kControlTimeoutSeconds, 0);
   auto res = client.Post(path.c_str(), json, "application/json");
   EXPECT_TRUE(res) << "control POST " << path;
   return res ? res->body : "";
@@ -133,6 +138,7 @@ std::string GatewayHarness::ControlPost(const std::string& path, const std::stri
 
 std::string GatewayHarness::ControlGet(const std::string& path) {
   httplib::Client client("127.0.0.1", emulator_->port());
+  client.set_read_timeout(kControlTimeoutSeconds, 0);
   auto res = client.Get(path.c_str());
   EXPECT_TRUE(res) << "control GET " << path;
   return res ? res->body : "";
