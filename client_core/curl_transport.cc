@@ -330,9 +330,8 @@ class Loop {
       set(curl_easy_setopt(e, CURLOPT_NOBODY, 1L));
     } else {
       // POST, PUT and PATCH always carry a length (0 for an empty part PUT).
-      const std::string_view body = req.shared_view != nullptr   ? *req.shared_view
-                                    : req.shared_body != nullptr ? std::string_view(*req.shared_body)
-                                                                 : std::string_view(req.body);
+      const std::string_view body =
+          req.shared_view != nullptr ? *req.shared_view : std::string_view(req.body);
       if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
         set(curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
                              static_cast<curl_off_t>(body.size())));

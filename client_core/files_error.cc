@@ -53,15 +53,6 @@ int HttpCode(const rapidjson::Value& object, int fallback) {
   return fallback;
 }
 
-// Cuts at most `max` bytes without splitting a UTF-8 sequence.
-std::string Truncate(std::string text, size_t max) {
-  if (text.size() <= max) return text;
-  size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  text.resize(cut);
-  return text;
-}
-
 std::string CollapseWhitespace(std::string_view in) {
   std::string out;
   bool space = false;
@@ -126,7 +117,7 @@ void ParseNonJson(std::string_view body, FilesError* error) {
     std::string title = Element(body, "title");
     excerpt = CollapseWhitespace(title.empty() ? StripTags(body) : title);
   }
-  error->message = Truncate(
+  error->message = CutUtf8(
       absl::StrCat("HTTP ", error->http_status, excerpt.empty() ? "" : ": ", excerpt), kMaxMessage);
 }
 
@@ -156,7 +147,7 @@ FilesError Parse(int http_status, std::string_view body) {
   error.model_error_keys_json = JsonMember(doc, "model_error_keys", /*want_array=*/false);
   if (error.message.empty()) {
     error.message = error.title.empty()
-                        ? Truncate(absl::StrCat("HTTP ", http_status, ": ", CollapseWhitespace(body.substr(0, 4 * kMaxMessage))),
+                        ? CutUtf8(absl::StrCat("HTTP ", http_status, ": ", CollapseWhitespace(body.substr(0, 4 * kMaxMessage))),
                                    kMaxMessage)
                         : error.title;
   }

@@ -41,10 +41,8 @@ struct HttpRequest {
   HeaderList headers;
   std::string body;
   // When set, sent instead of `body` without copying (e.g. an upload part
-  // that is kept for retries).
-  std::shared_ptr<const std::string> shared_body;
-  // The same for bytes held outside a std::string: the pointer keeps them
-  // alive (made with shared_ptr's aliasing constructor from their owner).
+  // that is kept for retries): the pointer keeps the bytes alive (made with
+  // shared_ptr's aliasing constructor from whatever owns them).
   std::shared_ptr<const std::string_view> shared_view;
   // When set, a 2xx body is handed to it as it arrives instead of being kept
   // in HttpResponse::body (which then stays empty). Other answers (errors) are

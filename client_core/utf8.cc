@@ -71,4 +71,13 @@ std::string ValidUtf8(std::string_view text) {
   return out;
 }
 
+std::string CutUtf8(std::string text, size_t max, std::string_view marker) {
+  if (text.size() <= max) return text;
+  size_t cut = max > marker.size() ? max - marker.size() : 0;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  text.resize(cut);
+  text.append(marker.data(), marker.size());
+  return text;
+}
+
 }  // namespace filesgw::client_core

@@ -22,6 +22,11 @@ bool IsValidUtf8(std::string_view text);
 // comes back unchanged.
 std::string ValidUtf8(std::string_view text);
 
+// At most `max` bytes of `text`, cut at a character boundary (never inside a
+// multi-byte sequence); with `marker` ("...") the cut is marked and the marker
+// counts within `max`. Text of at most `max` bytes comes back unchanged.
+std::string CutUtf8(std::string text, size_t max, std::string_view marker = {});
+
 }  // namespace filesgw::client_core
 
 #endif  // FILESGW_CLIENT_CORE_UTF8_H_

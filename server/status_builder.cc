@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "client_core/utf8.h"
 #include "files/v1/options.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/error_details.pb.h"
@@ -29,14 +30,9 @@ constexpr size_t kMaxDetailMessage = 1024;
 constexpr size_t kMaxDetailText = 256;  // type, title, instance
 constexpr size_t kMaxDetails = 4096;
 
-// Cuts at most `max` bytes at a character boundary, marking the cut with "...".
+// Cuts at a character boundary, marking the cut with "...".
 std::string Cap(std::string text, size_t max) {
-  if (text.size() <= max) return text;
-  size_t cut = max - 3;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  text.resize(cut);
-  text += "...";
-  return text;
+  return client_core::CutUtf8(std::move(text), max, "...");
 }
 
 // The gRPC code of each group (the design brief's table).

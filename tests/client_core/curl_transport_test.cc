@@ -358,7 +358,12 @@ TEST_F(CurlTransportTest, ErrorBodiesAreCollectedNotStreamed) {
 
 TEST_F(CurlTransportTest, SharedBodyIsSentWithoutCopy) {
   HttpRequest r = Request("PUT", "/echo");
-  r.shared_body = std::make_shared<const std::string>("part bytes");
+  struct Part {
+    std::string bytes = "part bytes";
+    std::string_view view{bytes};
+  };
+  auto part = std::make_shared<Part>();
+  r.shared_view = std::shared_ptr<const std::string_view>(part, &part->view);
   HttpResult result = Fetch(std::move(r));
   ASSERT_TRUE(result.transport.ok());
   EXPECT_EQ(result.response.body, "PUT:part bytes");

@@ -47,5 +47,14 @@ TEST(Utf8, ReplacementFollowsMaximalSubparts) {
   EXPECT_EQ(ValidUtf8("\xC3\xA9\xFF\xC3\xA9"), "\xC3\xA9" + kReplacement + "\xC3\xA9");
 }
 
+TEST(Utf8, CutsAtCharacterBoundaries) {
+  EXPECT_EQ(CutUtf8("short", 10), "short");
+  EXPECT_EQ(CutUtf8("abcdef", 4), "abcd");
+  // "é" is two bytes: a cut at 2 would split it, so it goes whole.
+  EXPECT_EQ(CutUtf8("a\xC3\xA9z", 2), "a");
+  EXPECT_EQ(CutUtf8("abcdefgh", 6, "..."), "abc...");
+  EXPECT_EQ(CutUtf8("\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC", 7, "..."), "\xE2\x82\xAC...");
+}
+
 }  // namespace
 }  // namespace filesgw::client_core
