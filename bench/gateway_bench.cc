@@ -4,10 +4,18 @@
 //
 //   build/bench/gateway_bench [--build DIR] [--calls N]
 //
+// gRPC's own floor on the machine: this program re-run as a server that
+// answers every unary call at once with an empty message
+// (--floor-server async|callback), measured with the same client. "async"
+// serves from one completion queue thread with no other service; "callback"
+// uses the callback API and the default health service, as the gateway does.
+//
 // Starts build/emulator/files-emulator and build/server/files-gateway as
 // separate processes so the gateway's CPU is measured alone. Prints figures
 // and targets side by side; asserts nothing.
 #include <curl/curl.h>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -24,7 +32,12 @@
 #include "absl/time/time.h"
 #include "bench/bench_util.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "grpcpp/support/server_callback.h"
 #include "grpcpp/security/credentials.h"
 
 namespace {
@@ -105,12 +118,98 @@ std::vector<double> ThroughGateway(grpc::GenericStub* stub, const std::string& m
   return us;
 }
 
+// The empty answer of a floor server, built once.
+grpc::ByteBuffer EmptyAnswer() {
+  grpc::Slice slice("", 0);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+class CallbackFloor final : public grpc::CallbackGenericService {
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext*) override {
+    class Reactor final : public grpc::ServerGenericBidiReactor {
+     public:
+      Reactor() { StartRead(&request_); }
+      void OnReadDone(bool ok) override {
+        if (!ok) return Finish(grpc::Status(grpc::StatusCode::INTERNAL, "no request"));
+        answer_ = EmptyAnswer();
+        StartWriteAndFinish(&answer_, grpc::WriteOptions(), grpc::Status::OK);
+      }
+      void OnDone() override { delete this; }
+
+     private:
+      grpc::ByteBuffer request_, answer_;
+    };
+    return new Reactor;
+  }
+};
+
+// One call of the async floor server: matched, read, answered, gone.
+struct AsyncFloorCall {
+  grpc::GenericServerContext context;
+  grpc::GenericServerAsyncReaderWriter stream{&context};
+  grpc::ByteBuffer request, answer;
+  int step = 0;
+};
+
+int FloorServer(bool async) {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  grpc::AsyncGenericService async_service;
+  CallbackFloor callback_service;
+  std::unique_ptr<grpc::ServerCompletionQueue> cq;
+  if (async) {
+    builder.RegisterAsyncGenericService(&async_service);
+    cq = builder.AddCompletionQueue();
+  } else {
+    grpc::EnableDefaultHealthCheckService(true);
+    builder.RegisterCallbackGenericService(&callback_service);
+  }
+  auto server = builder.BuildAndStart();
+  if (server == nullptr) return 1;
+  std::printf("{\"msg\":\"listening\",\"address\":\"127.0.0.1:%d\"}\n", port);
+  std::fflush(stdout);
+  if (!async) {
+    pause();  // until SIGTERM
+    return 0;
+  }
+  auto request = [&] {
+    auto* call = new AsyncFloorCall;
+    async_service.RequestCall(&call->context, &call->stream, cq.get(), cq.get(), call);
+  };
+  request();
+  void* tag;
+  bool ok;
+  while (cq->Next(&tag, &ok)) {
+    auto* call = static_cast<AsyncFloorCall*>(tag);
+    if (call->step == 2 || (call->step == 0 && !ok)) {  // answered, or shutting down
+      delete call;
+    } else if (call->step == 0) {
+      request();
+      call->step = 1;
+      call->stream.Read(&call->request, call);
+    } else {
+      call->step = 2;
+      call->answer = EmptyAnswer();
+      if (ok) {
+        call->stream.WriteAndFinish(call->answer, grpc::WriteOptions(), grpc::Status::OK, call);
+      } else {
+        call->stream.Finish(grpc::Status(grpc::StatusCode::INTERNAL, "no request"), call);
+      }
+    }
+  }
+  return 0;
+}
+
 // Encodes a varint-keyed request by hand: field 1 (id) = 1 / per_page (field 2) = 1000.
 std::string FindUserRequest() { return std::string("\x08\x01", 2); }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--floor-server") {
+    return FloorServer(std::string(argv[2]) == "async");
+  }
   std::string build = "build";
   int calls = 2000;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -174,6 +273,28 @@ int main(int argc, char** argv) {
                 via.p50_us, via.p50_us - direct.p50_us, via.p99_us - direct.p99_us, cpu_us);
   }
   std::printf("targets: FindUser gateway CPU <= 50us/call, added p50 <= 150us\n\n");
+
+  // What gRPC alone costs here: the same client against servers that answer
+  // at once. The gateway cannot go below these.
+  std::printf("gRPC's own floor (a server answering at once, same client, %d calls)\n", calls);
+  std::printf("%-44s %10s %10s %16s\n", "server", "p50", "p99", "server CPU/call");
+  for (const char* kind : {"async", "callback"}) {
+    Proc floor = Spawn({argv[0], "--floor-server", kind}, "\"listening\"", &line);
+    auto floor_channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", PortFrom(line)),
+                                             grpc::InsecureChannelCredentials());
+    grpc::GenericStub floor_stub(floor_channel);
+    double cpu0 = CpuSeconds(floor.pid);
+    auto s = Summarize(ThroughGateway(&floor_stub, "/files.v1.UserService/FindUser",
+                                      FindUserRequest(), calls));
+    double cpu_us = (CpuSeconds(floor.pid) - cpu0) * 1e6 / (calls + 20);
+    std::printf("%-44s %8.0fus %8.0fus %14.1fus\n",
+                std::string(kind) == "async"
+                    ? "async API, 1 completion-queue thread"
+                    : "callback API + health service (as gateway)",
+                s.p50_us, s.p99_us, cpu_us);
+    filesgw::bench::Stop(floor);
+  }
+  std::printf("\n");
 
   // 1,000 concurrent unary calls.
   const int kConcurrent = 1000;

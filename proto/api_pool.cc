@@ -63,6 +63,9 @@ ApiSurface* Load() {
   }
   for (auto& file : *set.mutable_file()) {
     KeepOnlyExplicitJsonNames(&file);
+    // Nothing reads comments or source spans at run time, and the pool would
+    // keep a copy of them: 5 MiB of every process's heap.
+    file.clear_source_code_info();
     const auto* built = generated->FindFileByName(file.name());
     if (built == nullptr) built = api->pool->BuildFile(file);
     if (built == nullptr) {

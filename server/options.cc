@@ -55,7 +55,7 @@ std::string UsageText() {
   --max-concurrent-requests=N upstream API requests in flight, all callers together [32; FILESGW_MAX_CONCURRENT_REQUESTS]
   --requests-per-second=R     upstream API request rate cap, 0 = none [0; FILESGW_REQUESTS_PER_SECOND]
   --chunk-size=BYTES          data per Download message [524288; FILESGW_CHUNK_SIZE]
-  --max-parallel-parts=N      part uploads in flight per Upload stream [4; FILESGW_MAX_PARALLEL_PARTS]
+  --max-parallel-parts=N      part uploads in flight per Upload stream [3; FILESGW_MAX_PARALLEL_PARTS]
   --upload-memory=BYTES       part buffers shared by all uploads [100663296; FILESGW_UPLOAD_MEMORY]
   --resumable-ttl=DUR         how long an idle resumable upload is kept [24h; FILESGW_RESUMABLE_TTL]
   --metrics-listen=ADDR       Prometheus /metrics listener, HOST:PORT or "off" [127.0.0.1:9464; FILESGW_METRICS_LISTEN]

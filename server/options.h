@@ -91,7 +91,7 @@ struct GatewayOptions {
   double requests_per_second = 0;     // 0 = no cap
   // Transfers (TransferService).
   int64_t chunk_size = 512 * 1024;            // bytes per Download message
-  int max_parallel_parts = 4;                 // part PUTs in flight per upload
+  int max_parallel_parts = 3;                 // part PUTs in flight per upload
   int64_t upload_memory = 96LL << 20;         // part buffers over all uploads
   absl::Duration resumable_ttl = absl::Hours(24);
   // Prometheus /metrics listener. Empty: none (ParseOptions defaults it to

@@ -9,8 +9,8 @@
 //   Download: at most 4 x chunk_size (one filling, two queued, one being
 //             sent) + curl's receive buffer, whatever the file size.
 //   Upload:   at most (1 + max_parallel_parts) part buffers (Files.com parts
-//             are 5 MiB and up; with the default 4 parts in flight: 25 MiB),
-//             plus about 8 MiB of gRPC receive buffers and the message being
+//             are 5 MiB and up; with the default 3 parts in flight: 20 MiB),
+//             plus about 6 MiB of gRPC receive buffers and the message being
 //             read, and all part buffers together within upload_memory (a
 //             stream waits for buffer space, so callers are slowed, never
 //             refused). Part buffers are mappings of their own, reused while

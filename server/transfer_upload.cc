@@ -208,6 +208,7 @@ class PartJob : public std::enable_shared_from_this<PartJob> {
                           absl::StrCat("part ", part_, " upload answered no ETag")));
       }
       std::string clean(absl::StripSuffix(absl::StripPrefix(*etag, "\""), "\""));
+      data_.reset();  // see Fail
       return session_->PartDone(part_, std::move(clean), budget_);
     }
     auto d = session_->Descriptor(part_);
@@ -314,7 +315,13 @@ class PartJob : public std::enable_shared_from_this<PartJob> {
     });
   }
 
-  void Fail(grpc::Status status) { session_->PartFailed(part_, std::move(status), budget_); }
+  // The buffer goes back to the pool before the session learns the slot is
+  // free: otherwise the stream could take its next buffer first, and the pool
+  // map a fifth one that then stayed (1 GiB uploads peaked 5 MiB above 100 MiB).
+  void Fail(grpc::Status status) {
+    data_.reset();
+    session_->PartFailed(part_, std::move(status), budget_);
+  }
 
   std::shared_ptr<UploadSession> session_;
   const int part_;
