@@ -5,6 +5,7 @@
 // parallel parts; a failed part is retried from the gateway's own copy (fresh
 // URL on 403/expiry, backoff on 5xx/429/resets); `end` commits only after the
 // size and any expected checksum are verified. Nothing is committed otherwise.
+#include <malloc.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -637,6 +638,11 @@ grpc::Status UploadSession::Dispatch(grpc::ServerContext* context) {
   buffer_.reset();
   ++next_part_;
   job->Start();
+  // Hand the heap pages freed since the last part (gRPC's receive slices,
+  // mostly) back to the system, here on the stream's thread, once per part:
+  // without it a 1 GiB stream peaked 2-5 MiB above a 100 MiB one (heap
+  // fragments), with it 0.5-3 MiB. Costs well under a millisecond per 5 MiB.
+  malloc_trim(0);
   return grpc::Status::OK;
 }
 
