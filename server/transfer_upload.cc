@@ -638,11 +638,12 @@ grpc::Status UploadSession::Dispatch(grpc::ServerContext* context) {
   buffer_.reset();
   ++next_part_;
   job->Start();
-  // Hand the heap pages freed since the last part (gRPC's receive slices,
-  // mostly) back to the system, here on the stream's thread, once per part:
-  // without it a 1 GiB stream peaked 2-5 MiB above a 100 MiB one (heap
-  // fragments), with it 0.5-3 MiB. Costs well under a millisecond per 5 MiB.
-  malloc_trim(0);
+  // Every fourth part (20 MiB and up), hand the heap pages freed since
+  // (gRPC's receive slices, mostly) back to the system, on the stream's own
+  // thread: without it a 1 GiB stream peaked up to 10 % above a 100 MiB one
+  // (heap fragments). One call takes 0.5 ms (p50; p90 0.9 ms), so about
+  // 0.04 CPU s per GiB.
+  if (next_part_ % 4 == 0) malloc_trim(0);
   return grpc::Status::OK;
 }
 
