@@ -64,11 +64,6 @@ int main(int argc, char** argv) {
   // arenas per core each thread's arena kept its own high-water mark (32
   // concurrent uploads: 530 MiB peak RSS; with 4 arenas: 430 MiB).
   mallopt(M_ARENA_MAX, 4);
-  // Fixed, not glibc's sliding mmap threshold: once a freed 1 MiB gRPC
-  // message buffer raised it, such buffers came from the heap, which
-  // fragmented and grew with the bytes streamed (one upload stream: 100 MiB
-  // peaked at 62.8 MiB, 1 GiB at 70.0 MiB; fixed: 62.3 and 65.5; same CPU).
-  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's deadlock
   // detector on: every lock updates a global lock-order graph under a global
   // spin lock (GraphCycles::GetId was 1.2% of the gateway's CPU on FindUser

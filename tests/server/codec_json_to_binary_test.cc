@@ -267,6 +267,33 @@ TEST(JsonToBinary, MalformedJsonIsInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Valid text skips RapidJSON's own UTF-8 check (and copies strings 16 bytes at
+// a time); what it lets through must be exactly what the check would have.
+TEST(JsonToBinary, NonAsciiStringsOfEveryLengthKeepTheirBytes) {
+  const std::string piece = "\xC3\xA9\xE5\x90\x8D\xF0\x9F\x93\x81";  // é 名 📁
+  for (size_t length = 0; length <= 40; ++length) {
+    std::string name;
+    for (size_t i = 0; i < length; ++i) name += (i % 5 == 0) ? piece : std::string(1, 'a' + i % 26);
+    // The closing quote lands at every offset of a 16-byte block, up to the
+    // text's very end.
+    const std::string json = "{\"name\":\"" + name + "\"}";
+    auto user = Decode(Type("User"), json);
+    EXPECT_EQ(user->GetReflection()->GetString(*user, Type("User")->FindFieldByName("name")), name)
+        << length;
+  }
+}
+
+TEST(JsonToBinary, InvalidUtf8AnywhereInAStringIsRefusedWithItsOffset) {
+  for (const char* bad : {"\xff", "\xC3", "\xE5\x90", "\xED\xA0\x80", "\xC0\xAF",
+                          "\xF4\x90\x80\x80"}) {
+    const std::string json = std::string("{\"id\":1,\"name\":\"abcdefghijklmnop") + bad + "q\"}";
+    absl::Status status = Error("User", json);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << json;
+    EXPECT_THAT(std::string(status.message()), HasSubstr("at offset 32")) << json;
+    EXPECT_THAT(std::string(status.message()), HasSubstr("Invalid encoding")) << json;
+  }
+}
+
 TEST(MessageToJson, WritesOnlySetFieldsWithFilesKeys) {
   EXPECT_EQ(Json("User", R"({"workspace_id":3,"subscribe_to_newsletter":true})"),
             R"({"workspace_id":3,"subscribe_to_newsletter":true})");
