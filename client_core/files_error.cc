@@ -146,10 +146,12 @@ FilesError Parse(int http_status, std::string_view body) {
   error.model_errors_json = JsonMember(doc, "model_errors", /*want_array=*/false);
   error.model_error_keys_json = JsonMember(doc, "model_error_keys", /*want_array=*/false);
   if (error.message.empty()) {
-    error.message = error.title.empty()
-                        ? CutUtf8(absl::StrCat("HTTP ", http_status, ": ", CollapseWhitespace(body.substr(0, 4 * kMaxMessage))),
-                                   kMaxMessage)
-                        : error.title;
+    error.message =
+        error.title.empty()
+            ? CutUtf8(absl::StrCat("HTTP ", http_status, ": ",
+                                   CollapseWhitespace(body.substr(0, 4 * kMaxMessage))),
+                      kMaxMessage)
+            : error.title;
   }
   return error;
 }
