@@ -28,12 +28,6 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-// SSE2 (every x86-64 has it) lets RapidJSON copy in-situ strings 16 bytes at
-// a time once encoding validation is off (see Run). Defined for this file
-// only: it is the only one that parses in situ.
-#if defined(__x86_64__) && !defined(RAPIDJSON_SSE2)
-#define RAPIDJSON_SSE2
-#endif
 #include "client_core/utf8.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
@@ -871,13 +865,13 @@ absl::Status Run(const Table* table, const FieldInfo* list_field, std::string_vi
   }
   // In-situ parsing decodes strings in place, so keys and values are views
   // into this copy and nothing else is allocated per string.
-  // The padding keeps every read inside the buffer: RapidJSON's UTF-8
-  // validation reads a multi-byte sequence's continuation bytes before
-  // checking them, so a lead byte at the very end read up to 3 bytes past the
-  // terminator (heap overflow, found by the codec_json fuzz target under
-  // ASan), and the SSE2 string copy loads aligned 16-byte blocks, the last of
-  // which may end up to 15 bytes past the string's closing quote.
-  constexpr size_t kPadding = 16;
+  // RapidJSON's UTF-8 validation reads a multi-byte sequence's continuation
+  // bytes before checking them, so a lead byte at the very end would read up
+  // to 3 bytes past the terminator (heap overflow, found by the codec_json
+  // fuzz target under ASan): 3 more NULs keep every read inside the buffer.
+  // (No RAPIDJSON_SSE2: its string scan lets raw 0x1A-0x1F through, which the
+  // fuzz target found; crash-b57d05ae... in its corpus.)
+  constexpr size_t kPadding = 3;
   std::string buffer;
   buffer.reserve(json.size() + kPadding + 1);
   buffer.append(json.data(), json.size());
@@ -888,7 +882,7 @@ absl::Status Run(const Table* table, const FieldInfo* list_field, std::string_vi
   rapidjson::InsituStringStream stream(buffer.data());
   // One pass over the whole text (eight ASCII bytes per step) is far cheaper
   // than RapidJSON's check of each string byte (13 % of a 1,000-user page's
-  // conversion), and without it strings are copied 16 bytes at a time.
+  // conversion).
   rapidjson::ParseResult result =
       client_core::IsValidUtf8(json) ? reader.Parse<kParseFlags>(stream, encoder)
                                      : reader.Parse<kValidatingParseFlags>(stream, encoder);
