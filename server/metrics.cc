@@ -178,6 +178,11 @@ Metrics::Metrics()
                                .Help("Calls the rate governor refused (deadline could not be "
                                      "met), by profile")
                                .Register(*registry_)),
+      limit_rejections_(prometheus::BuildCounter()
+                            .Name("filesgw_limit_rejections_total")
+                            .Help("Calls refused or ended by an isolation limit (per-caller "
+                                  "share, request size, idle stream), by limit")
+                            .Register(*registry_)),
       inflight_unary_(&inflight_calls_.Add({})),
       inflight_upload_(&inflight_streams_.Add({{"direction", "upload"}})),
       inflight_download_(&inflight_streams_.Add({{"direction", "download"}})),
@@ -316,6 +321,10 @@ void Metrics::GovernorWait(std::string_view profile, absl::Duration waited) {
 
 void Metrics::GovernorRejection(std::string_view profile) {
   governor_rejections_.Add({{"profile", std::string(profile)}}).Increment();
+}
+
+void Metrics::LimitRejection(std::string_view limit) {
+  limit_rejections_.Add({{"limit", std::string(limit)}}).Increment();
 }
 
 std::shared_ptr<client_core::HttpTransport> InstrumentTransport(

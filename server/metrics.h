@@ -92,6 +92,12 @@ class Metrics {
   void GovernorWait(std::string_view profile, absl::Duration waited);
   void GovernorRejection(std::string_view profile);
 
+  // Isolation limits: a call refused or ended because a limit was reached.
+  // `limit` is one of a fixed set (caller_calls, caller_streams,
+  // caller_upload_memory, caller_upstream_requests, request_size,
+  // stream_idle, ...): never caller input.
+  void LimitRejection(std::string_view limit);
+
  private:
   struct MethodSeries;
   MethodSeries& SeriesFor(std::string_view full_method);
@@ -110,6 +116,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& credential_rejected_;
   prometheus::Family<prometheus::Histogram>& governor_wait_;
   prometheus::Family<prometheus::Counter>& governor_rejections_;
+  prometheus::Family<prometheus::Counter>& limit_rejections_;
 
   prometheus::Gauge* inflight_unary_;
   prometheus::Gauge* inflight_upload_;

@@ -40,6 +40,16 @@ struct ProfileOptions {
   bool has_credential() const { return !api_key.empty() || !username.empty(); }
 };
 
+// One caller's share of the gateway (see caller_quota.h). In a caller's entry
+// a negative value means "the gateway-wide default" (GatewayOptions::
+// caller_limits); 0 there means no cap.
+struct CallerLimits {
+  int max_calls = -1;              // RPCs of any kind in progress at once
+  int max_streams = -1;            // TransferService Upload/Download streams at once
+  int64_t upload_memory = -1;      // bytes of upload part buffers held at once
+  int max_upstream_requests = -1;  // upstream HTTP requests in flight (API and storage)
+};
+
 // A service allowed to call, how it proves who it is, the profile its calls
 // use and what it may call.
 struct CallerOptions {
@@ -49,6 +59,7 @@ struct CallerOptions {
   std::string profile = "default";
   // "*", "files.v1.UserService/*" or "files.v1.UserService/FindUser".
   std::vector<std::string> allow;
+  CallerLimits limits;  // unset fields take GatewayOptions::caller_limits
   int line = 0;
 };
 
@@ -93,7 +104,36 @@ struct GatewayOptions {
   int64_t chunk_size = 512 * 1024;            // bytes per Download message
   int max_parallel_parts = 3;                 // part PUTs in flight per upload
   int64_t upload_memory = 96LL << 20;         // part buffers over all uploads
-  absl::Duration resumable_ttl = absl::Hours(24);
+  absl::Duration resumable_ttl = absl::Hours(24);  // counted from the last activity
+  // A transfer stream that moves no byte for this long ends (DEADLINE_EXCEEDED,
+  // reason STREAM_IDLE); a resumable upload stays resumable.
+  absl::Duration stream_idle_timeout = absl::Seconds(60);
+  // A download whose caller stops reading gives its upstream connection back
+  // after this long and resumes with a Range request when the caller reads.
+  absl::Duration download_stall_release = absl::Seconds(5);
+
+  // Isolation (see README "Sharing one gateway"). Every caller (each
+  // configured caller; without callers: each connection) gets these shares
+  // unless its entry says otherwise.
+  CallerLimits caller_limits{/*max_calls=*/128, /*max_streams=*/16,
+                             /*upload_memory=*/32LL << 20, /*max_upstream_requests=*/24};
+  // Largest unary request message (the few RPCs with a binary param excepted);
+  // upload chunk messages may be up to max_upload_message_bytes.
+  int64_t max_request_bytes = 4LL << 20;
+  int64_t max_upload_message_bytes = 4LL << 20;
+  // gRPC's own memory for connections and calls (grpc::ResourceQuota).
+  int64_t grpc_memory_quota = 256LL << 20;
+  // HTTP/2 streams one connection may have open at once.
+  int max_streams_per_connection = 256;
+  // A connection with no call for this long is closed; keepalive pings find
+  // dead peers.
+  absl::Duration connection_idle_timeout = absl::Minutes(5);
+  absl::Duration keepalive_time = absl::Seconds(60);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // Upstream connections: the API host and presigned storage URLs have pools
+  // of their own, so transfers never starve API calls.
+  int api_connections = 32;       // curl pool for the Files.com API
+  int storage_connections = 64;   // curl pool for presigned part/download URLs
   // Prometheus /metrics listener. Empty: none (ParseOptions defaults it to
   // 127.0.0.1:9464; "off" turns it off). Only loopback unless allowed.
   std::string metrics_listen;
