@@ -189,8 +189,9 @@ class Forwarder::Call : public grpc::ServerUnaryReactor {
   std::atomic<int> refs_{2};
 };
 
-Forwarder::Forwarder(const CallerAuth* auth, Logger* log, Telemetry telemetry)
-    : auth_(auth), log_(log), telemetry_(std::move(telemetry)) {}
+Forwarder::Forwarder(const CallerAuth* auth, Logger* log, Telemetry telemetry,
+                     std::shared_ptr<CallerQuotas> quotas)
+    : auth_(auth), log_(log), telemetry_(std::move(telemetry)), quotas_(std::move(quotas)) {}
 
 grpc::ServerUnaryReactor* Forwarder::Forward(const Route* route,
                                              grpc::CallbackServerContext* context,

@@ -13,6 +13,7 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/server_callback.h"
 #include "server/caller_auth.h"
+#include "server/caller_quota.h"
 #include "server/log.h"
 #include "server/route.h"
 #include "server/telemetry.h"
@@ -24,7 +25,9 @@ class Forwarder {
   // `auth` says who calls and which profile's client serves them; `telemetry`
   // takes the gateway-wide figures (each profile reports its own upstream
   // answers). `auth` must outlive the forwarder.
-  Forwarder(const CallerAuth* auth, Logger* log, Telemetry telemetry = {});
+  // `quotas` (may be null) holds each caller's share of calls in progress.
+  Forwarder(const CallerAuth* auth, Logger* log, Telemetry telemetry = {},
+            std::shared_ptr<CallerQuotas> quotas = nullptr);
 
   // Starts forwarding; the returned reactor finishes the RPC when the upstream
   // answers, and aborts the upstream call when the RPC is cancelled.
@@ -38,6 +41,7 @@ class Forwarder {
   const CallerAuth* auth_;
   Logger* log_;
   Telemetry telemetry_;
+  std::shared_ptr<CallerQuotas> quotas_;
   std::atomic<int64_t> in_flight_{0};
 };
 

@@ -77,12 +77,25 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
       log->Info("metrics", {{"address", options.metrics_listen}, {"port", gw->metrics_->port()}});
     }
   }
+  // Two upstream pools: the Files.com API and the presigned storage URLs, so
+  // that downloads and part uploads, however many and however stalled, never
+  // take the connections API calls need. A transport given by a test serves both.
+  std::shared_ptr<client_core::HttpTransport> storage_transport = transport;
   if (transport == nullptr) {
     client_core::CurlTransportOptions curl;
     curl.source_ip = options.source_ip;
+    curl.max_total_connections = options.api_connections;
     transport = client_core::MakeCurlTransport(curl);
+    curl.max_total_connections = options.storage_connections;
+    storage_transport = client_core::MakeCurlTransport(curl);
   }
   transport = InstrumentTransport(std::move(transport), gw->metrics_, options.base_url);
+  storage_transport =
+      InstrumentTransport(std::move(storage_transport), gw->metrics_, options.base_url);
+  std::map<std::string, CallerLimits> caller_limits;
+  for (const CallerOptions& c : options.callers) caller_limits[c.name] = c.limits;
+  gw->quotas_ = CallerQuotas::Create(options.caller_limits, std::move(caller_limits),
+                                     gw->metrics_.get());
   auto scheduler = client_core::MakeRealScheduler();
   const std::vector<ProfileOptions> profiles = EffectiveProfiles(options);
   gw->health_->SetProfileCount(static_cast<int>(profiles.size()));
@@ -149,11 +162,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   Telemetry telemetry;
   telemetry.metrics = gw->metrics_;
   telemetry.health = gw->health_.get();
-  gw->forwarder_ = std::make_unique<Forwarder>(gw->auth_.get(), log, telemetry);
+  gw->forwarder_ = std::make_unique<Forwarder>(gw->auth_.get(), log, telemetry, gw->quotas_);
   TransferDeps transfer;
   transfer.auth = gw->auth_.get();
   transfer.client = default_profile.client;
-  transfer.transport = transport;
+  transfer.transport = storage_transport;
+  transfer.quotas = gw->quotas_;
   transfer.scheduler = scheduler;
   transfer.options = options;
   transfer.options.api_key.clear();  // the clients hold the secrets; keep one copy

@@ -18,6 +18,7 @@
 #include "grpcpp/server.h"
 #include "server/api_service.h"
 #include "server/caller_auth.h"
+#include "server/caller_quota.h"
 #include "server/forwarder.h"
 #include "server/log.h"
 #include "server/metrics.h"
@@ -56,6 +57,7 @@ class Gateway {
   std::unique_ptr<HealthReporter> health_;
   std::vector<std::unique_ptr<ProfileRuntime>> profiles_;
   std::unique_ptr<CallerAuth> auth_;
+  std::shared_ptr<CallerQuotas> quotas_;
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<TransferService> transfer_;
   std::vector<std::unique_ptr<ApiService>> services_;

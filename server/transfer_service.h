@@ -28,6 +28,7 @@
 #include "client_core/scheduler.h"
 #include "files/v1/transfer.grpc.pb.h"
 #include "server/caller_auth.h"
+#include "server/caller_quota.h"
 #include "server/log.h"
 #include "server/options.h"
 #include "server/telemetry.h"
@@ -40,7 +41,10 @@ struct TransferDeps {
   const CallerAuth* auth = nullptr;
   // The default profile's client: its retry settings pace part retries.
   std::shared_ptr<client_core::FilesClient> client;
-  std::shared_ptr<client_core::HttpTransport> transport;  // presigned URLs (no auth)
+  std::shared_ptr<client_core::HttpTransport> transport;  // presigned URLs (no auth): the storage pool
+  // Per-caller shares (streams, upload memory, upstream requests); may be null
+  // (no per-caller limits).
+  std::shared_ptr<CallerQuotas> quotas;
   std::shared_ptr<client_core::Scheduler> scheduler;      // part retry backoff
   GatewayOptions options;
   Logger* log = nullptr;
