@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client_core/internal/string_view.h"
+#include "client_core/status_reason.h"
 
 namespace filesgw::client_core {
 
@@ -73,8 +75,11 @@ absl::Status CurlCodeToStatus(CURLcode code) {
     case CURLE_SSL_ENGINE_NOTFOUND:
     case CURLE_INTERFACE_FAILED:
       return absl::FailedPreconditionError(message);
+    // A local failure, not the server's or the rate governor's: curl also
+    // reports its own size limits this way (a request head over 1 MiB, e.g. a
+    // huge cursor in the URL). Retrying sends the same request again.
     case CURLE_OUT_OF_MEMORY:
-      return absl::ResourceExhaustedError(message);
+      return WithReason(absl::InternalError(message), "LOCAL_OUT_OF_MEMORY");
     default:
       return absl::UnknownError(message);
   }
@@ -166,7 +171,12 @@ class Loop {
       curl_multi_setopt(multi_, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
       long total = options_.max_total_connections > 0 ? options_.max_total_connections : 64;
       curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, total);
-      curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, total);
+      // curl counts busy connections in its cache too: when one finishes
+      // with more than this open, the oldest idle one is closed, so after a
+      // burst at most this many stay idle. 0 would mean curl's own default
+      // (4 per easy handle ever added), so at least 1.
+      long idle = std::max(1, std::min(options_.max_idle_connections, static_cast<int>(total)));
+      curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, idle);
       if (options_.max_host_connections > 0) {
         curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS,
                           static_cast<long>(options_.max_host_connections));
@@ -296,8 +306,11 @@ class Loop {
     set(curl_easy_setopt(e, CURLOPT_WRITEDATA, t));
     set(curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &OnHeader));
     set(curl_easy_setopt(e, CURLOPT_HEADERDATA, t));
-    // Pooled handles keep options: set it both ways.
+    // Pooled handles keep options: set both ways. A one-shot connection is
+    // also closed after its answer: kept, it could only serve idempotent
+    // requests later, and each create would leave one more idle socket.
     set(curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, req.fresh_connection ? 1L : 0L));
+    set(curl_easy_setopt(e, CURLOPT_FORBID_REUSE, req.fresh_connection ? 1L : 0L));
     set(curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ToMillis(req.connect_timeout)));
     if (req.read_timeout > absl::ZeroDuration() && req.read_timeout < absl::InfiniteDuration()) {
       // Below 1 byte/s for that long = nothing arrived: the SDKs' read timeout.

@@ -24,6 +24,7 @@ absl::StatusCode CodeFromHttpStatus(int status) {
     case 403: return absl::StatusCode::kPermissionDenied;
     case 404: return absl::StatusCode::kNotFound;
     case 409: return absl::StatusCode::kAborted;
+    case 413: case 414: case 431: return absl::StatusCode::kInvalidArgument;  // too large
     case 429: return absl::StatusCode::kResourceExhausted;
     case 501: return absl::StatusCode::kUnimplemented;
     case 503: return absl::StatusCode::kUnavailable;

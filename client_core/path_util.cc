@@ -6,6 +6,9 @@
 
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "client_core/internal/string_view.h"
+
 namespace filesgw::client_core {
 namespace {
 
@@ -38,6 +41,27 @@ const char* SpecialLatin(UChar32 c) {
 bool IsLatinWithMarks(UChar32 c) { return c >= 0x00C0 && c <= 0x024F; }
 
 }  // namespace
+
+absl::Status CheckRemotePath(std::string_view path) {
+  const size_t nul = path.find('\0');
+  if (nul != std::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "path contains a NUL byte (at byte ", nul, "); Files.com paths cannot hold one"));
+  }
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find_first_of("/\\", start);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view segment = path.substr(start, end - start);
+    if (segment == "." || segment == "..") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "path has a \"", internal::AsAbsl(segment), "\" segment (at byte ", start,
+          "); name the folder itself: Files.com paths are absolute and are not resolved"));
+    }
+    start = end + 1;
+  }
+  return absl::OkStatus();
+}
 
 std::string Normalize(std::string_view path) {
   std::string out;

@@ -13,7 +13,20 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
+
 namespace filesgw::client_core {
+
+// OK when `path` may be sent as a Files.com path; INVALID_ARGUMENT (saying
+// what is wrong and where) for a NUL byte or a "." or ".." segment ('/' and
+// '\\' both separate segments, as in Normalize). Normalize would silently
+// drop these, so "a/../b" would reach "a/b" and "x\0y" would reach "xy":
+// a caller that meant something else is told instead. Empty segments
+// ("a//b", a leading or trailing '/') are fine: they carry no meaning.
+//
+//   CheckRemotePath("reports/2024/q1.csv").ok() == true
+//   CheckRemotePath("reports/../secrets")  -> INVALID_ARGUMENT
+absl::Status CheckRemotePath(std::string_view path);
 
 std::string Normalize(std::string_view path);
 std::string NormalizeForComparison(std::string_view path);

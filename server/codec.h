@@ -21,12 +21,23 @@ struct EncodedRequest {
   std::string content_type;    // "application/json", "multipart/form-data; boundary=..." or empty
 };
 
+// The longest path + query string EncodeRequest builds (percent-encoded,
+// relative to /api/rest/v1). 16 KiB is the request-line limit of common
+// front ends (AWS load balancers and Cloudflare allow 16 KB; nginx and Apache
+// default to 8 KB per header line, so Files.com may refuse earlier with 414),
+// far above any real path (Files.com caps names and paths at a few KB) or
+// cursor, and far below curl's 1 MiB cap on a request head.
+inline constexpr size_t kMaxPathAndQueryBytes = 16 * 1024;
+
 // Builds the REST request. Path params are percent-encoded ('/' kept literal
 // for `path`-like fields); GET/DELETE params go in the query string
 // (`sort_by[username]=asc`, `filter[name]=x`, arrays as `ids[0]=1&ids[1]=2`);
 // POST/PATCH/PUT params in a JSON object keyed by the Files.com JSON keys, or
 // multipart/form-data when a bytes param is set. Unset optional fields are not
-// sent. INVALID_ARGUMENT when a path param is unset or empty.
+// sent. INVALID_ARGUMENT when a path param is unset or empty, when a Files.com
+// path (a string path param) fails client_core::CheckRemotePath, and, with
+// ErrorInfo reason REQUEST_TOO_LARGE attached (client_core/status_reason.h),
+// when the path and query would exceed kMaxPathAndQueryBytes.
 absl::StatusOr<EncodedRequest> EncodeRequest(const Route& route,
                                              const google::protobuf::Message& request);
 

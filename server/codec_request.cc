@@ -13,6 +13,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client_core/path_util.h"
+#include "client_core/status_reason.h"
 #include "server/codec.h"
 #include "server/codec_internal.h"
 
@@ -285,6 +287,19 @@ void EscapeDotSegments(std::string* path) {
   *path = std::move(out);
 }
 
+// Refused here, before anything is sent, with a reason the caller can act on:
+// past a few KiB a front end answers 414, and past 1 MiB curl fails with a
+// misleading "Out of memory".
+absl::Status CheckUrlSize(const Route& route, const std::string& path_and_query) {
+  if (path_and_query.size() <= kMaxPathAndQueryBytes) return absl::OkStatus();
+  return client_core::WithReason(
+      absl::InvalidArgumentError(absl::StrCat(
+          route.full_method, ": the request URL would be ", path_and_query.size(),
+          " bytes (path and query string, percent-encoded), over the gateway's limit of ",
+          kMaxPathAndQueryBytes, "; shorten the path, the cursor or the filters")),
+      "REQUEST_TOO_LARGE");
+}
+
 }  // namespace
 
 namespace codec_internal {
@@ -325,6 +340,14 @@ absl::StatusOr<EncodedRequest> EncodeRequest(const Route& route, const Message& 
       return absl::InvalidArgumentError(absl::StrCat(
           route.full_method, ": path parameter `", field->name(), "` is required"));
     }
+    if (field->type() == FieldDescriptor::TYPE_STRING) {
+      // A Files.com path: refused rather than sent with ".." or NUL, which
+      // Files.com (and Normalize) would drop, reaching another file.
+      if (absl::Status checked = client_core::CheckRemotePath(text); !checked.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(route.full_method, ": `", field->name(), "`: ", checked.message()));
+      }
+    }
     // Files.com paths hold slashes; ids and other params are one segment.
     codec_internal::PercentEncode(text, field->type() == FieldDescriptor::TYPE_STRING, &path);
   }
@@ -333,8 +356,10 @@ absl::StatusOr<EncodedRequest> EncodeRequest(const Route& route, const Message& 
   EncodedRequest encoded;
   if (route.params_in_query) {
     encoded.path_and_query = path + EncodeQuery(route, request);
+    if (absl::Status size = CheckUrlSize(route, encoded.path_and_query); !size.ok()) return size;
     return encoded;
   }
+  if (absl::Status size = CheckUrlSize(route, path); !size.ok()) return size;
   if (HasBytesParam(route, request)) {
     encoded = EncodeMultipart(route, request);
   } else {

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "client_core/status_reason.h"
 #include "client_core/utf8.h"
 #include "files/v1/options.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -66,6 +67,9 @@ bool IsConcurrencyFailure(std::string_view leaf) {
 grpc::StatusCode HttpStatusCode(int status) {
   switch (status) {
     case 400: case 422: return grpc::StatusCode::INVALID_ARGUMENT;
+    // The request was too big for the server (body, URL, headers): sending
+    // it again unchanged cannot work, so it is the caller's argument at fault.
+    case 413: case 414: case 431: return grpc::StatusCode::INVALID_ARGUMENT;
     case 401: return grpc::StatusCode::UNAUTHENTICATED;
     case 403: return grpc::StatusCode::PERMISSION_DENIED;
     case 404: return grpc::StatusCode::NOT_FOUND;
@@ -249,7 +253,9 @@ grpc::Status FromLocalStatus(const absl::Status& s, std::string_view reason,
   status.set_code(static_cast<int>(code));
   status.set_message(Cap(std::string(s.message()), kMaxStatusMessage));
   google::rpc::ErrorInfo info;
-  info.set_reason(std::string(reason));
+  // The layer that knew the cause may have named it (client_core/status_reason.h).
+  std::optional<std::string> own_reason = client_core::ReasonOf(s);
+  info.set_reason(own_reason.has_value() ? *own_reason : std::string(reason));
   info.set_domain(kGatewayDomain);
   PackAny(info, &status);
   SetRetryInfo(retry_delay, &status);

@@ -42,6 +42,7 @@ grpc::Status FromFilesError(const client_core::FilesError& error,
 // A failure that never got a Files.com answer (transport, deadline, cancel, or
 // a gateway-side problem such as a bad request message), as a rich status with
 // ErrorInfo reason e.g. "UPSTREAM_UNAVAILABLE" and domain "files-gateway".
+// A reason attached to `status` with client_core::WithReason wins over `reason`.
 grpc::Status FromLocalStatus(const absl::Status& status, std::string_view reason,
                              std::optional<absl::Duration> retry_delay = std::nullopt);
 

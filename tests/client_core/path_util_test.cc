@@ -5,6 +5,7 @@
 #include <sstream>
 #include <string>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
 
@@ -40,6 +41,28 @@ TEST(PathUtil, NormalizeKeepsCaseAndInnerSpaces) {
   EXPECT_EQ(Normalize("a\\b\\..\\c"), "a/b/c");
   EXPECT_EQ(Normalize(std::string("x\0y", 3)), "xy");
   EXPECT_EQ(Normalize(""), "");
+}
+
+TEST(PathUtil, CheckRemotePathRefusesDotSegmentsAndNul) {
+  const std::string refused[] = {
+      "..", ".", "../secrets", "a/../b", "a/./b", "a/..", "/..", "a\\..\\b", "a/b/.",
+      std::string("x\0y", 3), std::string("\0", 1),
+  };
+  for (const std::string& path : refused) {
+    absl::Status s = CheckRemotePath(path);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << path;
+    EXPECT_FALSE(s.message().empty()) << path;
+  }
+  EXPECT_THAT(std::string(CheckRemotePath("a/../b").message()), ::testing::HasSubstr("\"..\""));
+  EXPECT_THAT(std::string(CheckRemotePath(std::string("x\0y", 3)).message()),
+              ::testing::HasSubstr("NUL"));
+}
+
+TEST(PathUtil, CheckRemotePathAcceptsNamesWithDotsAndEmptySegments) {
+  for (const char* path : {"", "/", "a", "a//b/", "/a/b.txt", "...", "a..b/.c/..d/...",
+                           "My Folder/Report #1?.txt", "\xC3\xBC/x"}) {
+    EXPECT_TRUE(CheckRemotePath(path).ok()) << path << ": " << CheckRemotePath(path);
+  }
 }
 
 TEST(PathUtil, DifferentFilesAreNotSame) {

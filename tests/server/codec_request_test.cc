@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "proto/api_pool.h"
 #include "rapidjson/document.h"
+#include "client_core/status_reason.h"
 #include "server/codec.h"
 #include "server/route.h"
 
@@ -90,15 +91,45 @@ TEST(EncodeRequest, FilePathRoundTripsAndKeepsSlashes) {
 
 // Caught by the dot-segment check of tests/fuzz/route_expand_fuzzer.cc: libcurl
 // folds dot segments, so DeleteFile("../users/5") went out as
-// DELETE /api/rest/v1/users/5.
-TEST(EncodeRequest, DotSegmentsInAPathCannotReachAnotherEndpoint) {
+// DELETE /api/rest/v1/users/5. Such paths are now refused before encoding
+// (client_core::CheckRemotePath), as are NUL bytes that Files.com would drop.
+TEST(EncodeRequest, DotSegmentsAndNulInAPathAreRefused) {
   const Route route = RouteOf("FileService.DeleteFile");
-  EXPECT_EQ(Encode(route, R"({"path":"../users/5"})").path_and_query, "/files/%2E%2E/users/5");
-  EXPECT_EQ(Encode(route, R"({"path":"a/./b/.."})").path_and_query, "/files/a/%2E/b/%2E%2E");
-  EXPECT_EQ(Encode(route, R"({"path":".."})").path_and_query, "/files/%2E%2E");
+  for (const char* json : {R"({"path":"../users/5"})", R"({"path":"a/./b/.."})",
+                           R"({"path":".."})", R"({"path":"a\\..\\b"})",
+                           R"({"path":"x\u0000y"})"}) {
+    auto encoded = EncodeRequest(route, *Request(route, json));
+    EXPECT_EQ(encoded.status().code(), absl::StatusCode::kInvalidArgument) << json;
+    EXPECT_THAT(std::string(encoded.status().message()), HasSubstr("`path`")) << json;
+  }
   // Dots inside a name are just characters.
   EXPECT_EQ(Encode(route, R"({"path":"a..b/.c/..."})").path_and_query, "/files/a..b/.c/...");
-  EXPECT_EQ(PercentDecode(Encode(route, R"({"path":"../x"})").path_and_query.substr(7)), "../x");
+}
+
+// A 1 MB cursor used to reach curl and come back as "Out of memory"
+// (RESOURCE_EXHAUSTED); now it is the caller's argument, named as such.
+TEST(EncodeRequest, OverlongUrlIsRefusedAsRequestTooLarge) {
+  const Route list = RouteOf("FolderService.ListForFolder");
+  const std::string cursor(1 << 20, 'c');
+  auto encoded =
+      EncodeRequest(list, *Request(list, R"({"path":"a","cursor":")" + cursor + R"("})"));
+  EXPECT_EQ(encoded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_core::ReasonOf(encoded.status()), "REQUEST_TOO_LARGE");
+  EXPECT_THAT(std::string(encoded.status().message()), HasSubstr("16384"));
+
+  // A long path in a POST (params in the body) is measured too.
+  const Route create = RouteOf("FolderService.CreateFolder");
+  auto long_path = EncodeRequest(
+      create, *Request(create, R"({"path":")" + std::string(kMaxPathAndQueryBytes, 'p') + R"("})"));
+  EXPECT_EQ(client_core::ReasonOf(long_path.status()), "REQUEST_TOO_LARGE");
+
+  // Just under the limit still goes out.
+  const std::string prefix = "/folders/a?cursor=";
+  auto fits = EncodeRequest(
+      list, *Request(list, R"({"path":"a","cursor":")" +
+                               std::string(kMaxPathAndQueryBytes - prefix.size(), 'c') + R"("})"));
+  ASSERT_TRUE(fits.ok()) << fits.status();
+  EXPECT_EQ(fits->path_and_query.size(), kMaxPathAndQueryBytes);
 }
 
 TEST(EncodeRequest, DeleteParamsGoInTheQuery) {

@@ -4,6 +4,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
+#include "client_core/status_reason.h"
 
 namespace filesgw::server {
 namespace {
@@ -51,6 +52,13 @@ TEST(ClassifyFilesError, GroupDecidesTheCodeWhateverTheHttpStatus) {
       {"", 503, grpc::StatusCode::UNAVAILABLE, "API_ERROR"},
       {"", 500, grpc::StatusCode::INTERNAL, "API_ERROR"},
       {"mystery/thing", 418, grpc::StatusCode::UNKNOWN, "API_ERROR"},
+      // Too large for the server (a proxy's page, no Files.com type): resending
+      // unchanged cannot work, so it is the caller's argument.
+      {"", 413, grpc::StatusCode::INVALID_ARGUMENT, "API_ERROR"},
+      {"", 414, grpc::StatusCode::INVALID_ARGUMENT, "API_ERROR"},
+      {"", 431, grpc::StatusCode::INVALID_ARGUMENT, "API_ERROR"},
+      // ...but a type still decides.
+      {"not-authorized", 414, grpc::StatusCode::PERMISSION_DENIED, "NOT_AUTHORIZED"},
   };
   for (const auto& c : cases) {
     ErrorClass cls = ClassifyFilesError(c.type, c.http);
@@ -164,6 +172,24 @@ TEST(FromLocalStatus, UsesTheGatewayDomain) {
   ASSERT_TRUE(Detail(s, &info));
   EXPECT_EQ(info.domain(), "files-gateway");
   EXPECT_EQ(info.reason(), "UPSTREAM_UNAVAILABLE");
+}
+
+TEST(FromLocalStatus, AReasonCarriedByTheStatusWins) {
+  grpc::Status s = FromLocalStatus(
+      client_core::WithReason(absl::InvalidArgumentError("URL too long"), "REQUEST_TOO_LARGE"),
+      "BAD_REQUEST_MESSAGE");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(Detail(s, &info));
+  EXPECT_EQ(info.reason(), "REQUEST_TOO_LARGE");
+  EXPECT_EQ(info.domain(), "files-gateway");
+}
+
+TEST(FromFilesError, UntypedUriTooLongIsInvalidArgument) {
+  client_core::FilesError error =
+      client_core::ParseFilesError(414, "<html>414 Request-URI Too Large</html>");
+  grpc::Status s = FromFilesError(error, std::nullopt);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace
