@@ -7,8 +7,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "client_core/files_client.h"
+#include "client_core/scheduler.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 
@@ -28,6 +32,8 @@ constexpr absl::Duration kWait = absl::Seconds(20);  // only bounds a broken tes
 class CurlTransportTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // One thread per connection: enough for the bursts below to be parallel.
+    server_.new_task_queue = [] { return new httplib::ThreadPool(64); };
     server_.set_keep_alive_max_count(1000);
     server_.set_tcp_nodelay(true);
     // Record the client port of every request: one port per TCP connection.
@@ -51,6 +57,17 @@ class CurlTransportTest : public ::testing::Test {
     server_.Put("/echo", echo);
     server_.Patch("/echo", echo);
     server_.Delete("/echo", echo);
+    // Holds each request until kBurst have arrived (so that many connections
+    // are open at once), then answers them all.
+    server_.Get("/hold", [this](const httplib::Request&, httplib::Response& res) {
+      if (held_.fetch_add(1) + 1 == kBurst) all_held_.Notify();
+      all_held_.WaitForNotificationWithTimeout(kWait);
+      res.set_content("held", "text/plain");
+    });
+    server_.Post("/api/rest/v1/users", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 201;
+      res.set_content(R"({"id":1})", "application/json");
+    });
     server_.Get("/stall", [this](const httplib::Request&, httplib::Response& res) {
       stalled_.fetch_add(1);
       release_.WaitForNotificationWithTimeout(kWait);
@@ -112,11 +129,34 @@ class CurlTransportTest : public ::testing::Test {
     return ports_.size();
   }
 
+  // Client-side TCP connections to the server that are still open (the
+  // kernel's table: ESTABLISHED, remote port = the server's). A connection
+  // curl closed is in FIN_WAIT or TIME_WAIT at once, so this needs no wait.
+  int OpenClientConnections() const {
+    std::ifstream in("/proc/net/tcp");
+    EXPECT_TRUE(in.good());
+    std::string line;
+    std::getline(in, line);  // header
+    int open = 0;
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state;
+      fields >> slot >> local >> remote >> state;
+      const size_t colon = remote.find(':');
+      if (colon == std::string::npos || state != "01") continue;
+      if (std::stoi(remote.substr(colon + 1), nullptr, 16) == port_) ++open;
+    }
+    return open;
+  }
+
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
   absl::Notification release_;
   std::atomic<int> stalled_{0};
+  static constexpr int kBurst = 24;
+  std::atomic<int> held_{0};
+  absl::Notification all_held_;
   static constexpr size_t kBig = 64 << 20;
   std::atomic<size_t> served_{0};
   absl::Mutex mu_;
@@ -168,6 +208,81 @@ TEST_F(CurlTransportTest, SequentialRequestsReuseTheConnection) {
   }
   EXPECT_GE(Connections(), 1u);
   EXPECT_LE(Connections(), 2u);
+}
+
+// A request that must not be replayed (a create, an upload's `end`) goes on
+// a new connection; kept afterwards, each one left an idle socket behind (64
+// of them held the emulator's 64 workers and another client waited 30 s).
+TEST_F(CurlTransportTest, OneShotRequestsCloseTheirConnection) {
+  constexpr int kCount = 20;
+  for (int i = 0; i < kCount; ++i) {
+    HttpRequest req = Request("POST", "/echo", absl::StrCat("create ", i));
+    req.fresh_connection = true;
+    HttpResult r = Fetch(std::move(req));
+    ASSERT_TRUE(r.transport.ok()) << r.transport;
+    EXPECT_EQ(r.response.status, 200);
+    EXPECT_EQ(OpenClientConnections(), 0) << "after request " << i;
+  }
+  EXPECT_EQ(Connections(), static_cast<size_t>(kCount));  // each on its own connection
+  // An ordinary request afterwards is still pooled.
+  ASSERT_TRUE(Fetch(Request("GET", "/echo")).transport.ok());
+  EXPECT_EQ(OpenClientConnections(), 1);
+}
+
+TEST_F(CurlTransportTest, CreatesThroughTheFilesClientLeaveNoConnectionOpen) {
+  ClientOptions options;
+  options.base_url = Url("");
+  options.api_key = "key";
+  FilesClient client(transport_, MakeRealScheduler(), options);
+  for (int i = 0; i < 20; ++i) {
+    absl::Notification done;
+    ApiResult result;
+    ApiRequest create;
+    create.method = "POST";
+    create.path_and_query = "/users";
+    create.body = R"({"username":"u"})";
+    create.content_type = "application/json";
+    create.idempotency = Idempotency::kNonIdempotent;
+    client.Call(std::move(create), [&](ApiResult r) {
+                  result = std::move(r);
+                  done.Notify();
+                });
+    ASSERT_TRUE(done.WaitForNotificationWithTimeout(kWait));
+    ASSERT_TRUE(result.status.ok()) << result.status;
+  }
+  EXPECT_EQ(OpenClientConnections(), 0);
+}
+
+TEST_F(CurlTransportTest, ABurstLeavesAtMostTheIdleBoundOpen) {
+  CurlTransportOptions options;
+  options.max_idle_connections = 4;
+  transport_ = MakeCurlTransport(options);
+  struct Tally {
+    absl::Mutex mu;
+    int done = 0, ok = 0;
+  };
+  auto tally = std::make_shared<Tally>();  // outlives an early return
+  // Until curl has seen one answer from the host it holds further requests
+  // back (PIPEWAIT: the connection might turn out to multiplex).
+  ASSERT_TRUE(Fetch(Request("GET", "/echo")).transport.ok());
+  for (int i = 0; i < kBurst; ++i) {
+    transport_->Start(Request("GET", "/hold"), [tally](HttpResult r) {
+      absl::MutexLock lock(&tally->mu);
+      ++tally->done;
+      if (r.transport.ok() && r.response.status == 200) ++tally->ok;
+    });
+  }
+  // All were in flight together: kBurst connections were open at once.
+  ASSERT_TRUE(all_held_.WaitForNotificationWithTimeout(kWait)) << held_.load() << " arrived";
+  {
+    absl::MutexLock lock(&tally->mu);
+    auto all_done = [&tally] { return tally->done == kBurst; };
+    ASSERT_TRUE(tally->mu.AwaitWithTimeout(absl::Condition(&all_done), kWait)) << tally->done;
+    EXPECT_EQ(tally->ok, kBurst);
+  }
+  EXPECT_EQ(Connections(), static_cast<size_t>(kBurst));
+  EXPECT_LE(OpenClientConnections(), 4);
+  EXPECT_GE(OpenClientConnections(), 1);  // still a keep-alive pool
 }
 
 TEST_F(CurlTransportTest, TwoHundredConcurrentRequestsAllComplete) {
