@@ -337,11 +337,16 @@ int main(int argc, char** argv) {
     CURL* curl = curl_easy_init();
     std::string body;
     std::string url = base + "/__emulator/requests";
+    // The emulator's control endpoints take the API key.
+    const std::string key_header = "X-FilesAPI-Key: " + key;
+    curl_slist* headers = curl_slist_append(nullptr, key_header.c_str());
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Sink);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
     curl_easy_perform(curl);
     curl_easy_cleanup(curl);
+    curl_slist_free_all(headers);
     auto at = body.find("\"GET /api/rest/v1/users/1\":");
     return at == std::string::npos ? 0L : std::atol(body.c_str() + at + 27);
   };

@@ -119,6 +119,7 @@ struct Emulator::Impl {
     FilesApiOptions o;
     o.part_size = options.part_size;
     o.upload_url_ttl = options.upload_url_ttl;
+    o.upload_idle_ttl = options.upload_idle_ttl;
     o.download_url_ttl = options.download_url_ttl;
     o.demo_site = options.demo_site;
     o.clock = clock;
@@ -137,6 +138,7 @@ struct Emulator::Impl {
   void Upload(const httplib::Request& req, httplib::Response& res,
               const httplib::ContentReader& reader);
   void Control(const std::string& path, const httplib::Request& req, httplib::Response& res);
+  bool ControlAllowed(const httplib::Request& req) const;
   HttpReply Api(const httplib::Request& req, const std::string& path);
   absl::Status Authenticate(const httplib::Request& req, ActionRequest* action) const;
   void Write(HttpReply reply, const FaultRule* fault, httplib::Response& res);
@@ -319,12 +321,32 @@ void Emulator::Impl::Write(HttpReply reply, const FaultRule* fault, httplib::Res
       });
 }
 
+bool Emulator::Impl::ControlAllowed(const httplib::Request& req) const {
+  if (!options.control_token.empty() && req.has_header(kControlTokenHeader) &&
+      req.get_header_value(kControlTokenHeader) == options.control_token) {
+    return true;
+  }
+  if (!req.has_header("X-FilesAPI-Key")) return false;
+  const std::string key = req.get_header_value("X-FilesAPI-Key");
+  return options.api_key.empty() ? !key.empty() : key == options.api_key;
+}
+
 void Emulator::Impl::Control(const std::string& path, const httplib::Request& req,
                              httplib::Response& res) {
   auto json = [&res](int status, const std::string& body) {
     res.status = status;
     res.set_content(body, "application/json");
   };
+  if (!options.control_endpoints) {
+    HttpReply error = ErrorReply("not-found", absl::StrCat("Not Found: ", req.method, " ", path));
+    return json(error.status, error.body);
+  }
+  if (!ControlAllowed(req)) {
+    HttpReply error = ErrorReply(ApiError(
+        "not-authenticated/authentication-required",
+        absl::StrCat("Control endpoints need X-FilesAPI-Key or ", kControlTokenHeader, ".")));
+    return json(error.status, error.body);
+  }
   std::string what = path.substr(kControlPrefix.size());
   if (what == "faults" && req.method == "POST") {
     auto rules = ParseFaultRules(req.body);
@@ -360,6 +382,11 @@ void Emulator::Impl::Control(const std::string& path, const httplib::Request& re
     files.ExpireUrls();
     return json(200, R"({"expired":true})");
   }
+  if (what == "uploads" && req.method == "GET") {
+    UploadSessions::Stats stats = files.uploads().GetStats();
+    return json(200, absl::StrCat(R"({"sessions":)", stats.sessions, R"(,"parts":)", stats.parts,
+                                  R"(,"bytes":)", stats.bytes, "}"));
+  }
   if (what == "sessions/expire" && req.method == "POST") {
     sessions.ExpireAll();
     return json(200, R"({"expired":true})");
@@ -385,6 +412,14 @@ absl::Status Emulator::Start() {
   int threads = s.options.threads > 0 ? s.options.threads : 1;
   s.server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s.server.set_tcp_nodelay(true);  // headers and body are separate writes
+  // httplib's default sets SO_REUSEPORT, with which a second emulator binds
+  // the same port silently and the kernel splits connections between the
+  // two. SO_REUSEADDR alone still allows a restart over TIME_WAIT sockets
+  // while an address in use fails to bind.
+  s.server.set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   s.server.set_keep_alive_max_count(10000);
   s.server.set_keep_alive_timeout(30);
   s.server.set_read_timeout(30, 0);
@@ -408,7 +443,8 @@ absl::Status Emulator::Start() {
   } else {
     if (!s.server.bind_to_port(s.options.listen_host, s.options.port)) {
       return absl::UnavailableError(
-          absl::StrCat("cannot listen on ", s.options.listen_host, ":", s.options.port));
+          absl::StrCat("cannot listen on ", s.options.listen_host, ":", s.options.port,
+                       " (address in use, or not an address of this host)"));
     }
     s.port = s.options.port;
   }
@@ -462,6 +498,11 @@ void Emulator::Reset() {
 
 void Emulator::ExpireSessions() { impl_->sessions.ExpireAll(); }
 void Emulator::ExpireUrls() { impl_->files.ExpireUrls(); }
+
+UploadStats Emulator::Uploads() {
+  UploadSessions::Stats s = impl_->files.uploads().GetStats();
+  return UploadStats{s.sessions, s.parts, s.bytes};
+}
 FileSystem& Emulator::file_system() { return impl_->fs; }
 FilesApi& Emulator::files_api() { return impl_->files; }
 

@@ -26,7 +26,8 @@
 //          -> 200, or 206 with Content-Range for `Range: bytes=a-b|a-|-n`;
 //          416 InvalidRange; 403 AccessDenied "Request has expired"
 //
-// Control endpoint (no Files.com auth, reserved prefix /__emulator/):
+// Control endpoint (reserved prefix /__emulator/; X-FilesAPI-Key or
+// X-Emulator-Control-Token required, 401 otherwise; 404 when turned off):
 //   POST   /__emulator/faults            add one rule or a list -> {"ids":[...]}
 //                                        (fields: method, path, status, retry_after, body,
 //                                        times, fraction, delay_ms, drop, drop_after_action, stall_ms,
@@ -37,6 +38,8 @@
 //   POST   /__emulator/reset             clear counts, faults and records; restore the demo site and files
 //   POST   /__emulator/sessions/expire   end every session
 //   POST   /__emulator/urls/expire       every upload/download URL issued so far expires
+//   GET    /__emulator/uploads           {"sessions":N,"parts":N,"bytes":N}: open upload
+//                                        sessions (idle ones dropped first)
 #ifndef FILESGW_EMULATOR_EMULATOR_H_
 #define FILESGW_EMULATOR_EMULATOR_H_
 
@@ -57,6 +60,8 @@
 
 namespace filesgw::emulator {
 
+inline constexpr char kControlTokenHeader[] = "X-Emulator-Control-Token";
+
 struct EmulatorOptions {
   std::string listen_host = "127.0.0.1";
   int port = 0;  // 0: any free port
@@ -76,6 +81,25 @@ struct EmulatorOptions {
   absl::Duration upload_url_ttl = absl::Minutes(15);    // part upload URLs
   absl::Duration download_url_ttl = absl::Seconds(60);  // download_uri
   std::function<absl::Time()> clock;  // default absl::Now; tests inject their own
+  // The control endpoints (/__emulator/faults, reset, ...). Off, they answer
+  // 404 as if absent (the gateway's embedded emulator: its callers must not
+  // reset it or inject faults). On, each call needs the API key
+  // (X-FilesAPI-Key, as any API call) or, when set, this control token
+  // (header X-Emulator-Control-Token): anyone who can reach the port could
+  // otherwise wipe the site.
+  bool control_endpoints = true;
+  std::string control_token;
+  // An upload session (begin_upload) with no begin or part activity for this
+  // long is dropped with its parts: a client that gives up mid-upload never
+  // sends `end`, and its parts would otherwise stay in memory for good.
+  absl::Duration upload_idle_ttl = absl::Minutes(10);
+};
+
+// What the emulator holds for uploads that have begun and not ended.
+struct UploadStats {
+  int64_t sessions = 0;
+  int64_t parts = 0;
+  int64_t bytes = 0;  // of the whole parts kept
 };
 
 class Emulator {
@@ -105,6 +129,8 @@ class Emulator {
   void ExpireSessions();
   // Every upload and download URL issued so far answers 403 (expired).
   void ExpireUrls();
+  // Open upload sessions and their parts, after dropping the idle ones.
+  UploadStats Uploads();
 
   // Replaces the behaviour of one RPC, e.g. "files.v1.FileService.FindFile".
   void OverrideAction(std::string full_method_name, ActionHandler handler);

@@ -242,6 +242,7 @@ FilesApi::FilesApi(FileSystem* fs, FilesApiOptions options, HttpHooks hooks)
       options_(std::move(options)),
       hooks_(std::move(hooks)),
       signer_(options_.clock),
+      uploads_(options_.clock, options_.upload_idle_ttl),
       downloads_(options_.clock) {
   if (options_.part_size <= 0) options_.part_size = kDefaultPartSize;
 }

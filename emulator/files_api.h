@@ -60,6 +60,8 @@ inline constexpr int64_t kAvailableParts = 10000;
 struct FilesApiOptions {
   int64_t part_size = kDefaultPartSize;
   absl::Duration upload_url_ttl = absl::Minutes(15);
+  // Upload sessions idle this long are dropped with their parts.
+  absl::Duration upload_idle_ttl = absl::Minutes(10);
   absl::Duration download_url_ttl = absl::Seconds(60);
   bool demo_site = true;  // the `demo` fixture and its leniencies
   std::function<absl::Time()> clock;

@@ -1,7 +1,8 @@
 // files-emulator: a stateful Files.com REST API v1 on loopback.
 //   files-emulator [--listen HOST:PORT] [--api-key KEY] [--empty] [--faults FILE]
 //                  [--storage-dir DIR] [--part-size BYTES] [--download-url-ttl SECONDS]
-//                  [--upload-url-ttl SECONDS] [--threads N]
+//                  [--upload-url-ttl SECONDS] [--threads N] [--upload-idle-ttl SECONDS]
+//                  [--control-token-file FILE] [--no-control]
 // Prints one JSON line with the address when ready; exits on SIGTERM/SIGINT.
 #include <chrono>
 #include <sys/resource.h>
@@ -14,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "emulator/emulator.h"
 
@@ -32,7 +34,12 @@ int Usage(const char* error) {
       "  --part-size BYTES        upload part size offered by begin_upload (default 5242880)\n"
       "  --download-url-ttl SECS  lifetime of download URLs (default 60)\n"
       "  --upload-url-ttl SECS    lifetime of part upload URLs (default 900)\n"
-      "  --threads N              server worker threads (default 64)\n",
+      "  --threads N              server worker threads (default 64)\n"
+      "  --upload-idle-ttl SECS   drop an upload session (and its parts) idle this long\n"
+      "                           (default 600)\n"
+      "  --control-token-file FILE  also accept this token (header X-Emulator-Control-Token)\n"
+      "                           on /__emulator/* control endpoints; the API key always works\n"
+      "  --no-control             turn the control endpoints off (404)\n",
       error != nullptr ? stderr : stdout);
   return error != nullptr ? 2 : 0;
 }
@@ -54,7 +61,8 @@ int main(int argc, char** argv) {
       arg.resize(eq);
     } else if ((arg == "--listen" || arg == "--api-key" || arg == "--faults" ||
                 arg == "--storage-dir" || arg == "--part-size" || arg == "--download-url-ttl" ||
-                arg == "--upload-url-ttl" || arg == "--threads") &&
+                arg == "--upload-url-ttl" || arg == "--threads" || arg == "--upload-idle-ttl" ||
+                arg == "--control-token-file") &&
                i + 1 < argc) {
       value = argv[++i];
     }
@@ -87,6 +95,21 @@ int main(int argc, char** argv) {
       }
       (arg == "--download-url-ttl" ? options.download_url_ttl : options.upload_url_ttl) =
           absl::Seconds(seconds);
+    } else if (arg == "--upload-idle-ttl") {
+      int64_t seconds = 0;
+      if (!absl::SimpleAtoi(value, &seconds) || seconds < 1) {
+        return Usage("--upload-idle-ttl wants a positive number of seconds");
+      }
+      options.upload_idle_ttl = absl::Seconds(seconds);
+    } else if (arg == "--control-token-file") {
+      std::ifstream in(value);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (value.empty() || !in) return Usage("--control-token-file wants a readable file");
+      options.control_token = std::string(absl::StripAsciiWhitespace(text.str()));
+      if (options.control_token.empty()) return Usage("--control-token-file is empty");
+    } else if (arg == "--no-control") {
+      options.control_endpoints = false;
     } else if (arg == "--threads") {
       if (!absl::SimpleAtoi(value, &options.threads) || options.threads < 1) {
         return Usage("--threads wants a positive number");

@@ -87,6 +87,9 @@ void UrlSigner::ExpireAll() {
 
 struct UploadSessions::Session {
   UploadSession info;
+  // When it began or last stored a part (a part that never arrived whole is
+  // no sign of life); guarded by UploadSessions::mu_.
+  absl::Time last_active;
   absl::Mutex mu;
   std::map<int64_t, UploadedPart> parts ABSL_GUARDED_BY(mu);
   // Digests over parts 1..hashed.size(), in order. Only the hashing thread
@@ -99,7 +102,8 @@ struct UploadSessions::Session {
   std::atomic<bool> finished{false};        // ended: stop hashing at once
 };
 
-UploadSessions::UploadSessions() {
+UploadSessions::UploadSessions(std::function<absl::Time()> clock, absl::Duration idle_ttl)
+    : clock_(clock ? std::move(clock) : [] { return absl::Now(); }), idle_ttl_(idle_ttl) {
   hasher_ = std::thread([this] { HashLoop(); });
 }
 
@@ -116,7 +120,9 @@ UploadSession UploadSessions::Begin(std::string path, bool mkdir_parents) {
   s->info.path = std::move(path);
   s->info.mkdir_parents = mkdir_parents;
   s->info.part_token = RandomHex().substr(0, 24);
+  DropIdleIfDue();
   absl::MutexLock lock(&mu_);
+  s->last_active = clock_();
   s->info.ref = absl::StrCat("put-", next_ref_++);
   sessions_[s->info.ref] = s;
   return s->info;
@@ -130,12 +136,14 @@ std::optional<UploadSession> UploadSessions::Find(const std::string& ref) const 
 }
 
 bool UploadSessions::PutPart(const std::string& ref, int64_t part, BlobPtr blob, std::string md5) {
+  DropIdleIfDue();
   std::shared_ptr<Session> s;
   {
     absl::MutexLock lock(&mu_);
     auto it = sessions_.find(ref);
     if (it == sessions_.end()) return false;
     s = it->second;
+    s->last_active = clock_();
   }
   {
     absl::MutexLock lock(&s->mu);
@@ -282,6 +290,10 @@ void UploadSessions::Finish(const std::string& ref) {
     s = std::move(it->second);
     sessions_.erase(it);
   }
+  Release(s);
+}
+
+void UploadSessions::Release(const std::shared_ptr<Session>& s) {
   // Parts not in the file are released with the session; stop and wait for
   // a running hash so its blob references go too.
   s->finished = true;
@@ -293,6 +305,54 @@ void UploadSessions::Finish(const std::string& ref) {
 size_t UploadSessions::size() const {
   absl::MutexLock lock(&mu_);
   return sessions_.size();
+}
+
+int UploadSessions::DropIdle() {
+  std::vector<std::shared_ptr<Session>> dropped;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_();
+    last_sweep_ = now;
+    if (idle_ttl_ == absl::InfiniteDuration()) return 0;
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      if (now - it->second->last_active > idle_ttl_) {
+        dropped.push_back(std::move(it->second));
+        it = sessions_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  // Outside mu_: waiting for a hash must not hold up every other upload.
+  for (const auto& s : dropped) Release(s);
+  return static_cast<int>(dropped.size());
+}
+
+void UploadSessions::DropIdleIfDue() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (clock_() - last_sweep_ < absl::Seconds(1)) return;
+  }
+  DropIdle();
+}
+
+UploadSessions::Stats UploadSessions::GetStats() {
+  DropIdle();
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [ref, s] : sessions_) open.push_back(s);
+  }
+  Stats stats;
+  stats.sessions = static_cast<int64_t>(open.size());
+  for (const auto& s : open) {
+    absl::MutexLock lock(&s->mu);
+    for (const auto& [number, part] : s->parts) {
+      ++stats.parts;
+      stats.bytes += part.blob->size();
+    }
+  }
+  return stats;
 }
 
 // ---- DownloadTickets -------------------------------------------------------

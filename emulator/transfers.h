@@ -3,12 +3,14 @@
 //    (`?X-Files-Date=YYYYMMDDTHHMMSSZ&X-Files-Expires=<s>&X-Files-Signature=<opaque>`),
 //    checked for tampering and expiry against the injected clock.
 //  - UploadSessions: begin_upload sessions (ref "put-<n>") and their parts,
-//    stored once as shared blobs. A background thread hashes parts in part
+//    stored once as shared blobs; a session idle for `idle_ttl` (no begin or
+//    whole part stored) is dropped with its parts, since an abandoned upload
+//    never sends `end`. A background thread hashes parts in part
 //    order as they arrive, so `end` on a large file only hashes what is left.
 //  - DownloadTickets: download tokens pinning a file's content as it was when
 //    the URL was issued.
 //
-//   UploadSessions uploads(clock);
+//   UploadSessions uploads(clock, /*idle_ttl=*/absl::Minutes(10));
 //   UploadSession s = uploads.Begin("a/b.bin", /*mkdir_parents=*/true);
 //   uploads.PutPart(s.ref, 1, part_blob, Md5Hex(part_bytes));
 //   absl::StatusOr<Assembled> file = uploads.Assemble(s.ref, {{1, etag}});
@@ -81,7 +83,15 @@ struct Assembled {
 
 class UploadSessions {
  public:
-  UploadSessions();
+  struct Stats {
+    int64_t sessions = 0;
+    int64_t parts = 0;
+    int64_t bytes = 0;
+  };
+
+  // `clock` null: absl::Now.
+  explicit UploadSessions(std::function<absl::Time()> clock = nullptr,
+                          absl::Duration idle_ttl = absl::InfiniteDuration());
   ~UploadSessions();  // stops the hashing thread
   UploadSessions(const UploadSessions&) = delete;
   UploadSessions& operator=(const UploadSessions&) = delete;
@@ -98,15 +108,27 @@ class UploadSessions {
                                      const std::vector<std::pair<int64_t, std::string>>& parts);
   void Finish(const std::string& ref);
   size_t size() const;
+  // What the open sessions hold, after dropping the idle ones.
+  Stats GetStats();
+  // Drops the sessions idle for longer than `idle_ttl`; how many went.
+  int DropIdle();
 
  private:
   struct Session;
   void HashLoop();
   void Advance(Session* s);
+  // Stops a removed session's hashing and waits for it, so its blobs go.
+  static void Release(const std::shared_ptr<Session>& s);
+  // DropIdle at most once a second of the clock (it walks every session).
+  void DropIdleIfDue();
+
+  const std::function<absl::Time()> clock_;
+  const absl::Duration idle_ttl_;
 
   mutable absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
   int64_t next_ref_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::Time last_sweep_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 
   absl::Mutex queue_mu_;
   std::deque<std::weak_ptr<Session>> queue_ ABSL_GUARDED_BY(queue_mu_);

@@ -420,6 +420,76 @@ TEST_F(EmulatorHttpTest, FaultsApplyBeforeAuth) {
   EXPECT_EQ(TypeOf(res), "rate-limited/too-many-requests");
 }
 
+TEST_F(EmulatorHttpTest, ControlEndpointsNeedTheApiKey) {
+  httplib::Client anonymous("127.0.0.1", emulator_->port());
+  for (const httplib::Headers& headers :
+       {httplib::Headers{}, httplib::Headers{{"X-FilesAPI-Key", "wrong"}},
+        httplib::Headers{{kControlTokenHeader, "guess"}}}) {
+    auto reset = anonymous.Post("/__emulator/reset", headers, "{}", "application/json");
+    ASSERT_TRUE(reset);
+    EXPECT_EQ(reset->status, 401);
+    EXPECT_EQ(TypeOf(reset), "not-authenticated/authentication-required");
+    auto faults = anonymous.Get("/__emulator/faults", headers);
+    ASSERT_TRUE(faults);
+    EXPECT_EQ(faults->status, 401);
+  }
+  auto with_key = anonymous.Get("/__emulator/faults", {{"X-FilesAPI-Key", kKey}});
+  ASSERT_TRUE(with_key);
+  EXPECT_EQ(with_key->status, 200);
+}
+
+TEST(EmulatorControl, AControlTokenAlsoOpensThem) {
+  EmulatorOptions options;
+  options.api_key = kKey;
+  options.control_token = "control-secret";
+  Emulator emulator(options);
+  ASSERT_TRUE(emulator.Start().ok());
+  httplib::Client client("127.0.0.1", emulator.port());
+  auto by_token = client.Get("/__emulator/requests", {{kControlTokenHeader, "control-secret"}});
+  ASSERT_TRUE(by_token);
+  EXPECT_EQ(by_token->status, 200);
+  auto by_key = client.Get("/__emulator/requests", {{"X-FilesAPI-Key", kKey}});
+  ASSERT_TRUE(by_key);
+  EXPECT_EQ(by_key->status, 200);
+  auto wrong = client.Get("/__emulator/requests", {{kControlTokenHeader, "control-secrex"}});
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+}
+
+// The gateway's embedded emulator: no one may reset it or inject faults, not
+// even with its key; the API and presigned URLs work as ever.
+TEST(EmulatorControl, TurnedOffTheyAreNotFound) {
+  EmulatorOptions options;
+  options.api_key = kKey;
+  options.control_endpoints = false;
+  Emulator emulator(options);
+  ASSERT_TRUE(emulator.Start().ok());
+  httplib::Client client("127.0.0.1", emulator.port());
+  client.set_default_headers({{"X-FilesAPI-Key", kKey}});
+  for (const char* path : {"/__emulator/reset", "/__emulator/faults", "/__emulator/urls/expire"}) {
+    auto res = client.Post(path, "{}", "application/json");
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 404) << path;
+  }
+  auto users = client.Get((std::string(kApi) + "/users/1").c_str());
+  ASSERT_TRUE(users);
+  EXPECT_EQ(users->status, 200);
+}
+
+// cpp-httplib's default socket options include SO_REUSEPORT, with which a
+// second emulator started on a busy port silently shared it.
+TEST_F(EmulatorHttpTest, ASecondEmulatorOnABusyPortDoesNotStart) {
+  EmulatorOptions options;
+  options.api_key = kKey;
+  options.port = emulator_->port();
+  Emulator second(options);
+  absl::Status started = second.Start();
+  EXPECT_EQ(started.code(), absl::StatusCode::kUnavailable) << started;
+  EXPECT_THAT(std::string(started.message()), HasSubstr(absl::StrCat(":", emulator_->port())));
+  // The first still answers everything.
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(Get("/users/1")->status, 200);
+}
+
 TEST_F(EmulatorHttpTest, DropClosesTheConnectionWithoutAnswer) {
   ASSERT_TRUE(emulator_->AddFault(R"({"method":"GET","path":"/users/2","drop":true,"times":1})").ok());
   auto dropped = Get("/users/2");

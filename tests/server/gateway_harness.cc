@@ -131,7 +131,8 @@ constexpr time_t kControlTimeoutSeconds = 60;
 std::string GatewayHarness::ControlPost(const std::string& path, const std::string& json) {
   httplib::Client client("127.0.0.1", emulator_->port());
   client.set_read_timeout(kControlTimeoutSeconds, 0);
-  auto res = client.Post(path.c_str(), json, "application/json");
+  // Control endpoints take the same key as the API.
+  auto res = client.Post(path.c_str(), {{"X-FilesAPI-Key", api_key_}}, json, "application/json");
   EXPECT_TRUE(res) << "control POST " << path;
   return res ? res->body : "";
 }
@@ -139,7 +140,7 @@ std::string GatewayHarness::ControlPost(const std::string& path, const std::stri
 std::string GatewayHarness::ControlGet(const std::string& path) {
   httplib::Client client("127.0.0.1", emulator_->port());
   client.set_read_timeout(kControlTimeoutSeconds, 0);
-  auto res = client.Get(path.c_str());
+  auto res = client.Get(path.c_str(), {{"X-FilesAPI-Key", api_key_}});
   EXPECT_TRUE(res) << "control GET " << path;
   return res ? res->body : "";
 }

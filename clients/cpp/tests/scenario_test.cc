@@ -100,6 +100,7 @@ class Servers {
   }
 
   const std::string& run() const { return run_; }
+  const std::string& key() const { return key_; }  // the emulator's API key
 
   std::string BaseUrl() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -501,7 +502,9 @@ Result CaseRun::InjectFault(const Value& step) {
   std::string base = Servers::Get().BaseUrl();
   httplib::Client http(base);
   http.set_read_timeout(10, 0);
-  auto res = http.Post("/__emulator/faults", Sub(Field(step, "rule")).ToJson(), "application/json");
+  // The emulator's control endpoints take its API key.
+  auto res = http.Post("/__emulator/faults", {{"X-FilesAPI-Key", Servers::Get().key()}},
+                       Sub(Field(step, "rule")).ToJson(), "application/json");
   if (!res || res->status / 100 != 2) {
     throw std::runtime_error("POST /__emulator/faults failed: " +
                              (res ? std::to_string(res->status) + " " + res->body : std::string("no answer")));

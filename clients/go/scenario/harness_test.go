@@ -151,14 +151,21 @@ func unusedLoopbackTarget() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// emulatorControl calls POST /__emulator/<what> (faults, reset, ...) and gives the decoded answer.
-func emulatorControl(baseURL, what string, body any) (any, error) {
+// emulatorControl calls POST /__emulator/<what> (faults, reset, ...) with the
+// emulator's API key (control endpoints need it) and gives the decoded answer.
+func emulatorControl(baseURL, apiKey, what string, body any) (any, error) {
 	data, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Post(baseURL+"/__emulator/"+what, "application/json", bytes.NewReader(data))
+	req, err := http.NewRequest(http.MethodPost, baseURL+"/__emulator/"+what, bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-FilesAPI-Key", apiKey)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}

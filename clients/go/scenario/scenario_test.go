@@ -135,6 +135,7 @@ type env struct {
 	clients map[string]*files.Client
 	locks   map[string]*sync.Mutex // gateways a case holds alone
 	baseURL string
+	key     string // the emulator's API key (its control endpoints need it)
 	run     string
 }
 
@@ -160,6 +161,7 @@ func startEnv(buildDir string, s *scenarioFile) (_ *env, err error) {
 	}
 	e.servers = append(e.servers, emu)
 	e.baseURL, _ = emu.ready["base_url"].(string)
+	e.key = key
 	names := make([]string, 0, len(s.Gateways))
 	for name := range s.Gateways {
 		names = append(names, name)
@@ -929,7 +931,7 @@ func (r *caseRun) opDownloadCancel(step, expect map[string]any) (*result, error)
 }
 
 func (r *caseRun) opInjectFault(step, _ map[string]any) (*result, error) {
-	if _, err := emulatorControl(r.env.baseURL, "faults", r.sub(step["rule"], nil)); err != nil {
+	if _, err := emulatorControl(r.env.baseURL, r.env.key, "faults", r.sub(step["rule"], nil)); err != nil {
 		r.t.Fatal(err)
 	}
 	return &result{}, nil

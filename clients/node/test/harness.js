@@ -133,11 +133,14 @@ function unusedLoopbackTarget() {
   });
 }
 
-/** Calls /__emulator/<what> (faults, reset, ...) and returns the decoded answer. */
-async function emulatorControl(baseUrl, what, body, method) {
+/**
+ * Calls /__emulator/<what> (faults, reset, ...) with the emulator's API key
+ * (control endpoints need it) and returns the decoded answer.
+ */
+async function emulatorControl(baseUrl, apiKey, what, body, method) {
   const res = await fetch(`${baseUrl}/__emulator/${what}`, {
     method: method || (body === undefined ? "GET" : "POST"),
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", "X-FilesAPI-Key": apiKey },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(10000),
   });

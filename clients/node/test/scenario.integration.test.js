@@ -367,7 +367,7 @@ class Case {
   }
 
   async op_inject_fault(step) {
-    return harness.emulatorControl(this.env.baseUrl, "faults", this.sub(step.rule));
+    return harness.emulatorControl(this.env.baseUrl, this.env.key, "faults", this.sub(step.rule));
   }
 }
 

@@ -93,12 +93,14 @@ def unused_loopback_target():
         return "127.0.0.1:%d" % s.getsockname()[1]
 
 
-def emulator_control(base_url, what, body=None, method=None):
-    """Calls /__emulator/<what> (faults, reset, ...) and returns the decoded answer."""
+def emulator_control(base_url, api_key, what, body=None, method=None):
+    """Calls /__emulator/<what> (faults, reset, ...) with the emulator's API key
+    (control endpoints need it) and returns the decoded answer."""
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(base_url + "/__emulator/" + what, data=data,
                                  method=method or ("POST" if data is not None else "GET"),
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json",
+                                          "X-FilesAPI-Key": api_key})
     with urllib.request.urlopen(req, timeout=10) as resp:
         text = resp.read().decode() or "null"
     return json.loads(text)

@@ -272,7 +272,7 @@ class Case:
         return {"bytes_received": f.raw.bytes_received}
 
     def op_inject_fault(self, step, expect):
-        return harness.emulator_control(self.env.base_url, "faults", self.sub(step["rule"]))
+        return harness.emulator_control(self.env.base_url, self.env.key, "faults", self.sub(step["rule"]))
 
 
 class _Abandon(Exception):

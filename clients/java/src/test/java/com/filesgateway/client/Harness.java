@@ -180,11 +180,15 @@ final class Harness {
     }
   }
 
-  /** Calls /__emulator/WHAT (faults, reset, ...) and returns the decoded answer. */
-  static Object emulatorControl(String baseUrl, String what, Object body)
+  /**
+   * Calls /__emulator/WHAT (faults, reset, ...) with the emulator's API key (control endpoints
+   * need it) and returns the decoded answer.
+   */
+  static Object emulatorControl(String baseUrl, String apiKey, String what, Object body)
       throws IOException, InterruptedException {
     HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(baseUrl + "/__emulator/" + what))
-        .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json");
+        .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
+        .header("X-FilesAPI-Key", apiKey);
     if (body != null) {
       req.POST(HttpRequest.BodyPublishers.ofString(Json.write(body)));
     }

@@ -284,7 +284,7 @@ public class ScenarioTest {
       case "download_cancel":
         return opDownloadCancel(step, expect);
       case "inject_fault":
-        return Harness.emulatorControl(env.baseUrl, "faults", sub(step.get("rule"), null));
+        return Harness.emulatorControl(env.baseUrl, env.key, "faults", sub(step.get("rule"), null));
       default:
         throw new IllegalStateException("unknown op " + step.get("op"));
     }
