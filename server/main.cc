@@ -155,7 +155,9 @@ int main(int argc, char** argv) {
     filesgw::emulator::EmulatorOptions emu;
     emu.api_key = absl::StrFormat("emu-%016x%016x", absl::Uniform<uint64_t>(gen),
                                   absl::Uniform<uint64_t>(gen));
-    emu.control_endpoints = false;  // callers must not reset it or inject faults
+    // Off unless asked: callers must not reset it or inject faults.
+    emu.control_endpoints = !options->emulator_control_token.empty();
+    emu.control_token = options->emulator_control_token;
     emulator = std::make_unique<filesgw::emulator::Emulator>(emu);
     if (auto s = emulator->Start(); !s.ok()) {
       log.Error("embedded emulator failed to start", {{"error", std::string(s.message())}});

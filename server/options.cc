@@ -62,6 +62,9 @@ std::string UsageText() {
   --metrics-allow-remote      allow a metrics address other than loopback [false; FILESGW_METRICS_ALLOW_REMOTE]
   --health-listen=ADDR        extra listener serving only grpc.health.v1, for probes [FILESGW_HEALTH_LISTEN]
                               (service "" = ready to serve; service "liveness" = the process answers)
+  --emulator-control-token-file=PATH  turn on the embedded emulator's /__emulator/* control
+                              endpoints (off by default), for callers sending this token in
+                              X-Emulator-Control-Token [FILESGW_EMULATOR_CONTROL_TOKEN_FILE]
   --max-connection-age=DUR    callers reconnect after this long, 0 = never [0; FILESGW_MAX_CONNECTION_AGE]
   --unix-socket-mode=OCTAL    permissions of a unix:/ socket, e.g. 0660 [FILESGW_UNIX_SOCKET_MODE]
   --tls-cert-file=PATH        serve TLS with this PEM certificate chain (re-read on change) [FILESGW_TLS_CERT_FILE]
@@ -149,6 +152,7 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
       {"username", "FILES_USERNAME"},
       {"password-file", "FILES_PASSWORD_FILE"},
       {"health-listen", "FILESGW_HEALTH_LISTEN"},
+      {"emulator-control-token-file", "FILESGW_EMULATOR_CONTROL_TOKEN_FILE"},
       {"tls-cert-file", "FILESGW_TLS_CERT_FILE"},
       {"tls-key-file", "FILESGW_TLS_KEY_FILE"},
       {"tls-client-ca-file", "FILESGW_TLS_CLIENT_CA_FILE"},
@@ -297,6 +301,9 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
   if (auto s = duration(find("max-retry-delay"), &o.max_retry_delay); !s.ok()) return s;
   if (auto s = duration(find("drain-timeout"), &o.drain_timeout); !s.ok()) return s;
   text("source-ip", &o.source_ip);
+  if (const Flag* f = &find("emulator-control-token-file"); f->set) {
+    if (auto s = ReadSecretFile(f->value, &o.emulator_control_token); !s.ok()) return s;
+  }
   if (const Flag* f = &find("log-level"); f->set && !ParseLogLevel(f->value, &o.log_level)) {
     return bad(*f, "expected debug|info|warn|error");
   }

@@ -97,6 +97,10 @@ struct GatewayOptions {
   // How long SIGTERM waits for in-flight calls before cancelling them.
   absl::Duration drain_timeout = absl::Seconds(20);
   std::string source_ip;
+  // From --emulator-control-token-file: when set, the embedded emulator's
+  // control endpoints (faults, reset, ...) are on and accept this token;
+  // otherwise they are off.
+  std::string emulator_control_token;
   // Rate governor for the upstream credential (shared by every caller).
   int max_concurrent_requests = 32;   // upstream API requests in flight; 0 = no cap
   double requests_per_second = 0;     // 0 = no cap

@@ -57,6 +57,21 @@ TEST(Options, ApiKeyFileIsReadAndTrimmed) {
   EXPECT_EQ(o->base_url, "http://127.0.0.1:1");
 }
 
+// The embedded emulator's control endpoints are off unless a token is given.
+TEST(Options, EmulatorControlTokenFileIsReadAndTrimmed) {
+  auto off = ParseOptions({}, Env({}));
+  ASSERT_TRUE(off.ok());
+  EXPECT_TRUE(off->emulator_control_token.empty());
+  std::string path = ::testing::TempDir() + "/control-token";
+  FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs("control-secret\n", f);
+  std::fclose(f);
+  auto on = ParseOptions({"--emulator-control-token-file", path}, Env({}));
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_EQ(on->emulator_control_token, "control-secret");
+  EXPECT_FALSE(ParseOptions({"--emulator-control-token-file=/does/not/exist"}, Env({})).ok());
+}
+
 TEST(Options, RejectsBadInputNamingTheFlag) {
   struct Case {
     std::vector<std::string> args;
