@@ -71,7 +71,7 @@ class GatewayHarness {
   CallResult CallWith(const CallOptions& options, const std::string& method,
                       const std::string& request_json);
 
-  // The emulator's control endpoint (no Files.com auth needed).
+  // The emulator's control endpoint (sends the emulator's API key, as it requires).
   std::string ControlPost(const std::string& path, const std::string& json);
   std::string ControlGet(const std::string& path);
   void ResetEmulator() { ControlPost("/__emulator/reset", "{}"); }
