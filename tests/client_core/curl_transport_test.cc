@@ -21,6 +21,7 @@
 #include "absl/synchronization/notification.h"
 #include "client_core/files_client.h"
 #include "client_core/scheduler.h"
+#include "client_core/status_reason.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 
@@ -283,6 +284,16 @@ TEST_F(CurlTransportTest, ABurstLeavesAtMostTheIdleBoundOpen) {
   EXPECT_EQ(Connections(), static_cast<size_t>(kBurst));
   EXPECT_LE(OpenClientConnections(), 4);
   EXPECT_GE(OpenClientConnections(), 1);  // still a keep-alive pool
+}
+
+// curl refuses a request head over 1 MiB as "Out of memory". It was
+// RESOURCE_EXHAUSTED, which the gateway reported as its own rate limit.
+TEST_F(CurlTransportTest, CurlOutOfMemoryIsALocalInternalError) {
+  HttpResult r = Fetch(Request("GET", "/echo?cursor=" + std::string(3 << 19, 'c')));
+  EXPECT_EQ(r.transport.code(), absl::StatusCode::kInternal) << r.transport;
+  EXPECT_EQ(ReasonOf(r.transport), "LOCAL_OUT_OF_MEMORY");
+  EXPECT_FALSE(r.request_sent);
+  EXPECT_EQ(Connections(), 0u);
 }
 
 TEST_F(CurlTransportTest, TwoHundredConcurrentRequestsAllComplete) {
