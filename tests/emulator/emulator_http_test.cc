@@ -1,9 +1,14 @@
 // The emulator over loopback: one in-process instance on port 0, driven by an
 // httplib client exactly as the gateway's transport would drive it.
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -488,6 +493,21 @@ TEST_F(EmulatorHttpTest, ASecondEmulatorOnABusyPortDoesNotStart) {
   EXPECT_THAT(std::string(started.message()), HasSubstr(absl::StrCat(":", emulator_->port())));
   // The first still answers everything.
   for (int i = 0; i < 10; ++i) EXPECT_EQ(Get("/users/1")->status, 200);
+}
+
+TEST_F(EmulatorHttpTest, TheBinaryExitsWithAClearErrorOnABusyPort) {
+  const std::string err = ::testing::TempDir() + "/emulator-busy-port.err";
+  // `timeout`: a binary that wrongly starts would otherwise serve forever.
+  const std::string command =
+      absl::StrCat("timeout 20 ", FILESGW_EMULATOR_BINARY, " --listen 127.0.0.1:",
+                   emulator_->port(), " >/dev/null 2>", err);
+  const int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1) << "124 means it started anyway";
+  std::ifstream in(err);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_THAT(text.str(), HasSubstr(absl::StrCat("cannot listen on 127.0.0.1:", emulator_->port())));
 }
 
 TEST_F(EmulatorHttpTest, DropClosesTheConnectionWithoutAnswer) {
