@@ -29,6 +29,12 @@ struct EncodedRequest {
 // cursor, and far below curl's 1 MiB cap on a request head.
 inline constexpr size_t kMaxPathAndQueryBytes = 16 * 1024;
 
+// OK, or INVALID_ARGUMENT with ErrorInfo reason REQUEST_TOO_LARGE attached
+// (client_core/status_reason.h) when `path_and_query` is longer than
+// kMaxPathAndQueryBytes; `what` names the call in the message. EncodeRequest
+// applies it; code that builds API paths itself (transfers) should too.
+absl::Status CheckRequestUrlSize(std::string_view what, std::string_view path_and_query);
+
 // Builds the REST request. Path params are percent-encoded ('/' kept literal
 // for `path`-like fields); GET/DELETE params go in the query string
 // (`sort_by[username]=asc`, `filter[name]=x`, arrays as `ids[0]=1&ids[1]=2`);

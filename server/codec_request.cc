@@ -287,19 +287,6 @@ void EscapeDotSegments(std::string* path) {
   *path = std::move(out);
 }
 
-// Refused here, before anything is sent, with a reason the caller can act on:
-// past a few KiB a front end answers 414, and past 1 MiB curl fails with a
-// misleading "Out of memory".
-absl::Status CheckUrlSize(const Route& route, const std::string& path_and_query) {
-  if (path_and_query.size() <= kMaxPathAndQueryBytes) return absl::OkStatus();
-  return client_core::WithReason(
-      absl::InvalidArgumentError(absl::StrCat(
-          route.full_method, ": the request URL would be ", path_and_query.size(),
-          " bytes (path and query string, percent-encoded), over the gateway's limit of ",
-          kMaxPathAndQueryBytes, "; shorten the path, the cursor or the filters")),
-      "REQUEST_TOO_LARGE");
-}
-
 }  // namespace
 
 namespace codec_internal {
@@ -322,6 +309,20 @@ void PercentEncode(std::string_view in, bool keep_slash, std::string* out) {
 }
 
 }  // namespace codec_internal
+
+// Refused here, before anything is sent, with a reason the caller can act on:
+// past a few KiB a front end answers 414, and past 1 MiB curl fails with a
+// misleading "Out of memory".
+absl::Status CheckRequestUrlSize(std::string_view what, std::string_view path_and_query) {
+  if (path_and_query.size() <= kMaxPathAndQueryBytes) return absl::OkStatus();
+  return client_core::WithReason(
+      absl::InvalidArgumentError(absl::StrCat(
+          absl::string_view(what.data(), what.size()), ": the request URL would be ",
+          path_and_query.size(),
+          " bytes (path and query string, percent-encoded), over the gateway's limit of ",
+          kMaxPathAndQueryBytes, "; shorten the path, the cursor or the filters")),
+      "REQUEST_TOO_LARGE");
+}
 
 absl::StatusOr<EncodedRequest> EncodeRequest(const Route& route, const Message& request) {
   if (request.GetDescriptor() != route.request_type) {
@@ -356,10 +357,11 @@ absl::StatusOr<EncodedRequest> EncodeRequest(const Route& route, const Message& 
   EncodedRequest encoded;
   if (route.params_in_query) {
     encoded.path_and_query = path + EncodeQuery(route, request);
-    if (absl::Status size = CheckUrlSize(route, encoded.path_and_query); !size.ok()) return size;
+    absl::Status size = CheckRequestUrlSize(route.full_method, encoded.path_and_query);
+    if (!size.ok()) return size;
     return encoded;
   }
-  if (absl::Status size = CheckUrlSize(route, path); !size.ok()) return size;
+  if (absl::Status size = CheckRequestUrlSize(route.full_method, path); !size.ok()) return size;
   if (HasBytesParam(route, request)) {
     encoded = EncodeMultipart(route, request);
   } else {

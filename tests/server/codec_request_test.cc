@@ -132,6 +132,15 @@ TEST(EncodeRequest, OverlongUrlIsRefusedAsRequestTooLarge) {
   EXPECT_EQ(fits->path_and_query.size(), kMaxPathAndQueryBytes);
 }
 
+// For code that builds API paths itself (the transfer service).
+TEST(CheckRequestUrlSize, NamesTheCallAndTheLimit) {
+  EXPECT_TRUE(CheckRequestUrlSize("Upload", std::string(kMaxPathAndQueryBytes, 'a')).ok());
+  absl::Status s = CheckRequestUrlSize("Upload", std::string(kMaxPathAndQueryBytes + 1, 'a'));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_core::ReasonOf(s), "REQUEST_TOO_LARGE");
+  EXPECT_THAT(std::string(s.message()), HasSubstr("Upload: the request URL would be 16385 bytes"));
+}
+
 TEST(EncodeRequest, DeleteParamsGoInTheQuery) {
   const EncodedRequest encoded =
       Encode(RouteOf("FileService.DeleteFile"), R"({"path":"a/b","recursive":true})");
