@@ -167,6 +167,9 @@ struct Emulator::Impl {
 };
 
 void Emulator::Impl::Serve(const httplib::Request& req, httplib::Response& res) {
+  // Any request may find abandoned uploads past their idle time, not only
+  // upload traffic: the memory must come back even if no upload follows.
+  files.uploads().SweepIfDue();
   std::string path = PathOf(req);
   bool download = absl::StartsWith(path, kDownloadPrefix) &&
                   (req.method == "GET" || req.method == "HEAD");

@@ -120,7 +120,7 @@ UploadSession UploadSessions::Begin(std::string path, bool mkdir_parents) {
   s->info.path = std::move(path);
   s->info.mkdir_parents = mkdir_parents;
   s->info.part_token = RandomHex().substr(0, 24);
-  DropIdleIfDue();
+  SweepIfDue();
   absl::MutexLock lock(&mu_);
   s->last_active = clock_();
   s->info.ref = absl::StrCat("put-", next_ref_++);
@@ -136,7 +136,7 @@ std::optional<UploadSession> UploadSessions::Find(const std::string& ref) const 
 }
 
 bool UploadSessions::PutPart(const std::string& ref, int64_t part, BlobPtr blob, std::string md5) {
-  DropIdleIfDue();
+  SweepIfDue();
   std::shared_ptr<Session> s;
   {
     absl::MutexLock lock(&mu_);
@@ -328,7 +328,7 @@ int UploadSessions::DropIdle() {
   return static_cast<int>(dropped.size());
 }
 
-void UploadSessions::DropIdleIfDue() {
+void UploadSessions::SweepIfDue() {
   {
     absl::MutexLock lock(&mu_);
     if (clock_() - last_sweep_ < absl::Seconds(1)) return;

@@ -112,6 +112,9 @@ class UploadSessions {
   Stats GetStats();
   // Drops the sessions idle for longer than `idle_ttl`; how many went.
   int DropIdle();
+  // DropIdle at most once a second of the clock (it walks every session):
+  // cheap enough to call on every request.
+  void SweepIfDue();
 
  private:
   struct Session;
@@ -119,8 +122,6 @@ class UploadSessions {
   void Advance(Session* s);
   // Stops a removed session's hashing and waits for it, so its blobs go.
   static void Release(const std::shared_ptr<Session>& s);
-  // DropIdle at most once a second of the clock (it walks every session).
-  void DropIdleIfDue();
 
   const std::function<absl::Time()> clock_;
   const absl::Duration idle_ttl_;
