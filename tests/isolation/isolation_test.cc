@@ -435,7 +435,12 @@ TEST(Isolation, AbandonedUploadsAreFreedByTheEmbeddedEmulator) {
 
   auto stub = files::v1::TransferService::NewStub(stack->NewChannel());
   const std::string mib = Pattern(1 << 20, 'a');
+  // Half are cancelled after 12 of 20 MiB; half end short (16 of 20 MiB, then
+  // half-close), which the gateway refuses to commit once the parts it cut
+  // are upstream: both leave an upload session the emulator never sees end.
+  int committed = 0;
   for (int i = 0; i < 30; ++i) {
+    const bool cancel = i % 2 == 0;
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", std::string("Bearer ") + kAttackerToken);
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
@@ -446,14 +451,19 @@ TEST(Isolation, AbandonedUploadsAreFreedByTheEmbeddedEmulator) {
     first.mutable_spec()->set_mkdir_parents(true);
     first.mutable_spec()->set_expected_size(20 << 20);
     bool ok = writer->Write(first);
-    for (int m = 0; ok && m < 12; ++m) {  // 12 of 20 MiB: two whole 5 MiB parts and more
+    for (int m = 0; ok && m < (cancel ? 12 : 16); ++m) {
       files::v1::UploadRequest chunk;
       chunk.set_data(mib);
       ok = writer->Write(chunk);
     }
-    ctx.TryCancel();
-    (void)writer->Finish();
+    if (cancel) {
+      ctx.TryCancel();
+    } else {
+      writer->WritesDone();
+    }
+    committed += writer->Finish().ok();
   }
+  EXPECT_EQ(committed, 0) << "an incomplete upload was committed";
   const double abandoned = RssMiB(pid);
   const double after = WaitRssAtMost(pid, idle + 64, absl::Seconds(20));
   Report("abandoned uploads: gateway RSS idle/after 30/later MiB",
@@ -467,9 +477,10 @@ TEST(Isolation, AbandonedUploadsAreFreedByTheEmbeddedEmulator) {
 
 TEST(Isolation, CreatesLeaveFewIdleUpstreamConnections) {
   StackSpec spec;
-  // A small upstream: 16 workers, so that connections the gateway keeps idle
-  // are workers another client of the same server cannot have.
-  spec.emulator_args = {"--threads", "16"};
+  // An upstream with 32 workers (as many as today's API pool holds
+  // connections): every connection the gateway keeps idle is a worker that
+  // another client of the same server cannot have.
+  spec.emulator_args = {"--threads", "32"};
   auto stack = StartStack(Case::kUpstream, spec);
   ASSERT_NE(stack, nullptr);
   Caller attacker(stack->NewChannel(), kAttackerToken);
