@@ -249,6 +249,26 @@ void Process::Stop() {
 
 // ---- flags and the stack ----
 
+std::map<std::string, std::string> NewGatewayFlags() {
+  return {
+      {"--stream-idle-timeout", "30s"},
+      {"--download-stall-release", "1s"},
+      {"--caller-max-calls", "64"},
+      {"--caller-max-streams", "16"},
+      {"--caller-upload-memory", "33554432"},     // 32 MiB
+      {"--caller-max-upstream-requests", "16"},
+      {"--max-request-bytes", "4194304"},         // 4 MiB
+      {"--max-upload-message-bytes", "4194304"},  // 4 MiB
+      {"--grpc-memory-quota", "134217728"},       // 128 MiB
+      {"--max-streams-per-connection", "128"},
+      {"--connection-idle-timeout", "60s"},
+      {"--keepalive-time", "30s"},
+      {"--keepalive-timeout", "10s"},
+      {"--api-connections", "8"},
+      {"--storage-connections", "32"},
+  };
+}
+
 NewFlagMode NewFlagModeFromEnvironment() {
   const char* v = std::getenv("FILESGW_ISOLATION_FLAGS");
   const std::string mode = v == nullptr ? "" : v;
