@@ -205,6 +205,8 @@ absl::Status Process::Start(const std::vector<std::string>& argv,
           ready_line_ = line;
           cv_.notify_all();
         }
+        // The first lines say why a start failed; the last ones what happened since.
+        if (first_.size() < 5) first_.push_back(line);
         recent_.push_back(std::move(line));
         if (recent_.size() > 40) recent_.pop_front();
       }
@@ -216,7 +218,8 @@ absl::Status Process::Start(const std::vector<std::string>& argv,
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait_until(lock, After(timeout), [this] { return !ready_line_.empty() || eof_; });
   if (!ready_line_.empty()) return absl::OkStatus();
-  std::string recent = absl::StrJoin(recent_, "\n");
+  std::string recent = absl::StrCat(absl::StrJoin(first_, "\n"), "\n...\n",
+                                    absl::StrJoin(recent_, "\n"));
   lock.unlock();
   Stop();
   return absl::UnavailableError(absl::StrCat(argv[0], " did not start:\n", recent));

@@ -76,6 +76,7 @@ class Process {
   std::thread reader_;
   std::mutex mu_;
   std::condition_variable cv_;
+  std::vector<std::string> first_;
   std::deque<std::string> recent_;
   std::string ready_line_;
   bool eof_ = false;
