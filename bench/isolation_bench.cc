@@ -166,8 +166,8 @@ class Bench {
                                   static_cast<int>(idle), " MiB)"),
                      absl::StrFormat("%.0f MiB peak", peak), "<= 256 MiB", peak <= 256 ? 1 : 0});
     rows_.push_back({"gateway RSS 10 s after the flood",
-                     absl::StrFormat("%.0f MiB (+%.0f)", after, after - idle),
-                     "<= idle + 64 MiB", after <= idle + 64 ? 1 : 0});
+                     absl::StrFormat("%.0f MiB (+%.0f)", after, after - idle), "<= idle + 64 MiB",
+                     after <= idle + 64 ? 1 : 0});
   }
 
   void NeverReadDownloads() {
@@ -248,10 +248,10 @@ class Bench {
     Victim("attacker at its stream share (4)", base, iso::MeasureFindUser(victim, o_.calls));
     rows_.push_back(
         {"over-quota caller: refused of 8 extra streams, wait p50 / max",
-         waits.empty() ? "0 refused (all admitted: no per-caller share)"
-                       : absl::StrFormat("%zu refused (%d with RetryInfo), %.1f / %.1f ms",
-                                         waits.size(), with_retry_info, waits[waits.size() / 2],
-                                         waits.back()),
+         waits.empty()
+             ? "0 refused (all admitted: no per-caller share)"
+             : absl::StrFormat("%zu refused (%d with RetryInfo), %.1f / %.1f ms", waits.size(),
+                               with_retry_info, waits[waits.size() / 2], waits.back()),
          "8 refused at once (RESOURCE_EXHAUSTED)",
          waits.size() == 8 && waits.back() < 1000 ? 1 : 0});
   }
@@ -271,7 +271,9 @@ class Bench {
     for (const auto& r : rows_) {
       std::printf("%-*s  %-*s  %-*s  %s\n", static_cast<int>(w0), r.metric.c_str(),
                   static_cast<int>(w1), r.figure.c_str(), static_cast<int>(w2), r.goal.c_str(),
-                  r.met < 0 ? "-" : r.met ? "yes" : "no");
+                  r.met < 0 ? "-"
+                  : r.met   ? "yes"
+                            : "no");
     }
     std::fflush(stdout);
   }

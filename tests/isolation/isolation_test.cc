@@ -34,8 +34,16 @@ namespace {
 // --help` lists them (FILESGW_ISOLATION_FLAGS=auto, the default), always
 // ("all": a gateway that does not know one refuses to start) or never ("none").
 // ===========================================================================
-enum class Case { kPreAuth, kNeverRead, kStalledUploads, kIdleThreads, kIdleEnd, kQuota,
-                  kAbandoned, kUpstream };
+enum class Case {
+  kPreAuth,
+  kNeverRead,
+  kStalledUploads,
+  kIdleThreads,
+  kIdleEnd,
+  kQuota,
+  kAbandoned,
+  kUpstream
+};
 
 std::map<std::string, std::string> CaseFlags(Case c) {
   std::map<std::string, std::string> flags = NewGatewayFlags();
@@ -228,8 +236,8 @@ TEST(Isolation, IdleStreamsHoldNoThreads) {
   auto stack = StartStack(Case::kIdleThreads, spec);
   ASSERT_NE(stack, nullptr);
   Caller victim(stack->NewChannel(), kVictimToken);
-  ASSERT_TRUE(victim.Upload("isolation/idle-source.bin", Pattern(4 << 20, 'i'),
-                            absl::Seconds(60)).ok());
+  ASSERT_TRUE(
+      victim.Upload("isolation/idle-source.bin", Pattern(4 << 20, 'i'), absl::Seconds(60)).ok());
   const pid_t pid = stack->gateway_pid();
   const int idle_threads = Threads(pid);
 
@@ -263,8 +271,8 @@ TEST(Isolation, IdleStreamsEndWithStreamIdle) {
   auto stack = StartStack(Case::kIdleEnd);
   ASSERT_NE(stack, nullptr);
   Caller victim(stack->NewChannel(), kVictimToken);
-  ASSERT_TRUE(victim.Upload("isolation/idle-source.bin", Pattern(4 << 20, 'i'),
-                            absl::Seconds(60)).ok());
+  ASSERT_TRUE(
+      victim.Upload("isolation/idle-source.bin", Pattern(4 << 20, 'i'), absl::Seconds(60)).ok());
   const absl::Duration idle_timeout = absl::Seconds(2);
   const absl::Duration slack = absl::Seconds(4);
 
@@ -383,9 +391,9 @@ TEST(Isolation, OverQuotaCallerIsRefusedQuicklyAndVictimIsUntouched) {
   Report("quota: streams refused of 12 (share 4)",
          absl::StrCat(refused_streams, ", slowest answer ",
                       absl::FormatDuration(slowest_stream_refusal)));
-  Report("quota: calls refused of 20 (share 16 - 4)",
-         absl::StrCat(refused_calls, ", slowest answer ",
-                      absl::FormatDuration(slowest_call_refusal)));
+  Report(
+      "quota: calls refused of 20 (share 16 - 4)",
+      absl::StrCat(refused_calls, ", slowest answer ", absl::FormatDuration(slowest_call_refusal)));
   Report("quota: victim unattacked", base.Summary());
   Report("quota: victim while attacker at its share", during.Summary());
 
@@ -477,9 +485,8 @@ TEST(Isolation, CreatesLeaveFewIdleUpstreamConnections) {
   }
   const int idle_connections = TcpConnectionsTo(stack->gateway_pid(), stack->emulator_port());
   std::string status_line;
-  const absl::Duration waited =
-      SecondClientWait(stack->emulator_port(), "/api/rest/v1/users/1", absl::Seconds(10),
-                       &status_line);
+  const absl::Duration waited = SecondClientWait(stack->emulator_port(), "/api/rest/v1/users/1",
+                                                 absl::Seconds(10), &status_line);
   Report("upstream: creates ok of 200", absl::StrCat(created, " ", last_error));
   Report("upstream: gateway sockets to the emulator after", absl::StrCat(idle_connections));
   Report("upstream: another client of the emulator waited",

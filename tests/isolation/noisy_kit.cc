@@ -4,9 +4,9 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,12 +94,23 @@ int JsonIntMember(const std::string& line, const std::string& key) {
 }
 
 const char* CodeName(grpc::StatusCode code) {
-  static const char* const kNames[] = {
-      "OK",           "CANCELLED",         "UNKNOWN",           "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",    "ALREADY_EXISTS",    "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",   "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",         "UNAVAILABLE",       "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
   const int i = static_cast<int>(code);
   return i >= 0 && i <= 16 ? kNames[i] : "?";
 }
@@ -218,8 +229,8 @@ absl::Status Process::Start(const std::vector<std::string>& argv,
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait_until(lock, After(timeout), [this] { return !ready_line_.empty() || eof_; });
   if (!ready_line_.empty()) return absl::OkStatus();
-  std::string recent = absl::StrCat(absl::StrJoin(first_, "\n"), "\n...\n",
-                                    absl::StrJoin(recent_, "\n"));
+  std::string recent =
+      absl::StrCat(absl::StrJoin(first_, "\n"), "\n...\n", absl::StrJoin(recent_, "\n"));
   lock.unlock();
   Stop();
   return absl::UnavailableError(absl::StrCat(argv[0], " did not start:\n", recent));
@@ -258,7 +269,7 @@ std::map<std::string, std::string> NewGatewayFlags() {
       {"--download-stall-release", "1s"},
       {"--caller-max-calls", "64"},
       {"--caller-max-streams", "16"},
-      {"--caller-upload-memory", "33554432"},     // 32 MiB
+      {"--caller-upload-memory", "33554432"},  // 32 MiB
       {"--caller-max-upstream-requests", "16"},
       {"--max-request-bytes", "4194304"},         // 4 MiB
       {"--max-upload-message-bytes", "4194304"},  // 4 MiB
@@ -303,8 +314,8 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(const StackSpec& spec,
 
   std::string yaml = "callers:\n";
   for (const auto& c : spec.callers) {
-    std::string hash = Run(absl::StrCat("printf '%s' '", c.token, "' | '", binaries.gateway,
-                                        "' --hash-token"));
+    std::string hash =
+        Run(absl::StrCat("printf '%s' '", c.token, "' | '", binaries.gateway, "' --hash-token"));
     while (!hash.empty() && (hash.back() == '\n' || hash.back() == '\r')) hash.pop_back();
     if (hash.size() != 64) return absl::InternalError("files-gateway --hash-token failed: " + hash);
     absl::StrAppend(&yaml, "  - name: ", c.name, "\n    token_sha256: \"", hash,
@@ -316,29 +327,28 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(const StackSpec& spec,
     }
     stack->limits_written_ = true;
     absl::StrAppend(&yaml, "    limits:\n");
-    for (const auto& [key, value] : c.limits) absl::StrAppend(&yaml, "      ", key, ": ", value, "\n");
+    for (const auto& [key, value] : c.limits)
+      absl::StrAppend(&yaml, "      ", key, ": ", value, "\n");
   }
   const std::string config = stack->dir_ + "/gateway.yaml";
   std::ofstream(config) << yaml;
 
   std::vector<std::string> env;
-  std::vector<std::string> args = {binaries.gateway, "--listen", "127.0.0.1:0",
-                                   "--metrics-listen", "off", "--log-level", "info",
-                                   "--config", config};
+  std::vector<std::string> args = {
+      binaries.gateway, "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--log-level",
+      "info",           "--config", config};
   if (!spec.embedded_emulator) {
     std::vector<std::string> emulator_args = {binaries.emulator, "--listen", "127.0.0.1:0",
                                               "--api-key", kApiKey};
-    emulator_args.insert(emulator_args.end(), spec.emulator_args.begin(),
-                         spec.emulator_args.end());
+    emulator_args.insert(emulator_args.end(), spec.emulator_args.begin(), spec.emulator_args.end());
     if (auto s = stack->emulator_.Start(emulator_args, {}, "\"listening\"", absl::Seconds(30));
         !s.ok()) {
       return s;
     }
     stack->emulator_url_ = JsonStringMember(stack->emulator_.ready_line(), "base_url");
     const auto colon = stack->emulator_url_.rfind(':');
-    stack->emulator_port_ = colon == std::string::npos
-                                ? 0
-                                : std::atoi(stack->emulator_url_.c_str() + colon + 1);
+    stack->emulator_port_ =
+        colon == std::string::npos ? 0 : std::atoi(stack->emulator_url_.c_str() + colon + 1);
     args.insert(args.end(), {"--base-url", stack->emulator_url_});
     env.push_back(absl::StrCat("FILES_API_KEY=", kApiKey));
   }
@@ -473,8 +483,7 @@ grpc::Status Caller::Upload(const std::string& path, const std::string& data,
   return status;
 }
 
-grpc::Status Caller::Download(const std::string& path, std::string* data,
-                              absl::Duration timeout) {
+grpc::Status Caller::Download(const std::string& path, std::string* data, absl::Duration timeout) {
   auto stub = files::v1::TransferService::NewStub(channel_);
   grpc::ClientContext ctx;
   ctx.set_deadline(After(timeout));
@@ -673,13 +682,13 @@ void StreamFleet::OpenDownload(const std::string& token, const std::string& path
   files::v1::DownloadRequest request;
   request.set_path(path);
   if (chunk_size > 0) request.set_chunk_size(chunk_size);
-  Open(Kind::kDownload, "/files.v1.TransferService/Download", token,
-       request.SerializeAsString(), true);
+  Open(Kind::kDownload, "/files.v1.TransferService/Download", token, request.SerializeAsString(),
+       true);
 }
 
 void StreamFleet::OpenReflection() {
-  Open(Kind::kReflection, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", "",
-       "", false);
+  Open(Kind::kReflection, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", "", "",
+       false);
 }
 
 void StreamFleet::Poll() {
@@ -794,14 +803,14 @@ void PreAuthFlood(Stack& stack, int calls, int64_t min_bytes, int64_t max_bytes,
     call->ctx.set_deadline(After(absl::Seconds(60)));
     grpc::Slice part = big.sub(0, static_cast<size_t>(size));
     call->request = grpc::ByteBuffer(&part, 1);
-    stubs[i % stubs.size()]->UnaryCall(
-        &call->ctx, "/files.v1.UserService/CreateUser", grpc::StubOptions(), &call->request,
-        &call->response, [&, codes](grpc::Status s) {
-          std::lock_guard<std::mutex> lock(mu);
-          ++(*codes)[static_cast<int>(s.error_code())];
-          ++done;
-          cv.notify_all();
-        });
+    stubs[i % stubs.size()]->UnaryCall(&call->ctx, "/files.v1.UserService/CreateUser",
+                                       grpc::StubOptions(), &call->request, &call->response,
+                                       [&, codes](grpc::Status s) {
+                                         std::lock_guard<std::mutex> lock(mu);
+                                         ++(*codes)[static_cast<int>(s.error_code())];
+                                         ++done;
+                                         cv.notify_all();
+                                       });
     all.push_back(std::move(call));
   }
   std::unique_lock<std::mutex> lock(mu);

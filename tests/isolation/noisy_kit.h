@@ -135,7 +135,7 @@ class Stack {
 
   pid_t gateway_pid() const { return gateway_.pid(); }
   int gateway_port() const { return gateway_port_; }
-  int emulator_port() const { return emulator_port_; }          // 0 when embedded
+  int emulator_port() const { return emulator_port_; }               // 0 when embedded
   const std::string& emulator_url() const { return emulator_url_; }  // "" when embedded
   // Issue-14 flags (and caller limits) left out because this gateway does not
   // know them; empty after the merge.
