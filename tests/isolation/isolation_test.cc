@@ -56,6 +56,13 @@ std::map<std::string, std::string> CaseFlags(Case c) {
       flags["--caller-max-streams"] = "4";
       flags["--caller-max-calls"] = "16";
       break;
+    case Case::kAbandoned:
+      // PROPOSED, on no branch yet: the embedded emulator's idle time for
+      // abandoned upload sessions (files-emulator --upload-idle-ttl, 10 min by
+      // default on the upstream branch). Without a way to shorten it this case
+      // waits 30 s, not 10 min.
+      flags["--emulator-upload-idle-ttl"] = "5s";
+      break;
     default:
       break;
   }
@@ -451,7 +458,14 @@ TEST(Isolation, AbandonedUploadsAreFreedByTheEmbeddedEmulator) {
   }
   EXPECT_EQ(committed, 0) << "an incomplete upload was committed";
   const double abandoned = RssMiB(pid);
-  const double after = WaitRssAtMost(pid, idle + 64, absl::Seconds(20));
+  // The gateway keeps serving while it should let go: a small upload a
+  // second (an emulator may sweep idle sessions when it sees activity).
+  double after = abandoned;
+  for (absl::Time end = absl::Now() + absl::Seconds(30); after > idle + 64 && absl::Now() < end;) {
+    EXPECT_TRUE(
+        victim.Upload("isolation/alive.bin", Pattern(64 << 10, 'k'), absl::Seconds(10)).ok());
+    after = WaitRssAtMost(pid, idle + 64, absl::Seconds(1));
+  }
   Report("abandoned uploads: gateway RSS idle/after 30/later MiB",
          absl::StrCat(static_cast<int>(idle), " / ", static_cast<int>(abandoned), " / ",
                       static_cast<int>(after)));
