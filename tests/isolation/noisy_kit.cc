@@ -270,7 +270,9 @@ std::map<std::string, std::string> NewGatewayFlags() {
       {"--caller-max-calls", "64"},
       {"--caller-max-streams", "16"},
       {"--caller-upload-memory", "33554432"},  // 32 MiB
-      {"--caller-max-upstream-requests", "16"},
+      // A caller's upstream share below the API pool: with a share larger
+      // than the pool one caller's slow calls hold every API connection.
+      {"--caller-max-upstream-requests", "8"},
       {"--max-request-bytes", "4194304"},         // 4 MiB
       {"--max-upload-message-bytes", "4194304"},  // 4 MiB
       {"--grpc-memory-quota", "134217728"},       // 128 MiB
@@ -278,7 +280,7 @@ std::map<std::string, std::string> NewGatewayFlags() {
       {"--connection-idle-timeout", "60s"},
       {"--keepalive-time", "30s"},
       {"--keepalive-timeout", "10s"},
-      {"--api-connections", "8"},
+      {"--api-connections", "32"},
       {"--storage-connections", "32"},
   };
 }
@@ -508,6 +510,10 @@ double Latencies::P50() const {
   std::vector<double> v = ms;
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+double Latencies::Max() const {
+  return ms.empty() ? 0 : *std::max_element(ms.begin(), ms.end());
 }
 
 double Latencies::P99() const {

@@ -198,6 +198,7 @@ struct Latencies {
   std::string last_error;
   double P50() const;
   double P99() const;
+  double Max() const;
   std::string Summary() const;  // "n=50 p50=1.2 ms p99=3.4 ms failures=0"
 };
 
