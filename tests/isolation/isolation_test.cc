@@ -7,7 +7,7 @@
 // /proc, stay within stated bounds).
 //
 // Today's gateway fails these cases for the reasons the issue gives; the
-// issue-14 flags below are passed when the gateway knows them (see
+// issue-14 flags (the marked block below) are passed when the gateway knows them (see
 // tests/isolation/README.md and FILESGW_ISOLATION_FLAGS).
 #include <algorithm>
 #include <atomic>
