@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -296,7 +297,8 @@ NewFlagMode NewFlagModeFromEnvironment() {
 Stack::~Stack() {
   gateway_.Stop();
   emulator_.Stop();
-  if (!dir_.empty()) Run(absl::StrCat("rm -rf '", dir_, "'"));
+  std::error_code ignored;
+  if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
 }
 
 absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(const StackSpec& spec,
