@@ -31,12 +31,14 @@ MODES = {
     # Checks that every figure can still be read from the programs (CTest
     # bench_report_smoke); its numbers mean little.
     "smoke": {"calls": 20, "gib": "0.125", "streams": 2, "python": ["--quick"],
-              "converter": ["--benchmark_min_time=0.05"]},
+              "converter": ["--benchmark_min_time=0.05"],
+              "isolation": ["--calls", "20", "--idle-streams", "50", "--flood-calls", "4"]},
     "quick": {"calls": 200, "gib": "0.25", "streams": 4, "python": ["--quick"],
-              "converter": ["--benchmark_min_time=0.2"]},
-    "full": {"calls": 2000, "gib": "1", "streams": 32, "python": [], "converter": []},
+              "converter": ["--benchmark_min_time=0.2"], "isolation": ["--quick"]},
+    "full": {"calls": 2000, "gib": "1", "streams": 32, "python": [], "converter": [],
+             "isolation": []},
 }
-SECTIONS = ("unary", "transfer", "converter", "python")
+SECTIONS = ("unary", "transfer", "converter", "python", "isolation")
 
 
 class Row:
@@ -223,6 +225,28 @@ def python_rows(doc):
     return rows
 
 
+# ---- isolation: bench/isolation_bench (issue 14) ----
+
+def isolation_rows(text):
+    """Its table is already metric / figure / goal / met?, columns 2+ spaces apart."""
+    lines = text.splitlines()
+    start = next((i for i, l in enumerate(lines) if re.match(r"^metric\s{2,}figure\s{2,}goal", l)),
+                 None)
+    if start is None:
+        raise Missing("isolation_bench: table header")
+    rows = []
+    for line in lines[start + 1:]:
+        cells = re.split(r"\s{2,}", line.strip())
+        if len(cells) != 4:
+            break
+        metric, figure, goal, met = cells
+        rows.append(Row("isolation: " + metric, figure, "-", None, goal,
+                        None if met == "-" else met == "yes"))
+    if not rows:
+        raise Missing("isolation_bench: table rows")
+    return rows
+
+
 def machine():
     cpu = "?"
     with open("/proc/cpuinfo") as f:
@@ -305,6 +329,9 @@ def main():
         with open(out) as f:
             return python_rows(json.load(f))
     section("python", python)
+    section("isolation", lambda: isolation_rows(run(
+        [os.path.join(bench, "isolation_bench"), "--build", build] + settings["isolation"],
+        os.path.join(logs, "isolation_bench.txt"), 1800)))
 
     minutes = (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds() / 60
     text = "\n".join([
