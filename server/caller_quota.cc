@@ -90,16 +90,8 @@ client_core::Scheduler* CallerQuotas::scheduler() {
 }
 
 CallerLimits CallerQuotas::LimitsFor(const std::string& name) const {
-  CallerLimits out = defaults_;
   auto it = name.empty() ? by_name_.end() : by_name_.find(name);
-  if (it != by_name_.end()) {
-    const CallerLimits& own = it->second;
-    if (own.max_calls >= 0) out.max_calls = own.max_calls;
-    if (own.max_streams >= 0) out.max_streams = own.max_streams;
-    if (own.upload_memory >= 0) out.upload_memory = own.upload_memory;
-    if (own.max_upstream_requests >= 0) out.max_upstream_requests = own.max_upstream_requests;
-  }
-  return out;
+  return it == by_name_.end() ? defaults_ : EffectiveLimits(defaults_, it->second);
 }
 
 int64_t CallerQuotas::LimitOf(const CallerLimits& limits, Resource r) {

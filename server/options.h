@@ -185,6 +185,18 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
 
 std::string UsageText();
 
+// What --check-config prints: listeners, profiles (URLs without credentials
+// or query strings), the gateway-wide limits, and each caller with its
+// effective limits. Never a secret.
+std::string DescribeOptions(const GatewayOptions& options);
+
+// `url` without its userinfo ("user:pass@" -> "***@") and without a query
+// string or fragment, for logs and --check-config.
+std::string RedactUrl(const std::string& url);
+
+// A caller's limits: its own entry where set (>= 0), else `defaults`.
+CallerLimits EffectiveLimits(const CallerLimits& defaults, const CallerLimits& own);
+
 // Reads a secret from `path`, without surrounding whitespace; INVALID_ARGUMENT
 // naming the path (never the content) when unreadable or empty.
 absl::Status ReadSecretFile(const std::string& path, std::string* out);
