@@ -100,13 +100,14 @@ Listening anywhere but loopback or a unix socket needs `callers:` in the config 
 }
 
 std::string RedactUrl(const std::string& url) {
-  std::string out = url.substr(0, url.find_first_of("?#"));
+  const size_t query = url.find_first_of("?#");
+  std::string out = url.substr(0, query);
   const size_t scheme = out.find("://");
   const size_t host = scheme == std::string::npos ? 0 : scheme + 3;
   const size_t path = out.find('/', host);
   const size_t at = out.rfind('@', path == std::string::npos ? out.size() : path);
   if (at != std::string::npos && at >= host) out.replace(host, at - host, "***");
-  if (out.size() < url.size()) out += "?...";
+  if (query != std::string::npos) out += "?...";
   return out;
 }
 
