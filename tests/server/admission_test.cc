@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/client_callback.h"
+#include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "proto/api_pool.h"
 #include "server/api_service.h"
 #include "server/config.h"
@@ -343,6 +344,37 @@ TEST(Admission, UpstreamShareWaitsForTheCallersOwnSlotsOnly) {
   auto waited = patient.get();
   EXPECT_TRUE(waited.status.ok()) << waited.status.error_message();
   EXPECT_EQ(harness.RequestCount("GET /api/rest/v1/users/2"), 3) << "b's two and a's patient call";
+}
+
+TEST(Admission, ReflectionAnswersOnAStreamThatMayStayOpen) {
+  // Callback reflection: the stream holds no thread while it waits, so it is
+  // answered request by request for as long as the client keeps it open.
+  HarnessOptions options;
+  options.gateway_setup = [](server::GatewayOptions* g) { g->callers = {Caller("app", "tok-app")}; };
+  GatewayHarness harness(options);
+  auto stub = grpc::reflection::v1::ServerReflection::NewStub(harness.channel());
+  grpc::ClientContext context;  // no credentials: reflection stays open
+  auto stream = stub->ServerReflectionInfo(&context);
+  grpc::reflection::v1::ServerReflectionRequest request;
+  grpc::reflection::v1::ServerReflectionResponse response;
+  request.set_list_services("");
+  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(stream->Read(&response));
+  bool users = false;
+  for (const auto& s : response.list_services_response().service()) {
+    users = users || s.name() == "files.v1.UserService";
+  }
+  EXPECT_TRUE(users);
+  request.set_file_containing_symbol("files.v1.UserService");
+  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_GT(response.file_descriptor_response().file_descriptor_proto_size(), 0);
+  request.set_file_by_filename("no/such.proto");
+  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.error_response().error_code(), grpc::StatusCode::NOT_FOUND);
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
 }
 
 }  // namespace
