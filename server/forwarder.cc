@@ -93,6 +93,7 @@ class Forwarder::Call : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::B
       extra_.Clear();
       return Done(NoMessage("more than one request message came"), 0);
     }
+    if (context_->IsCancelled()) return Done(NoMessage("it was cancelled"), 0);
     Send();
   }
 

@@ -195,8 +195,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(
       INT32_MAX, std::max({options.max_request_bytes, request_limits.max_binary_request_bytes,
                            options.max_upload_message_bytes}))));
-  // gRPC's own memory (connections, calls, buffered messages) has a ceiling:
-  // past it gRPC stops reading from connections instead of growing.
+  // gRPC's own memory (connections, calls, buffered messages): under
+  // pressure gRPC shrinks its read buffers and reads less. Not a hard ceiling
+  // (a message being read is finished), so admission still matters.
   grpc::ResourceQuota quota("filesgw");
   quota.Resize(static_cast<size_t>(options.grpc_memory_quota));
   builder.SetResourceQuota(quota);
@@ -260,6 +261,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     grpc::ServerBuilder health_builder;
     health_builder.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(),
                                     &gw->health_port_);
+    // Anyone may reach it: its requests are a few bytes, its connections short.
+    health_builder.SetMaxReceiveMessageSize(64 << 10);
+    health_builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 16);
+    health_builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, ms(absl::Minutes(1)));
     // gRPC needs a polled service beside the default health service; server
     // reflection listing only grpc.health.v1.Health is one, and harmless.
     gw->health_extra_services_ =
