@@ -56,11 +56,11 @@ class Forwarder::Call : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::B
 
   // Admission, from the metadata alone: nothing of the request is read yet.
   void Start() {
-    if (!auth_.ok()) return Done(auth_, 0);  // nothing goes upstream
+    if (!auth_.ok()) return Done(auth_, 0, 0, kRefused);  // nothing goes upstream
     if (owner_->quotas_ != nullptr) {
       grpc::Status admitted = owner_->quotas_->Admit(caller_->fairness_key, caller_->name,
                                                      CallerQuotas::kCall, &call_slot_);
-      if (!admitted.ok()) return Done(admitted, 0);
+      if (!admitted.ok()) return Done(admitted, 0, 0, kRefused);
     }
     StartRead(&request_);
   }
@@ -82,7 +82,7 @@ class Forwarder::Call : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::B
                                         route_->method->full_name(), " takes requests of at most ",
                                         max_request_bytes_, " bytes; this one has ", size)),
                                     "MESSAGE_TOO_LARGE"),
-                    0);
+                    0, 0, kRefused);
       }
       // Unary: the caller's half-close must follow; a second message is a
       // protocol error, not something to ignore.
@@ -230,8 +230,11 @@ class Forwarder::Call : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::B
     Done(FromLocalStatus(result.status, reason, result.retry_after), result.attempts);
   }
 
+  static constexpr bool kRefused = true;
+
   // Runs once, on whichever step ends the call; no read is pending then.
-  void Done(const grpc::Status& status, int attempts, int http_status = 0) {
+  // `refused`: turned away before anything was done for it (rate-limited log).
+  void Done(const grpc::Status& status, int attempts, int http_status = 0, bool refused = false) {
     CallerQuotas::Slot upstream_slot;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -248,16 +251,32 @@ class Forwarder::Call : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::B
     if (owner_->telemetry_.metrics != nullptr) {
       owner_->telemetry_.metrics->CallFinished(route_->full_method, status.error_code(), elapsed);
     }
-    if (owner_->log_->Enabled(LogLevel::kDebug) || !status.ok()) {
+    int64_t left_out = 0;
+    if (refused && !owner_->log_->Enabled(LogLevel::kDebug) &&
+        !owner_->AllowRefusalLog(&left_out)) {
+      // counted in the metrics; not logged
+    } else if (owner_->log_->Enabled(LogLevel::kDebug) || !status.ok()) {
       ScopedLogFields ids(rc_->request_id(),
                           rc_->trace().has_value() ? rc_->trace()->trace_id : std::string());
-      owner_->log_->Log(status.ok() ? LogLevel::kDebug : LogLevel::kInfo, "call",
-                        {{"method", route_->full_method},
-                         {"route", absl::StrCat(route_->http_method, " ", route_->path_template)},
-                         {"code", static_cast<int>(status.error_code())},
-                         {"http_status", http_status},
-                         {"attempts", attempts},
-                         {"ms", absl::ToDoubleMilliseconds(elapsed)}});
+      const std::string route = absl::StrCat(route_->http_method, " ", route_->path_template);
+      const LogLevel level = status.ok() ? LogLevel::kDebug : LogLevel::kInfo;
+      const double ms = absl::ToDoubleMilliseconds(elapsed);
+      if (left_out > 0) {
+        owner_->log_->Log(level, "call",
+                          {{"method", route_->full_method},
+                           {"route", route},
+                           {"code", static_cast<int>(status.error_code())},
+                           {"similar_refusals_not_logged", left_out},
+                           {"ms", ms}});
+      } else {
+        owner_->log_->Log(level, "call",
+                          {{"method", route_->full_method},
+                           {"route", route},
+                           {"code", static_cast<int>(status.error_code())},
+                           {"http_status", http_status},
+                           {"attempts", attempts},
+                           {"ms", ms}});
+      }
     }
     if (status.ok()) {
       StartWriteAndFinish(&response_, grpc::WriteOptions(), status);
@@ -289,6 +308,17 @@ class Forwarder::Call : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::B
   bool finished_ = false;
   std::atomic<int> refs_{1};  // OnDone's
 };
+
+bool Forwarder::AllowRefusalLog(int64_t* left_out) {
+  const int64_t second = absl::ToUnixSeconds(absl::Now());
+  int64_t last = refusal_log_second_.load();
+  if (last != second && refusal_log_second_.compare_exchange_strong(last, second)) {
+    *left_out = refusals_left_out_.exchange(0);
+    return true;
+  }
+  refusals_left_out_.fetch_add(1);
+  return false;
+}
 
 Forwarder::Forwarder(const CallerAuth* auth, Logger* log, Telemetry telemetry,
                      std::shared_ptr<CallerQuotas> quotas)

@@ -49,11 +49,17 @@ class Forwarder {
 
  private:
   class Call;
+  // Refusals before admission come at an attacker's pace: at most one log
+  // line a second, counting the ones left out (metrics count them all).
+  bool AllowRefusalLog(int64_t* left_out);
+
   const CallerAuth* auth_;
   Logger* log_;
   Telemetry telemetry_;
   std::shared_ptr<CallerQuotas> quotas_;
   std::atomic<int64_t> in_flight_{0};
+  std::atomic<int64_t> refusal_log_second_{-1};
+  std::atomic<int64_t> refusals_left_out_{0};
 };
 
 }  // namespace filesgw::server

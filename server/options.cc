@@ -71,7 +71,7 @@ and the server's own limits:
   --max-request-bytes=BYTES   largest unary request (RPCs with a binary param: 64 MiB) [4194304; FILESGW_MAX_REQUEST_BYTES]
   --max-upload-message-bytes=BYTES  largest Upload stream message [4194304; FILESGW_MAX_UPLOAD_MESSAGE_BYTES]
   --grpc-memory-quota=BYTES   gRPC's own memory for connections and calls [268435456; FILESGW_GRPC_MEMORY_QUOTA]
-  --max-streams-per-connection=N  concurrent calls on one connection [256; FILESGW_MAX_STREAMS_PER_CONNECTION]
+  --max-streams-per-connection=N  concurrent calls on one connection [128; FILESGW_MAX_STREAMS_PER_CONNECTION]
   --connection-idle-timeout=DUR  close a connection without calls after this, 0 = never [5m; FILESGW_CONNECTION_IDLE_TIMEOUT]
   --keepalive-time=DUR        ping a connection after this long without traffic, 0 = never [60s; FILESGW_KEEPALIVE_TIME]
   --keepalive-timeout=DUR     close it when the ping is not answered within this [20s; FILESGW_KEEPALIVE_TIMEOUT]

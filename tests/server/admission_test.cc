@@ -1,10 +1,12 @@
 // Admission before buffering and per-caller shares on the unary path, through
 // the real gateway and emulator: what a caller (or a victim beside an abusive
 // caller) notices, and what the gateway's memory does under a pre-auth flood.
+#include <atomic>
 #include <fstream>
 #include <future>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -344,6 +346,55 @@ TEST(Admission, UpstreamShareWaitsForTheCallersOwnSlotsOnly) {
   auto waited = patient.get();
   EXPECT_TRUE(waited.status.ok()) << waited.status.error_message();
   EXPECT_EQ(harness.RequestCount("GET /api/rest/v1/users/2"), 3) << "b's two and a's patient call";
+}
+
+TEST(Admission, AFullConnectionWaitsInItsClientInsteadOfBeingRefused) {
+  // Without callers each connection is a caller; its HTTP/2 stream limit is
+  // not above its call share, so one channel's 1,000 concurrent calls queue
+  // in the client and all succeed.
+  GatewayHarness harness;
+  harness.ResetEmulator();
+  constexpr int kCalls = 1000;
+  grpc::GenericStub stub(harness.channel());
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<grpc::ByteBuffer> requests, responses(kCalls);
+  std::vector<std::promise<grpc::Status>> done(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    grpc::Slice slice(FindUserBytes(1));
+    requests.emplace_back(&slice, 1);
+  }
+  for (int i = 0; i < kCalls; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    stub.UnaryCall(contexts.back().get(), "/files.v1.UserService/FindUser", grpc::StubOptions(),
+                   &requests[i], &responses[i],
+                   [&done, i](grpc::Status s) { done[i].set_value(std::move(s)); });
+  }
+  int failed = 0;
+  for (auto& d : done) failed += d.get_future().get().ok() ? 0 : 1;
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(Scraped(harness, R"(filesgw_limit_rejections_total{limit="caller_calls"})"), 0);
+}
+
+TEST(Admission, RefusalsAreCountedAllButLoggedAtMostOnceASecond) {
+  auto lines = std::make_shared<std::atomic<int>>(0);
+  HarnessOptions options;
+  options.log_level = server::LogLevel::kInfo;
+  options.log_sink = [lines](std::string_view line) {
+    if (line.find(R"("msg":"call")") != std::string_view::npos) lines->fetch_add(1);
+  };
+  options.gateway_setup = [](server::GatewayOptions* g) { g->callers = {Caller("app", "tok-app")}; };
+  GatewayHarness harness(options);
+  const absl::Time start = absl::Now();
+  constexpr int kCalls = 200;
+  for (int i = 0; i < kCalls; ++i) {
+    EXPECT_EQ(harness.Call("files.v1.UserService/FindUser", R"({"id":1})").status.error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  const int64_t seconds = absl::ToInt64Seconds(absl::Now() - start) + 1;
+  EXPECT_GE(lines->load(), 1);
+  EXPECT_LE(lines->load(), seconds + 1) << "one line a second at most";
+  EXPECT_NE(harness.gateway().metrics().Scrape().find("UNAUTHENTICATED"), std::string::npos);
 }
 
 TEST(Admission, ReflectionAnswersOnAStreamThatMayStayOpen) {

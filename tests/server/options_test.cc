@@ -90,7 +90,9 @@ TEST(Options, IsolationLimitsHaveSaneDefaults) {
   EXPECT_EQ(o->caller_limits.max_upstream_requests, 24);
   EXPECT_EQ(o->max_request_bytes, 4 << 20);
   EXPECT_EQ(o->grpc_memory_quota, 256 << 20);
-  EXPECT_EQ(o->max_streams_per_connection, 256);
+  EXPECT_EQ(o->max_streams_per_connection, 128);
+  EXPECT_LE(o->max_streams_per_connection, o->caller_limits.max_calls)
+      << "a full connection waits in its client instead of being refused";
   EXPECT_EQ(o->stream_idle_timeout, absl::Seconds(60));
 }
 
@@ -202,7 +204,7 @@ TEST(Options, CheckConfigShowsLimitsAndNoSecrets) {
                                          "pattern(s); 50 calls, 64 streams, no cap on upload "
                                          "memory, 24 upstream requests"));
   EXPECT_THAT(text, ::testing::HasSubstr("gateway limits: requests up to 4 MiB"));
-  EXPECT_THAT(text, ::testing::HasSubstr("gRPC memory 256 MiB, 256 streams per connection"));
+  EXPECT_THAT(text, ::testing::HasSubstr("gRPC memory 256 MiB, 128 streams per connection"));
 }
 
 }  // namespace
