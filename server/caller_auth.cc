@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "grpc/grpc_security_constants.h"
 #include "grpcpp/security/auth_context.h"
 #include "server/config.h"
 #include "server/status_builder.h"
@@ -90,11 +91,13 @@ grpc::Status CallerAuth::Authenticate(const grpc::ServerContextBase& context,
       caller = it->second;
     } else {
       // mTLS: the handshake verified the chain against the client CA; the
-      // certificate's names say which caller it is.
+      // certificate's CN or a DNS SAN says which caller it is. Not any SAN
+      // ("x509_subject_alternative_name" also holds URI, email and IP SANs,
+      // which a CA may issue with other rules): "peer_dns" holds DNS SANs only.
       std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
       std::vector<std::string> names;
       if (auth != nullptr) {
-        for (const char* property : {"x509_common_name", "x509_subject_alternative_name"}) {
+        for (const char* property : {GRPC_X509_CN_PROPERTY_NAME, GRPC_PEER_DNS_PROPERTY_NAME}) {
           for (const auto& v : auth->FindPropertyValues(property)) {
             names.emplace_back(v.data(), v.size());
           }

@@ -28,7 +28,14 @@ const std::set<std::string>& ProfileKeys() {
 
 const std::set<std::string>& CallerKeys() {
   static const auto* keys =
-      new std::set<std::string>{"name", "token_sha256", "certificate", "profile", "allow"};
+      new std::set<std::string>{"name", "token_sha256", "certificate", "profile", "allow",
+                                "limits"};
+  return *keys;
+}
+
+const std::set<std::string>& LimitKeys() {
+  static const auto* keys = new std::set<std::string>{"max_calls", "max_streams", "upload_memory",
+                                                      "max_upstream_requests"};
   return *keys;
 }
 
@@ -200,9 +207,40 @@ void ParseProfile(Problems& problems, const std::string& name, const YAML::Node&
   out->profiles.push_back(std::move(p));
 }
 
+// A caller's `limits:` map; what it leaves out stays unset (-1: the
+// gateway-wide default). 0 means no cap.
+void ParseLimits(Problems& problems, const YAML::Node& node, CallerLimits* out) {
+  if (!node.IsMap()) {
+    problems.Add(node, "limits: expected a map (max_calls, max_streams, upload_memory, "
+                       "max_upstream_requests)");
+    return;
+  }
+  for (const auto& kv : node) {
+    const std::string k = kv.first.Scalar();
+    if (LimitKeys().count(k) == 0) {
+      UnknownKey(problems, kv.first, " in limits", LimitKeys());
+      continue;
+    }
+    std::string text;
+    if (!ScalarText(problems, kv.second, k, &text)) continue;
+    const int64_t max = k == "upload_memory" ? int64_t{1} << 40 : 1000000;
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(text, &n) || n < 0 || n > max) {
+      problems.Add(kv.second, absl::StrCat("limits: ", k, ": expected a number in [0, ", max,
+                                           "] (0: no cap), got '", text, "'"));
+      continue;
+    }
+    if (k == "max_calls") out->max_calls = static_cast<int>(n);
+    if (k == "max_streams") out->max_streams = static_cast<int>(n);
+    if (k == "upload_memory") out->upload_memory = n;
+    if (k == "max_upstream_requests") out->max_upstream_requests = static_cast<int>(n);
+  }
+}
+
 void ParseCaller(Problems& problems, const YAML::Node& node, ConfigFile* out) {
   if (!node.IsMap()) {
-    problems.Add(node, "callers: each entry is a map (name, token_sha256 or certificate, profile, allow)");
+    problems.Add(node, "callers: each entry is a map (name, token_sha256 or certificate, "
+                       "profile, allow, limits)");
     return;
   }
   CallerOptions c;
@@ -219,6 +257,10 @@ void ParseCaller(Problems& problems, const YAML::Node& node, ConfigFile* out) {
     }
     if (CallerKeys().count(k) == 0) {
       UnknownKey(problems, kv.first, " in a caller", CallerKeys());
+      continue;
+    }
+    if (k == "limits") {
+      ParseLimits(problems, v, &c.limits);
       continue;
     }
     if (k == "allow") {

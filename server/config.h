@@ -7,7 +7,8 @@
 //   profiles:
 //     default: {base_url: https://app.files.com, api_key_file: /secrets/api-key}
 //   callers:
-//     - {name: billing, token_sha256: "<hex>", profile: default, allow: ["*"]}
+//     - {name: billing, token_sha256: "<hex>", profile: default, allow: ["*"],
+//        limits: {max_calls: 32, max_streams: 4, upload_memory: 16777216}}
 //
 // Secrets never appear in it: keys and passwords come from files it names
 // (api_key_file, password_file) or environment variables (api_key_env,

@@ -13,6 +13,7 @@
 #include "client_core/curl_transport.h"
 #include "client_core/scheduler.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
@@ -94,9 +95,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
       InstrumentTransport(std::move(storage_transport), gw->metrics_, options.base_url);
   std::map<std::string, CallerLimits> caller_limits;
   for (const CallerOptions& c : options.callers) caller_limits[c.name] = c.limits;
-  gw->quotas_ = CallerQuotas::Create(options.caller_limits, std::move(caller_limits),
-                                     gw->metrics_.get());
   auto scheduler = client_core::MakeRealScheduler();
+  gw->quotas_ = CallerQuotas::Create(options.caller_limits, std::move(caller_limits),
+                                     gw->metrics_.get(), scheduler);
   const std::vector<ProfileOptions> profiles = EffectiveProfiles(options);
   gw->health_->SetProfileCount(static_cast<int>(profiles.size()));
   std::map<std::string, const ProfileRuntime*> by_name;
@@ -186,7 +187,39 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, *credentials, &gw->port_);
-  builder.SetMaxReceiveMessageSize(64 << 20);
+  RequestLimits request_limits;
+  request_limits.max_request_bytes = options.max_request_bytes;
+  // gRPC checks its receive limit only once a whole message is buffered, and
+  // only server-wide: it is the largest message any method takes, and each
+  // method's own limit is checked on top (api_service.h, the transfer code).
+  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(
+      INT32_MAX, std::max({options.max_request_bytes, request_limits.max_binary_request_bytes,
+                           options.max_upload_message_bytes}))));
+  // gRPC's own memory (connections, calls, buffered messages): under
+  // pressure gRPC shrinks its read buffers and reads less. Not a hard ceiling
+  // (a message being read is finished), so admission still matters.
+  grpc::ResourceQuota quota("filesgw");
+  quota.Resize(static_cast<size_t>(options.grpc_memory_quota));
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options.max_streams_per_connection);
+  auto ms = [](absl::Duration d) {
+    return static_cast<int>(std::min<int64_t>(INT32_MAX, absl::ToInt64Milliseconds(d)));
+  };
+  if (options.connection_idle_timeout > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                               ms(options.connection_idle_timeout));
+  }
+  // Dead peers (a pod gone without a FIN) are found by our pings. Peers that
+  // ping us more than once per 10 s without data are cut off after two
+  // strikes (GOAWAY too_many_pings) instead of costing CPU; gRPC's default of
+  // 5 min would also cut off clients with an ordinary 20-60 s keepalive.
+  if (options.keepalive_time > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(options.keepalive_time));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(options.keepalive_timeout));
+  }
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   // Bound what one stream may buffer: with BDP probing on loopback gRPC grows
   // each stream's receive window to tens of MiB, so a fast uploader parked
   // ~100 MiB in the gateway while its parts went up. A fixed 1 MiB window
@@ -194,14 +227,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1 << 20);
   if (options.max_connection_age > absl::ZeroDuration()) {
-    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
-                               static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age)));
-    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
-                               static_cast<int>(absl::ToInt64Milliseconds(options.drain_timeout)));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, ms(options.max_connection_age));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, ms(options.drain_timeout));
   }
   std::vector<std::string> names;
   for (const auto* service : proto::Api().services) {
-    auto built = ApiService::Create(service, gw->forwarder_.get());
+    auto built = ApiService::Create(service, gw->forwarder_.get(), request_limits);
     if (!built.ok()) return built.status();
     names.push_back(service->full_name());
     builder.RegisterService(built->get());
@@ -230,6 +261,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     grpc::ServerBuilder health_builder;
     health_builder.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(),
                                     &gw->health_port_);
+    // Anyone may reach it: its requests are a few bytes, its connections short.
+    health_builder.SetMaxReceiveMessageSize(64 << 10);
+    health_builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 16);
+    health_builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, ms(absl::Minutes(1)));
     // gRPC needs a polled service beside the default health service; server
     // reflection listing only grpc.health.v1.Health is one, and harmless.
     gw->health_extra_services_ =

@@ -43,6 +43,8 @@ class Gateway {
   int metrics_port() const { return metrics_->port(); }
   Metrics& metrics() { return *metrics_; }
   const HealthReporter& health() const { return *health_; }
+  // Each caller's shares in use (tests, diagnostics).
+  const CallerQuotas& quotas() const { return *quotas_; }
 
   // Reports NOT_SERVING, stops accepting calls, lets in-flight calls finish
   // within `grace`, then cancels the rest. Safe to call twice.

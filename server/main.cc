@@ -110,36 +110,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (options->check_config) {
-    std::printf("configuration OK%s%s\n  listen %s%s%s\n",
-                options->config_file.empty() ? "" : ": ", options->config_file.c_str(),
-                options->listen.c_str(),
-                options->tls.enabled()
-                    ? (options->tls.client_ca_file.empty() ? " (TLS)" : " (mTLS)")
-                    : "",
-                options->health_listen.empty()
-                    ? ""
-                    : (", health on " + options->health_listen).c_str());
-    for (const auto& p : options->profiles) {
-      std::printf("  profile %s: %s, %s, max %d concurrent, %s\n", p.name.c_str(),
-                  p.base_url.empty() ? "embedded emulator" : p.base_url.c_str(),
-                  !p.api_key_file.empty() ? ("API key file " + p.api_key_file).c_str()
-                  : !p.api_key.empty()    ? "API key from the environment"
-                  : !p.username.empty()   ? ("user " + p.username).c_str()
-                                          : "no credential",
-                  p.max_concurrent_requests,
-                  p.requests_per_second > 0
-                      ? (std::to_string(p.requests_per_second) + " req/s").c_str()
-                      : "no rate cap");
-    }
-    if (options->callers.empty()) {
-      std::printf("  callers: anyone who reaches %s (local listener)\n", options->listen.c_str());
-    }
-    for (const auto& c : options->callers) {
-      std::printf("  caller %s: %s, profile %s, %zu allow pattern(s)\n", c.name.c_str(),
-                  c.token_sha256.empty() ? ("certificate " + c.certificate).c_str()
-                                         : "bearer token",
-                  c.profile.c_str(), c.allow.size());
-    }
+    std::fputs(filesgw::server::DescribeOptions(*options).c_str(), stdout);
     return 0;
   }
   Logger log(options->log_level);

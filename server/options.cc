@@ -58,6 +58,26 @@ std::string UsageText() {
   --max-parallel-parts=N      part uploads in flight per Upload stream [3; FILESGW_MAX_PARALLEL_PARTS]
   --upload-memory=BYTES       part buffers shared by all uploads [100663296; FILESGW_UPLOAD_MEMORY]
   --resumable-ttl=DUR         how long an idle resumable upload is kept [24h; FILESGW_RESUMABLE_TTL]
+  --stream-idle-timeout=DUR   a transfer stream that moves no byte this long ends [60s; FILESGW_STREAM_IDLE_TIMEOUT]
+  --download-stall-release=DUR  a download whose reader stops gives its upstream connection back after this [5s; FILESGW_DOWNLOAD_STALL_RELEASE]
+
+Sharing one gateway: each caller's share (configured callers; without callers, each connection),
+overridable per caller with limits: in callers:, 0 = no cap:
+  --caller-max-calls=N        RPCs in progress at once [128; FILESGW_CALLER_MAX_CALLS]
+  --caller-max-streams=N      Upload/Download streams at once [16; FILESGW_CALLER_MAX_STREAMS]
+  --caller-upload-memory=BYTES  upload buffers held at once [33554432; FILESGW_CALLER_UPLOAD_MEMORY]
+  --caller-max-upstream-requests=N  upstream requests in flight [24; FILESGW_CALLER_MAX_UPSTREAM_REQUESTS]
+and the server's own limits:
+  --max-request-bytes=BYTES   largest unary request (RPCs with a binary param: 64 MiB) [4194304; FILESGW_MAX_REQUEST_BYTES]
+  --max-upload-message-bytes=BYTES  largest Upload stream message [4194304; FILESGW_MAX_UPLOAD_MESSAGE_BYTES]
+  --grpc-memory-quota=BYTES   gRPC's own memory for connections and calls [268435456; FILESGW_GRPC_MEMORY_QUOTA]
+  --max-streams-per-connection=N  concurrent calls on one connection [128; FILESGW_MAX_STREAMS_PER_CONNECTION]
+  --connection-idle-timeout=DUR  close a connection without calls after this, 0 = never [5m; FILESGW_CONNECTION_IDLE_TIMEOUT]
+  --keepalive-time=DUR        ping a connection after this long without traffic, 0 = never [60s; FILESGW_KEEPALIVE_TIME]
+  --keepalive-timeout=DUR     close it when the ping is not answered within this [20s; FILESGW_KEEPALIVE_TIMEOUT]
+  --api-connections=N         upstream connections to the Files.com API [32; FILESGW_API_CONNECTIONS]
+  --storage-connections=N     upstream connections to presigned storage URLs [64; FILESGW_STORAGE_CONNECTIONS]
+
   --metrics-listen=ADDR       Prometheus /metrics listener, HOST:PORT or "off" [127.0.0.1:9464; FILESGW_METRICS_LISTEN]
   --metrics-allow-remote      allow a metrics address other than loopback [false; FILESGW_METRICS_ALLOW_REMOTE]
   --health-listen=ADDR        extra listener serving only grpc.health.v1, for probes [FILESGW_HEALTH_LISTEN]
@@ -80,6 +100,96 @@ std::string UsageText() {
 Listening anywhere but loopback or a unix socket needs `callers:` in the config file
 (bearer tokens and/or mTLS identities, each with a profile and an allow-list).
 )";
+}
+
+std::string RedactUrl(const std::string& url) {
+  const size_t query = url.find_first_of("?#");
+  std::string out = url.substr(0, query);
+  const size_t scheme = out.find("://");
+  const size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+  const size_t path = out.find('/', host);
+  const size_t at = out.rfind('@', path == std::string::npos ? out.size() : path);
+  if (at != std::string::npos && at >= host) out.replace(host, at - host, "***");
+  if (query != std::string::npos) out += "?...";
+  return out;
+}
+
+CallerLimits EffectiveLimits(const CallerLimits& defaults, const CallerLimits& own) {
+  CallerLimits out = defaults;
+  if (own.max_calls >= 0) out.max_calls = own.max_calls;
+  if (own.max_streams >= 0) out.max_streams = own.max_streams;
+  if (own.upload_memory >= 0) out.upload_memory = own.upload_memory;
+  if (own.max_upstream_requests >= 0) out.max_upstream_requests = own.max_upstream_requests;
+  return out;
+}
+
+namespace {
+
+std::string Bytes(int64_t n) {
+  if (n > 0 && n % (1 << 20) == 0) return absl::StrCat(n >> 20, " MiB");
+  if (n > 0 && n % (1 << 10) == 0) return absl::StrCat(n >> 10, " KiB");
+  return absl::StrCat(n, " bytes");
+}
+
+std::string Cap(int64_t n, const std::string& what) {
+  return n == 0 ? absl::StrCat("no cap on ", what) : absl::StrCat(n, " ", what);
+}
+
+std::string Describe(const CallerLimits& l) {
+  return absl::StrCat(Cap(l.max_calls, "calls"), ", ", Cap(l.max_streams, "streams"), ", ",
+                      l.upload_memory == 0 ? "no cap on upload memory"
+                                           : Bytes(l.upload_memory) + " upload memory",
+                      ", ", Cap(l.max_upstream_requests, "upstream requests"));
+}
+
+std::string Seconds(absl::Duration d) {
+  return d == absl::ZeroDuration() ? "never" : absl::FormatDuration(d);
+}
+
+}  // namespace
+
+std::string DescribeOptions(const GatewayOptions& o) {
+  std::string out = absl::StrCat("configuration OK", o.config_file.empty() ? "" : ": ",
+                                 o.config_file, "\n  listen ", o.listen);
+  if (o.tls.enabled()) absl::StrAppend(&out, o.tls.client_ca_file.empty() ? " (TLS)" : " (mTLS)");
+  if (!o.health_listen.empty()) absl::StrAppend(&out, ", health on ", o.health_listen);
+  absl::StrAppend(&out, "\n");
+  for (const auto& p : o.profiles) {
+    absl::StrAppend(
+        &out, "  profile ", p.name, ": ",
+        p.base_url.empty() ? "embedded emulator" : RedactUrl(p.base_url), ", ",
+        !p.api_key_file.empty() ? absl::StrCat("API key file ", p.api_key_file)
+        : !p.api_key.empty()    ? std::string("API key from the environment")
+        : !p.username.empty()   ? absl::StrCat("user ", p.username)
+                                : std::string("no credential"),
+        ", max ", p.max_concurrent_requests, " concurrent, ",
+        p.requests_per_second > 0 ? absl::StrCat(p.requests_per_second, " req/s")
+                                  : std::string("no rate cap"),
+        "\n");
+  }
+  absl::StrAppend(
+      &out, "  gateway limits: requests up to ", Bytes(o.max_request_bytes),
+      " (RPCs with a binary param: 64 MiB), upload messages up to ",
+      Bytes(o.max_upload_message_bytes), ", gRPC memory ", Bytes(o.grpc_memory_quota), ", ",
+      o.max_streams_per_connection, " streams per connection, idle connections closed after ",
+      Seconds(o.connection_idle_timeout), ", keepalive ", Seconds(o.keepalive_time), " / ",
+      absl::FormatDuration(o.keepalive_timeout), ", idle transfer streams end after ",
+      Seconds(o.stream_idle_timeout), ", upstream connections ", o.api_connections, " API + ",
+      o.storage_connections, " storage\n");
+  if (o.callers.empty()) {
+    absl::StrAppend(&out, "  callers: anyone who reaches ", o.listen,
+                    " (local listener); each connection: ", Describe(o.caller_limits), "\n");
+  } else {
+    absl::StrAppend(&out, "  caller defaults: ", Describe(o.caller_limits), "\n");
+  }
+  for (const auto& c : o.callers) {
+    absl::StrAppend(&out, "  caller ", c.name, ": ",
+                    c.token_sha256.empty() ? absl::StrCat("certificate ", c.certificate)
+                                           : std::string("bearer token"),
+                    ", profile ", c.profile, ", ", c.allow.size(), " allow pattern(s); ",
+                    Describe(EffectiveLimits(o.caller_limits, c.limits)), "\n");
+  }
+  return out;
 }
 
 bool IsLocalAddress(const std::string& address) {
@@ -161,6 +271,21 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
       {"unix-socket-mode", "FILESGW_UNIX_SOCKET_MODE"},
       {"probe", "FILESGW_PROBE"},
       {"probe-service", "FILESGW_PROBE_SERVICE"},
+      {"stream-idle-timeout", "FILESGW_STREAM_IDLE_TIMEOUT"},
+      {"download-stall-release", "FILESGW_DOWNLOAD_STALL_RELEASE"},
+      {"caller-max-calls", "FILESGW_CALLER_MAX_CALLS"},
+      {"caller-max-streams", "FILESGW_CALLER_MAX_STREAMS"},
+      {"caller-upload-memory", "FILESGW_CALLER_UPLOAD_MEMORY"},
+      {"caller-max-upstream-requests", "FILESGW_CALLER_MAX_UPSTREAM_REQUESTS"},
+      {"max-request-bytes", "FILESGW_MAX_REQUEST_BYTES"},
+      {"max-upload-message-bytes", "FILESGW_MAX_UPLOAD_MESSAGE_BYTES"},
+      {"grpc-memory-quota", "FILESGW_GRPC_MEMORY_QUOTA"},
+      {"max-streams-per-connection", "FILESGW_MAX_STREAMS_PER_CONNECTION"},
+      {"connection-idle-timeout", "FILESGW_CONNECTION_IDLE_TIMEOUT"},
+      {"keepalive-time", "FILESGW_KEEPALIVE_TIME"},
+      {"keepalive-timeout", "FILESGW_KEEPALIVE_TIMEOUT"},
+      {"api-connections", "FILESGW_API_CONNECTIONS"},
+      {"storage-connections", "FILESGW_STORAGE_CONNECTIONS"},
   };
   auto lookup = [&flags](std::string_view name) -> Flag* {
     for (auto& f : flags) {
@@ -359,6 +484,60 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
   }
   text("probe", &o.probe);
   text("probe-service", &o.probe_service);
+
+  // Isolation limits (README "Sharing one gateway: limits").
+  if (auto s = duration(find("stream-idle-timeout"), &o.stream_idle_timeout); !s.ok()) return s;
+  if (auto s = duration(find("download-stall-release"), &o.download_stall_release); !s.ok()) {
+    return s;
+  }
+  auto small = [&count, &find](std::string_view name, int64_t min, int64_t max,
+                               int* out) -> absl::Status {
+    int64_t value = *out;
+    if (auto s = count(find(name), min, max, &value); !s.ok()) return s;
+    *out = static_cast<int>(value);
+    return absl::OkStatus();
+  };
+  constexpr int64_t kTiB = int64_t{1} << 40;
+  if (auto s = small("caller-max-calls", 0, 1000000, &o.caller_limits.max_calls); !s.ok()) return s;
+  if (auto s = small("caller-max-streams", 0, 1000000, &o.caller_limits.max_streams); !s.ok()) {
+    return s;
+  }
+  if (auto s = count(find("caller-upload-memory"), 0, kTiB, &o.caller_limits.upload_memory);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = small("caller-max-upstream-requests", 0, 100000,
+                     &o.caller_limits.max_upstream_requests);
+      !s.ok()) {
+    return s;
+  }
+  // gRPC's receive limit is an int: 1 GiB leaves room below it.
+  if (auto s = count(find("max-request-bytes"), 1 << 10, 1 << 30, &o.max_request_bytes); !s.ok()) {
+    return s;
+  }
+  if (auto s = count(find("max-upload-message-bytes"), 64 << 10, 1 << 30,
+                     &o.max_upload_message_bytes);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = count(find("grpc-memory-quota"), 16 << 20, kTiB, &o.grpc_memory_quota); !s.ok()) {
+    return s;
+  }
+  if (auto s = small("max-streams-per-connection", 1, 1000000, &o.max_streams_per_connection);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = duration(find("connection-idle-timeout"), &o.connection_idle_timeout); !s.ok()) {
+    return s;
+  }
+  if (auto s = duration(find("keepalive-time"), &o.keepalive_time); !s.ok()) return s;
+  if (auto s = duration(find("keepalive-timeout"), &o.keepalive_timeout); !s.ok()) return s;
+  if (const Flag& f = find("keepalive-timeout");
+      f.set && o.keepalive_timeout < absl::Milliseconds(100)) {
+    return bad(f, "expected at least 100ms");
+  }
+  if (auto s = small("api-connections", 1, 10000, &o.api_connections); !s.ok()) return s;
+  if (auto s = small("storage-connections", 1, 10000, &o.storage_connections); !s.ok()) return s;
 
   // TLS: flags/environment over the config file's tls: section.
   o.tls = config.tls;

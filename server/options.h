@@ -127,8 +127,11 @@ struct GatewayOptions {
   int64_t max_upload_message_bytes = 4LL << 20;
   // gRPC's own memory for connections and calls (grpc::ResourceQuota).
   int64_t grpc_memory_quota = 256LL << 20;
-  // HTTP/2 streams one connection may have open at once.
-  int max_streams_per_connection = 256;
+  // HTTP/2 streams one connection may have open at once. Not above the
+  // default caller_limits.max_calls: a client that fills its connection then
+  // waits in its own HTTP/2 queue instead of being refused (without callers:
+  // each connection is a caller).
+  int max_streams_per_connection = 128;
   // A connection with no call for this long is closed; keepalive pings find
   // dead peers.
   absl::Duration connection_idle_timeout = absl::Minutes(5);
@@ -188,6 +191,18 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
                                             const EnvLookup& env);
 
 std::string UsageText();
+
+// What --check-config prints: listeners, profiles (URLs without credentials
+// or query strings), the gateway-wide limits, and each caller with its
+// effective limits. Never a secret.
+std::string DescribeOptions(const GatewayOptions& options);
+
+// `url` without its userinfo ("user:pass@" -> "***@") and without a query
+// string or fragment, for logs and --check-config.
+std::string RedactUrl(const std::string& url);
+
+// A caller's limits: its own entry where set (>= 0), else `defaults`.
+CallerLimits EffectiveLimits(const CallerLimits& defaults, const CallerLimits& own);
 
 // Reads a secret from `path`, without surrounding whitespace; INVALID_ARGUMENT
 // naming the path (never the content) when unreadable or empty.

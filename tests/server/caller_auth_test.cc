@@ -258,13 +258,16 @@ class Pki {
     Run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " +
         Path(name + ".key") + " -out " + Path(name + ".crt") + " -days 2 -subj /CN=" + name);
   }
-  // A certificate for `cn` signed by `ca`, written as <name>.crt / <name>.key.
+  // A certificate for `cn` signed by `ca`, written as <name>.crt / <name>.key;
+  // a client certificate gets the subjectAltName `client_san` when given.
   void Issue(const std::string& ca, const std::string& name, const std::string& cn,
-             bool server) {
+             bool server, const std::string& client_san = "") {
     Run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " +
         Path(name + ".key") + " -out " + Path(name + ".csr") + " -subj /CN=" + cn);
     std::ofstream(Path(name + ".ext"))
-        << (server ? "subjectAltName=DNS:localhost,IP:127.0.0.1\n" : "basicConstraints=CA:FALSE\n");
+        << (server ? "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                   : "basicConstraints=CA:FALSE\n" +
+                         (client_san.empty() ? "" : "subjectAltName=" + client_san + "\n"));
     Run("openssl x509 -req -in " + Path(name + ".csr") + " -CA " + Path(ca + ".crt") +
         " -CAkey " + Path(ca + ".key") + " -CAcreateserial -out " + Path(name + ".crt") +
         " -days 2 -extfile " + Path(name + ".ext"));
@@ -354,6 +357,46 @@ TEST(CallerAuth, MutualTlsIdentitiesAndCertificateHotReload) {
     rotated = call("other-ca", "billing").status.ok();
   }
   EXPECT_TRUE(rotated) << "the new certificate was not served within 10 s";
+}
+
+TEST(CallerAuth, CertificateIdentityIsTheCommonNameOrADnsSanOnly) {
+  Pki pki;
+  pki.Ca("ca");
+  pki.Issue("ca", "gateway", "gateway", true);
+  // Each client certificate has an unrelated CN; only its SAN may match.
+  pki.Issue("ca", "dns", "someone", false, "DNS:billing");
+  pki.Issue("ca", "uri", "someone", false, "URI:billing");
+  pki.Issue("ca", "email", "someone", false, "email:billing");
+  pki.Issue("ca", "ip", "someone", false, "IP:10.1.2.3");
+  pki.Issue("ca", "cn", "billing", false);
+  HarnessOptions options;
+  options.gateway_setup = [&pki](server::GatewayOptions* g) {
+    g->tls.cert_file = pki.Path("gateway.crt");
+    g->tls.key_file = pki.Path("gateway.key");
+    g->tls.client_ca_file = pki.Path("ca.crt");
+    server::CallerOptions billing;
+    billing.name = "billing";
+    billing.certificate = "billing";
+    billing.allow = {"*"};
+    server::CallerOptions by_ip;
+    by_ip.name = "by-ip";
+    by_ip.certificate = "10.1.2.3";
+    by_ip.allow = {"*"};
+    g->callers = {billing, by_ip};
+  };
+  GatewayHarness h(options);
+  auto call = [&](const std::string& client) {
+    CallOptions o;
+    o.channel = pki.Channel(h.gateway_port(), "ca", client);
+    o.timeout = absl::Seconds(5);
+    return h.CallWith(o, kFindUser, R"({"id":1})").status;
+  };
+  EXPECT_TRUE(call("cn").ok());
+  EXPECT_TRUE(call("dns").ok());
+  for (const char* other : {"uri", "email", "ip"}) {
+    const grpc::Status s = call(other);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << other << ": " << s.error_message();
+  }
 }
 
 }  // namespace

@@ -250,6 +250,86 @@ TEST(Config, CheckConfigExplainsAndExits) {
   EXPECT_THAT(fail.output, Not(HasSubstr("--listen=ADDR"))) << "no usage text for config errors";
 }
 
+TEST(Config, CallersCarryTheirOwnLimits) {
+  const std::string path = Write("limits.yaml", R"(listen: 0.0.0.0:50051
+caller_max_calls: 64
+max_request_bytes: 1048576
+grpc_memory_quota: 134217728
+keepalive_time: 30s
+callers:
+  - name: batch
+    token_sha256: )" + kTokenHash + R"(
+    allow: ["*"]
+    limits: {max_calls: 8, max_streams: 2, upload_memory: 8388608, max_upstream_requests: 0}
+  - name: web
+    token_sha256: )" + Sha256Hex("web-token") + R"(
+    allow: ["*"]
+    limits:
+      max_streams: 1
+)");
+  auto o = ParseOptions({"--config", path}, Env({}));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->caller_limits.max_calls, 64);
+  EXPECT_EQ(o->max_request_bytes, 1 << 20);
+  EXPECT_EQ(o->grpc_memory_quota, 128 << 20);
+  EXPECT_EQ(o->keepalive_time, absl::Seconds(30));
+  ASSERT_EQ(o->callers.size(), 2u);
+  EXPECT_EQ(o->callers[0].limits.max_calls, 8);
+  EXPECT_EQ(o->callers[0].limits.max_streams, 2);
+  EXPECT_EQ(o->callers[0].limits.upload_memory, 8 << 20);
+  EXPECT_EQ(o->callers[0].limits.max_upstream_requests, 0);
+  EXPECT_EQ(o->callers[1].limits.max_streams, 1);
+  EXPECT_EQ(o->callers[1].limits.max_calls, -1) << "unset: the gateway-wide default";
+
+  CommandRun check = Gateway("--config " + path + " --check-config");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_THAT(check.output, HasSubstr("caller batch: bearer token, profile default, 1 allow "
+                                      "pattern(s); 8 calls, 2 streams, 8 MiB upload memory, no "
+                                      "cap on upstream requests"));
+  EXPECT_THAT(check.output, HasSubstr("caller web: bearer token, profile default, 1 allow "
+                                      "pattern(s); 64 calls, 1 streams, 32 MiB upload memory, "
+                                      "24 upstream requests"));
+  EXPECT_THAT(check.output, HasSubstr("gateway limits: requests up to 1 MiB"));
+}
+
+TEST(Config, BadCallerLimitsNameTheirLine) {
+  const std::string path = Write("badlimits.yaml", R"(callers:
+  - name: a
+    token_sha256: )" + kTokenHash + R"(
+    allow: ["*"]
+    limits:
+      max_calls: -3
+      max_stream: 2
+      upload_memory: lots
+  - name: b
+    token_sha256: )" + Sha256Hex("b") + R"(
+    allow: ["*"]
+    limits: 5
+)");
+  auto o = ParseOptions({"--config", path}, Env({}));
+  ASSERT_FALSE(o.ok());
+  const std::string m(o.status().message());
+  EXPECT_THAT(m, HasSubstr(path + ":6: limits: max_calls: expected a number in [0, 1000000]"));
+  EXPECT_THAT(m, HasSubstr(path + ":7: unknown key 'max_stream' in limits (did you mean "
+                                  "'max_streams'?)"));
+  EXPECT_THAT(m, HasSubstr(path + ":8: limits: upload_memory: expected a number"));
+  EXPECT_THAT(m, HasSubstr(path + ":12: limits: expected a map"));
+}
+
+TEST(Config, CheckConfigHidesUrlCredentials) {
+  const std::string key = Write("url-key", "k\n");
+  const std::string path = Write("url.yaml", R"(profiles:
+  default:
+    base_url: https://admin:hunter2@acme.files.com/?token=abc
+    api_key_file: )" + key + R"(
+)");
+  CommandRun check = Gateway("--config " + path + " --check-config");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_THAT(check.output, HasSubstr("https://***@acme.files.com"));
+  EXPECT_THAT(check.output, Not(HasSubstr("hunter2")));
+  EXPECT_THAT(check.output, Not(HasSubstr("token=abc")));
+}
+
 TEST(Config, HashTokenPrintsTheSha256OfStdin) {
   const std::string token = Write("token", "billing-token\n");
   CommandRun r = Gateway("--hash-token < " + token);
