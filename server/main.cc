@@ -129,6 +129,7 @@ int main(int argc, char** argv) {
     // Off unless asked: callers must not reset it or inject faults.
     emu.control_endpoints = !options->emulator_control_token.empty();
     emu.control_token = options->emulator_control_token;
+    emu.upload_idle_ttl = options->emulator_upload_idle_ttl;
     emulator = std::make_unique<filesgw::emulator::Emulator>(emu);
     if (auto s = emulator->Start(); !s.ok()) {
       log.Error("embedded emulator failed to start", {{"error", std::string(s.message())}});

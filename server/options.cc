@@ -85,6 +85,8 @@ and the server's own limits:
   --emulator-control-token-file=PATH  turn on the embedded emulator's /__emulator/* control
                               endpoints (off by default), for callers sending this token in
                               X-Emulator-Control-Token [FILESGW_EMULATOR_CONTROL_TOKEN_FILE]
+  --emulator-upload-idle-ttl=DUR  the embedded emulator drops an upload session (and its parts)
+                              idle this long [10m; FILESGW_EMULATOR_UPLOAD_IDLE_TTL]
   --max-connection-age=DUR    callers reconnect after this long, 0 = never [0; FILESGW_MAX_CONNECTION_AGE]
   --unix-socket-mode=OCTAL    permissions of a unix:/ socket, e.g. 0660 [FILESGW_UNIX_SOCKET_MODE]
   --tls-cert-file=PATH        serve TLS with this PEM certificate chain (re-read on change) [FILESGW_TLS_CERT_FILE]
@@ -263,6 +265,7 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
       {"password-file", "FILES_PASSWORD_FILE"},
       {"health-listen", "FILESGW_HEALTH_LISTEN"},
       {"emulator-control-token-file", "FILESGW_EMULATOR_CONTROL_TOKEN_FILE"},
+      {"emulator-upload-idle-ttl", "FILESGW_EMULATOR_UPLOAD_IDLE_TTL"},
       {"tls-cert-file", "FILESGW_TLS_CERT_FILE"},
       {"tls-key-file", "FILESGW_TLS_KEY_FILE"},
       {"tls-client-ca-file", "FILESGW_TLS_CLIENT_CA_FILE"},
@@ -425,6 +428,12 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
   if (auto s = duration(find("initial-retry-delay"), &o.initial_retry_delay); !s.ok()) return s;
   if (auto s = duration(find("max-retry-delay"), &o.max_retry_delay); !s.ok()) return s;
   if (auto s = duration(find("drain-timeout"), &o.drain_timeout); !s.ok()) return s;
+  if (auto s = duration(find("emulator-upload-idle-ttl"), &o.emulator_upload_idle_ttl); !s.ok()) {
+    return s;
+  }
+  if (o.emulator_upload_idle_ttl <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--emulator-upload-idle-ttl must be positive");
+  }
   text("source-ip", &o.source_ip);
   if (const Flag* f = &find("emulator-control-token-file"); f->set) {
     if (auto s = ReadSecretFile(f->value, &o.emulator_control_token); !s.ok()) return s;

@@ -101,6 +101,9 @@ struct GatewayOptions {
   // control endpoints (faults, reset, ...) are on and accept this token;
   // otherwise they are off.
   std::string emulator_control_token;
+  // The embedded emulator frees an upload session idle this long (uploads a
+  // caller abandoned hold their parts' memory until then).
+  absl::Duration emulator_upload_idle_ttl = absl::Minutes(10);
   // Rate governor for the upstream credential (shared by every caller).
   int max_concurrent_requests = 32;   // upstream API requests in flight; 0 = no cap
   double requests_per_second = 0;     // 0 = no cap

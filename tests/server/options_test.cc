@@ -60,6 +60,16 @@ TEST(Options, ApiKeyFileIsReadAndTrimmed) {
 }
 
 // The embedded emulator's control endpoints are off unless a token is given.
+TEST(Options, EmulatorUploadIdleTtl) {
+  auto defaults = ParseOptions({}, Env({}));
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->emulator_upload_idle_ttl, absl::Minutes(10));
+  auto set = ParseOptions({"--emulator-upload-idle-ttl=5s"}, Env({}));
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->emulator_upload_idle_ttl, absl::Seconds(5));
+  EXPECT_FALSE(ParseOptions({"--emulator-upload-idle-ttl=0"}, Env({})).ok());
+}
+
 TEST(Options, EmulatorControlTokenFileIsReadAndTrimmed) {
   auto off = ParseOptions({}, Env({}));
   ASSERT_TRUE(off.ok());
