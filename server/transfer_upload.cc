@@ -45,6 +45,9 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
     self_ = shared_from_this();
     if (!scope_.admitted().ok()) return End(scope_.admitted());  // nothing read
     Post([this] {
+      // Tells the caller it was admitted (and its request id) before it has
+      // to wait for the upload's answer.
+      StartSendInitialMetadata();
       StartReading();
       ArmTick();
     });
