@@ -71,11 +71,22 @@ std::string ResumableRegistry::Add(std::shared_ptr<UploadSession> session) {
 
 std::shared_ptr<UploadSession> ResumableRegistry::Find(const std::string& id,
                                                        const std::string& caller_name) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = uploads_.find(id);
-  if (it == uploads_.end() || !it->second->OwnedBy(caller_name)) return nullptr;
-  it->second->touched = absl::Now();
-  return it->second;
+  std::shared_ptr<UploadSession> expired;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = uploads_.find(id);
+    if (it == uploads_.end() || !it->second->OwnedBy(caller_name)) return nullptr;
+    const absl::Time now = absl::Now();
+    if (it->second->attached || now - it->second->touched <= ttl_) {
+      it->second->touched = now;
+      return it->second;
+    }
+    // Past its time to live; the sweep has not come round yet.
+    expired = std::move(it->second);
+    uploads_.erase(it);
+  }
+  expired->Abort();
+  return nullptr;
 }
 
 std::shared_ptr<UploadSession> ResumableRegistry::Remove(const std::string& id,

@@ -407,6 +407,38 @@ TEST_F(IdleLimits, DownloadUrlThatStaysExpiredIsUnavailable) {
   EXPECT_EQ(Reason(s), "DOWNLOAD_URL_EXPIRED");
 }
 
+TEST(TransferIsolation, ResumableUploadLivesFromItsLastActivity) {
+  HarnessOptions options;
+  options.gateway_setup = [](server::GatewayOptions* g) {
+    g->resumable_ttl = absl::Milliseconds(1500);
+  };
+  GatewayHarness harness(options);
+  auto stub = TransferService::NewStub(harness.channel());
+  files::v1::StartResumableUploadRequest start;
+  start.mutable_spec()->set_path("ttl/f.bin");
+  start.mutable_spec()->set_mkdir_parents(true);
+  files::v1::StartResumableUploadResponse started;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub->StartResumableUpload(&ctx, start, &started).ok());
+  }
+  auto query = [&] {
+    grpc::ClientContext ctx;
+    files::v1::QueryUploadStatusRequest request;
+    request.set_upload_id(started.upload_id());
+    files::v1::QueryUploadStatusResponse status;
+    return stub->QueryUploadStatus(&ctx, request, &status).error_code();
+  };
+  // Each query counts as activity: 2.4 s after the start it is still there.
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    ASSERT_EQ(query(), grpc::StatusCode::OK) << "query " << i;
+  }
+  // Left alone past its time to live, it is gone.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  EXPECT_EQ(query(), grpc::StatusCode::NOT_FOUND);
+}
+
 // Counts storage GETs that carry a Range header (resumes).
 class RangeCountingTransport : public client_core::HttpTransport {
  public:
