@@ -510,7 +510,9 @@ class SharedGateway : public ::testing::Test {
       hog.limits.max_streams = 24;
       server::CallerOptions capped = Caller("capped", "tok-capped");
       capped.limits.max_streams = 2;
-      g->callers = {hog, capped, Caller("victim", "tok-victim")};
+      server::CallerOptions small = Caller("small", "tok-small");
+      small.limits.upload_memory = 512 << 10;  // less than one 5 MiB part
+      g->callers = {hog, capped, small, Caller("victim", "tok-victim")};
     };
     harness_ = std::make_unique<GatewayHarness>(options);
     stub_ = TransferService::NewStub(harness_->channel());
@@ -575,6 +577,23 @@ TEST_F(SharedGateway, StalledUploadsHoldNoUploadMemory) {
 
   for (auto& u : stalled) u->Cancel();
   ASSERT_TRUE(done.WaitFor(20, absl::Seconds(30)));
+}
+
+TEST_F(SharedGateway, CallerOverItsUploadMemoryShareEndsWithCallerQuotaExceeded) {
+  // Its share fills before a part does, and no part of its own is in flight
+  // to free any: after a few seconds' wait the stream ends, nothing committed.
+  grpc::Status s = UploadAll(stub_.get(), "share/small.bin", Bytes(2 << 20, 16), "tok-small",
+                             128 << 10);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_EQ(Reason(s), "CALLER_QUOTA_EXCEEDED");
+  EXPECT_TRUE(HasRetryInfo(s));
+  EXPECT_FALSE(harness_
+                   ->Call("files.v1.FileService/FindFile", R"({"path":"share/small.bin"})")
+                   .status.ok());
+  // Within its share it uploads fine.
+  const std::string fits = Bytes(256 << 10, 17);
+  grpc::Status ok = UploadAll(stub_.get(), "share/small-ok.bin", fits, "tok-small", 64 << 10);
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
 }
 
 TEST_F(SharedGateway, UnauthenticatedUploadIsRefusedBeforeItsBytesAreRead) {
