@@ -12,18 +12,30 @@
 //
 // Isolation (a shared gateway):
 //   - the caller is authenticated and admitted (CallerQuotas: a call slot and,
-//     for Upload/Download, a stream slot) before any message is read;
+//     for Upload/Download, a stream slot: --caller-max-calls,
+//     --caller-max-streams) before any message is read; a refusal is
+//     RESOURCE_EXHAUSTED / CALLER_QUOTA_EXCEEDED with RetryInfo;
 //   - upload memory is charged as data arrives (per received message) to the
-//     caller's share and to the gateway-wide `upload_memory`, and given back
-//     as parts are stored; a caller over its share stops being read and ends
-//     with CALLER_QUOTA_EXCEEDED if nothing of its own frees within a few
-//     seconds; a full gateway budget slows callers, never refuses them;
-//   - every storage request holds one of the caller's upstream slots (parts
-//     queue when the caller has none free);
-//   - a stream that moves no byte for `stream_idle_timeout` ends
-//     DEADLINE_EXCEEDED / STREAM_IDLE (a resumable upload stays resumable);
-//   - a Download whose caller stops reading for `download_stall_release`
-//     gives its storage connection back and resumes with a Range request.
+//     caller's share (--caller-upload-memory) and to the gateway-wide
+//     --upload-memory, and given back as parts are stored. A caller over its
+//     share stops being read; if nothing of its own frees within 3 s it ends
+//     CALLER_QUOTA_EXCEEDED. A full gateway budget slows callers (they are
+//     not read) for up to --stream-idle-timeout, then RESOURCE_EXHAUSTED /
+//     GATEWAY_UPLOAD_MEMORY_FULL;
+//   - every storage request (part PUT, download GET) holds one of the
+//     caller's upstream slots (--caller-max-upstream-requests); parts and
+//     GETs queue when the caller has none free, they never fail for it;
+//   - a stream that moves no byte for --stream-idle-timeout (waiting for the
+//     caller: no message arriving, or a written message not taken) ends
+//     DEADLINE_EXCEEDED / STREAM_IDLE; a resumable upload keeps its stored
+//     parts and stays resumable. Work the gateway does (parts in flight,
+//     begin_upload, the commit) is not idleness;
+//   - a Download whose caller does not take a message for
+//     --download-stall-release gives its storage connection back and resumes
+//     with a Range request from the next byte when the caller reads again;
+//   - an upload message with more than --max-upload-message-bytes of data is
+//     RESOURCE_EXHAUSTED / MESSAGE_TOO_LARGE (nothing committed).
+// Resumable uploads live --resumable-ttl from their last activity.
 // Memory:
 //   Download: at most 4 x chunk_size (one filling, two queued, one being
 //             sent) + curl's receive buffer, whatever the file size.
