@@ -38,6 +38,7 @@
 #include "grpcpp/support/server_callback.h"
 #include "grpcpp/support/slice.h"
 #include "server/transfer_internal.h"
+#include "server/transfer_shares.h"
 
 namespace filesgw::server::transfer {
 namespace {
@@ -195,7 +196,8 @@ class DownloadStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::By
   DownloadStream(TransferService::Impl& impl, grpc::CallbackServerContext* context)
       : impl_(impl), scope_(impl, context, "Download", Direction::kDownload),
         started_(absl::Now()), backoff_(impl.deps.client->options()),
-        max_failures_(std::max(3, backoff_.max_retries + 2)) {}
+        max_failures_(std::max(3, backoff_.max_retries + 2)), shares_(impl, scope_.info()),
+        timer_(*impl.deps.scheduler) {}
 
   void Begin() {
     self_ = shared_from_this();
@@ -358,18 +360,9 @@ class DownloadStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::By
 
   void StartGet() {
     if (client_core::UrlExpired(source_.url, absl::Now(), kRefreshMargin)) return Refresh();
-    if (impl_.deps.quotas != nullptr) {
-      if (!UpstreamSlotFree(impl_, info()) ||
-          !impl_.deps.quotas
-               ->Admit(info().quota_key, info().caller_name(), CallerQuotas::kUpstream,
-                       &get_slot_)
-               .ok()) {
-        // Wait for one of the caller's own requests to end.
-        Arm(poll_);
-        poll_ = std::min(poll_ * 2, kResourcePollMax);
-        return;
-      }
-      poll_ = kResourcePoll;
+    if (!shares_.TakeUpstream(&get_slot_)) {
+      // Wait for one of the caller's own requests to end.
+      return Arm(shares_.poll_delay());
     }
     auto pipe = std::make_shared<Pipe>(pool_);
     std::weak_ptr<DownloadStream> weak = weak_from_this();
@@ -547,23 +540,15 @@ class DownloadStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::By
   }
   void ArmTick() { Arm(TickEvery()); }
 
-  // One timer per stream, at the earliest time asked for.
   void Arm(absl::Duration after) {
-    auto& scheduler = *impl_.deps.scheduler;
-    const absl::Time at = scheduler.Now() + after;
-    if (timer_ != 0) {
-      if (timer_at_ <= at) return;
-      if (!scheduler.Cancel(timer_)) return;  // firing now
-    }
-    timer_at_ = at;
     std::weak_ptr<DownloadStream> weak = weak_from_this();
-    timer_ = scheduler.RunAt(at, [weak] {
+    timer_.Arm(after, [weak] {
       if (auto self = weak.lock()) self->Post([self] { self->OnTimer(); });
     });
   }
 
   void OnTimer() {
-    timer_ = 0;
+    timer_.Fired();
     if (ended_) return;
     const absl::Time now = absl::Now();
     const auto& o = impl_.deps.options;
@@ -590,7 +575,7 @@ class DownloadStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::By
   void End(grpc::Status status) {
     if (ended_) return;
     ended_ = true;
-    if (timer_ != 0) impl_.deps.scheduler->Cancel(timer_);
+    timer_.Stop();
     if (call_ != nullptr) call_->Cancel();
     if (api_call_ != nullptr) api_call_->Cancel();
     call_.reset();
@@ -634,10 +619,9 @@ class DownloadStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::By
   int refreshes_ = 0;
   bool released_ = false;  // stalled: the GET was given up until the caller reads
   absl::Time retry_at_ = absl::InfinitePast();
-  absl::Duration poll_ = kResourcePoll;
 
-  uint64_t timer_ = 0;
-  absl::Time timer_at_;
+  StreamShares shares_;  // upstream slots only
+  StreamTimer timer_;
 };
 
 }  // namespace

@@ -128,15 +128,6 @@ grpc::Status Local(grpc::StatusCode code, std::string_view reason, std::string_v
 // the rejection).
 grpc::Status IdleStatus(TransferService::Impl& impl, const char* what);
 
-// A wait for a caller-side resource: the first poll delay, doubled up to a
-// cap while nothing frees, so waiting streams cost little CPU.
-constexpr absl::Duration kResourcePoll = absl::Milliseconds(20);
-constexpr absl::Duration kResourcePollMax = absl::Milliseconds(200);
-
-// True when `info`'s caller may start one more upstream request now (a cheap
-// check before Admit, so that waiting streams do not count as rejections).
-bool UpstreamSlotFree(TransferService::Impl& impl, const CallInfo& info);
-
 // Bytes of upload data all uploads may hold together. Never waits: a stream
 // that cannot take stops reading its caller and tries again later.
 class MemoryBudget {

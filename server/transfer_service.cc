@@ -181,12 +181,6 @@ grpc::Status IdleStatus(TransferService::Impl& impl, const char* what) {
                             " (--stream-idle-timeout); the stream was ended"));
 }
 
-bool UpstreamSlotFree(TransferService::Impl& impl, const CallInfo& info) {
-  if (impl.deps.quotas == nullptr) return true;
-  const int64_t limit = impl.deps.quotas->LimitsFor(info.caller_name()).max_upstream_requests;
-  return limit <= 0 || impl.deps.quotas->InUse(info.quota_key, CallerQuotas::kUpstream) < limit;
-}
-
 }  // namespace transfer
 
 TransferService::Impl::Impl(TransferDeps d)

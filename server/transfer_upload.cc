@@ -17,9 +17,9 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/support/server_callback.h"
 #include "server/log.h"
-#include "server/status_builder.h"
 #include "server/transfer_internal.h"
 #include "server/transfer_resumable.h"
+#include "server/transfer_shares.h"
 #include "server/transfer_upload_session.h"
 
 namespace filesgw::server::transfer {
@@ -29,17 +29,14 @@ using client_core::ApiRequest;
 using client_core::ApiResult;
 using files::v1::UploadRequest;
 
-// How long a stream over its caller's upload-memory share waits for memory
-// when none of its own parts is in flight to free some.
-constexpr absl::Duration kCallerMemoryWait = absl::Seconds(3);
-
 class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
                      public std::enable_shared_from_this<UploadStream> {
  public:
   UploadStream(TransferService::Impl& impl, grpc::CallbackServerContext* context,
                files::v1::UploadResponse* response)
       : impl_(impl), scope_(impl, context, "Upload", Direction::kUpload), response_(response),
-        last_progress_(absl::Now()) {}
+        shares_(impl, scope_.info()), last_progress_(absl::Now()),
+        timer_(*impl.deps.scheduler) {}
 
   void Begin() {
     self_ = shared_from_this();
@@ -69,7 +66,6 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
 
  private:
   enum class Phase { kFirst, kSetup, kData };
-  enum class Wait { kNone, kCallerMemory, kGatewayMemory, kUpstream };
 
   void Post(std::function<void()> fn) {
     auto self = shared_from_this();
@@ -378,81 +374,30 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
     End(grpc::Status::OK);
   }
 
-  // Charges `bytes` of upload memory to the caller's share and the gateway's
-  // budget; false (and a retry scheduled, or the stream failed) when it must
-  // wait.
+  // Upload memory for the message in hand; false while it must wait (a
+  // retry is scheduled) or when the stream failed.
   bool Charge(int64_t bytes) {
-    const auto& quotas = impl_.deps.quotas;
-    if (quotas != nullptr && !memory_slot_held_) {
-      if (quotas->Admit(info().quota_key, info().caller_name(), CallerQuotas::kUploadMemory,
-                        &memory_slot_, 0)
-              .ok()) {
-        memory_slot_held_ = true;
-      }
+    grpc::Status refused;
+    switch (shares_.ChargeMemory(bytes, session_->in_flight() > 0, &refused)) {
+      case StreamShares::Outcome::kTaken:
+        return true;
+      case StreamShares::Outcome::kWait:
+        Arm(shares_.poll_delay());
+        return false;
+      case StreamShares::Outcome::kRefused:
+        Fail(refused);
+        return false;
     }
-    if (quotas != nullptr && memory_slot_held_ && !quotas->Grow(&memory_slot_, bytes)) {
-      if (!Waiting(Wait::kCallerMemory, kCallerMemoryWait)) {
-        if (Metrics* m = impl_.deps.telemetry.metrics.get()) {
-          m->LimitRejection(CallerQuotas::ResourceName(CallerQuotas::kUploadMemory));
-        }
-        Fail(CallerQuotas::Exceeded(CallerQuotas::kUploadMemory, info().caller_name(),
-                                    quotas->LimitsFor(info().caller_name()).upload_memory));
-      }
-      return false;
-    }
-    if (!impl_.budget.TryTake(bytes)) {
-      memory_slot_.Shrink(bytes);
-      if (!Waiting(Wait::kGatewayMemory, impl_.deps.options.stream_idle_timeout)) {
-        if (Metrics* m = impl_.deps.telemetry.metrics.get()) m->LimitRejection("upload_memory");
-        Fail(FromLocalStatus(absl::ResourceExhaustedError(
-                                 "the gateway's upload memory (--upload-memory) stayed full; "
-                                 "nothing was committed"),
-                             "GATEWAY_UPLOAD_MEMORY_FULL", absl::Seconds(1)));
-      }
-      return false;
-    }
-    charged_ += bytes;
-    wait_ = Wait::kNone;
-    return true;
-  }
-
-  // Gives back upload memory this stream charged.
-  void Give(int64_t bytes) {
-    bytes = std::min(bytes, charged_);
-    if (bytes <= 0) return;
-    charged_ -= bytes;
-    impl_.budget.Give(bytes);
-    memory_slot_.Shrink(bytes);
-  }
-
-  bool TakeUpstream(CallerQuotas::Slot* slot) {
-    const auto& quotas = impl_.deps.quotas;
-    if (quotas == nullptr) return true;
-    if (UpstreamSlotFree(impl_, info()) &&
-        quotas->Admit(info().quota_key, info().caller_name(), CallerQuotas::kUpstream, slot).ok()) {
-      if (wait_ == Wait::kUpstream) wait_ = Wait::kNone;
-      return true;
-    }
-    // Queue the part: never fail for this, the caller's own requests end.
-    Waiting(Wait::kUpstream, absl::InfiniteDuration());
     return false;
   }
 
-  // Notes a wait for `what` and schedules a retry; false when it has lasted
-  // `limit` with none of this stream's own parts in flight to end it.
-  bool Waiting(Wait what, absl::Duration limit) {
-    const absl::Time now = absl::Now();
-    if (wait_ != what) {
-      wait_ = what;
-      wait_since_ = now;
-      poll_ = kResourcePoll;
-    }
-    if (session_->in_flight() > 0) wait_since_ = now;  // its own parts will free some
-    if (now - wait_since_ >= limit) return false;
-    Arm(poll_);
-    poll_ = std::min(poll_ * 2, kResourcePollMax);
-    return true;
+  bool TakeUpstream(CallerQuotas::Slot* slot) {
+    if (shares_.TakeUpstream(slot)) return true;
+    Arm(shares_.poll_delay());
+    return false;
   }
+
+  void Give(int64_t bytes) { shares_.GiveMemory(bytes); }
 
   void Progress() { last_progress_ = absl::Now(); }
 
@@ -461,30 +406,21 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
                       absl::Seconds(1));
   }
   void ArmTick() { Arm(TickEvery()); }
-
-  // One timer per stream, at the earliest time asked for.
   void Arm(absl::Duration after) {
-    auto& scheduler = *impl_.deps.scheduler;
-    const absl::Time at = scheduler.Now() + after;
-    if (timer_ != 0) {
-      if (timer_at_ <= at) return;
-      if (!scheduler.Cancel(timer_)) return;  // firing now
-    }
-    timer_at_ = at;
     std::weak_ptr<UploadStream> weak = weak_from_this();
-    timer_ = scheduler.RunAt(at, [weak] {
+    timer_.Arm(after, [weak] {
       if (auto self = weak.lock()) self->Post([self] { self->OnTimer(); });
     });
   }
 
   void OnTimer() {
-    timer_ = 0;
+    timer_.Fired();
     if (ended_) return;
     if (reading_ && !failing_ &&
         absl::Now() - last_progress_ >= impl_.deps.options.stream_idle_timeout) {
       return Fail(IdleStatus(impl_, "no upload message arrived"));
     }
-    if (wait_ != Wait::kNone) Advance();
+    if (shares_.waiting()) Advance();
     if (!ended_) ArmTick();
   }
 
@@ -519,13 +455,12 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
   void End(grpc::Status status) {
     if (ended_) return;
     ended_ = true;
-    if (timer_ != 0) impl_.deps.scheduler->Cancel(timer_);
+    timer_.Stop();
     if (session_ != nullptr) {
       session_->SetListener(nullptr);
       if (resumable_) impl_.resumable->Detach(session_);
     }
-    Give(charged_);
-    memory_slot_.Release();
+    shares_.GiveAll();
     Finish(scope_.Finish(std::move(status)));
   }
 
@@ -555,16 +490,10 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
   size_t pending_at_ = 0;
   bool pending_charged_ = true;
 
-  CallerQuotas::Slot memory_slot_;
-  bool memory_slot_held_ = false;
-  int64_t charged_ = 0;  // upload memory this stream holds (budget and share)
-  Wait wait_ = Wait::kNone;
-  absl::Time wait_since_;
-  absl::Duration poll_ = kResourcePoll;
+  StreamShares shares_;
 
   absl::Time last_progress_;
-  uint64_t timer_ = 0;
-  absl::Time timer_at_;
+  StreamTimer timer_;
 };
 
 }  // namespace
