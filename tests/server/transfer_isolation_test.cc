@@ -439,6 +439,34 @@ TEST(TransferIsolation, ResumableUploadLivesFromItsLastActivity) {
   EXPECT_EQ(query(), grpc::StatusCode::NOT_FOUND);
 }
 
+TEST(TransferIsolation, FullUploadBudgetSlowsUploadsWithoutRefusingThem) {
+  HarnessOptions options;
+  options.emulator_setup = [](emulator::EmulatorOptions* e) { e->part_size = kPart; };
+  options.gateway_setup = [](server::GatewayOptions* g) {
+    g->upload_memory = 1 << 20;  // four parts for four concurrent uploads
+    g->caller_limits.max_streams = 0;
+  };
+  GatewayHarness harness(options);
+  auto stub = TransferService::NewStub(harness.channel());
+  constexpr int kUploads = 4;
+  std::vector<std::string> data;
+  for (int i = 0; i < kUploads; ++i) data.push_back(Bytes(12 * kPart + 7, 20 + i));
+  std::vector<grpc::Status> status(kUploads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kUploads; ++i) {
+    threads.emplace_back([&, i] {
+      status[i] = UploadAll(stub.get(), absl::StrCat("budget/f", i), data[i], "", 64 << 10);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kUploads; ++i) {
+    ASSERT_TRUE(status[i].ok()) << i << ": " << status[i].error_message();
+    std::string back;
+    ASSERT_TRUE(DownloadAll(stub.get(), absl::StrCat("budget/f", i), &back).ok());
+    EXPECT_TRUE(back == data[i]) << i;
+  }
+}
+
 // Counts storage GETs that carry a Range header (resumes).
 class RangeCountingTransport : public client_core::HttpTransport {
  public:
