@@ -130,19 +130,34 @@ grpc::Status IdleStatus(TransferService::Impl& impl, const char* what);
 
 // Bytes of upload data all uploads may hold together. Never waits: a stream
 // that cannot take stops reading its caller and tries again later.
+//
+// Memory is charged as data arrives, so the budget can fill with parts that
+// are only partly received; if no part is in flight anywhere, nothing would
+// ever free any. One stream at a time may then go over the budget to finish
+// its current part (the overdraft): the gateway holds at most the budget plus
+// one part and one message, and some upload always progresses.
 class MemoryBudget {
  public:
   explicit MemoryBudget(int64_t bytes) : free_(bytes), total_(bytes) {}
   // A request larger than the whole budget is granted when nothing else is
   // held, so one oversized message cannot wedge its stream.
   bool TryTake(int64_t bytes);
+  // Takes `bytes` beyond the budget for `holder` when no part is in flight
+  // and no other stream holds the overdraft (or `holder` already does).
+  bool TryOverdraft(const void* holder, int64_t bytes);
+  // `holder` dispatched its part (or ended): another stream may overdraw.
+  void EndOverdraft(const void* holder);
   void Give(int64_t bytes);
   int64_t free() const;
+
+  // Part PUTs in flight over all uploads (they will give memory back).
+  std::atomic<int> parts_in_flight{0};
 
  private:
   mutable std::mutex mu_;
   int64_t free_;
   const int64_t total_;
+  const void* overdraft_ = nullptr;
 };
 
 // An upload part's bytes, in memory mapped for it alone: unmapping gives the

@@ -22,6 +22,20 @@ bool MemoryBudget::TryTake(int64_t bytes) {
   return true;
 }
 
+bool MemoryBudget::TryOverdraft(const void* holder, int64_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (overdraft_ != nullptr && overdraft_ != holder) return false;
+  if (overdraft_ == nullptr && parts_in_flight.load() > 0) return false;  // memory will free
+  overdraft_ = holder;
+  free_ -= bytes;
+  return true;
+}
+
+void MemoryBudget::EndOverdraft(const void* holder) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (overdraft_ == holder) overdraft_ = nullptr;
+}
+
 void MemoryBudget::Give(int64_t bytes) {
   if (bytes <= 0) return;
   std::lock_guard<std::mutex> lock(mu_);

@@ -12,7 +12,7 @@ StreamShares::StreamShares(TransferService::Impl& impl, const CallInfo& info)
     : impl_(impl), info_(info) {}
 
 StreamShares::Outcome StreamShares::ChargeMemory(int64_t bytes, bool own_work,
-                                                 grpc::Status* why) {
+                                                 bool partial_part, grpc::Status* why) {
   const auto& quotas = impl_.deps.quotas;
   if (quotas != nullptr && !memory_slot_held_) {
     // An empty slot to grow; the caller's usage entry goes with its streams.
@@ -30,7 +30,8 @@ StreamShares::Outcome StreamShares::ChargeMemory(int64_t bytes, bool own_work,
                                   quotas->LimitsFor(info_.caller_name()).upload_memory);
     return Outcome::kRefused;
   }
-  if (!impl_.budget.TryTake(bytes)) {
+  if (!impl_.budget.TryTake(bytes) &&
+      !(partial_part && impl_.budget.TryOverdraft(this, bytes))) {
     memory_slot_.Shrink(bytes);
     if (Waiting(Wait::kGatewayMemory, own_work, impl_.deps.options.stream_idle_timeout)) {
       return Outcome::kWait;

@@ -30,7 +30,10 @@ class StreamShares {
   enum class Outcome { kTaken, kWait, kRefused };
 
   StreamShares(TransferService::Impl& impl, const CallInfo& info);
-  ~StreamShares() { GiveAll(); }
+  ~StreamShares() {
+    GiveAll();
+    PartDispatched();
+  }
 
   // Upload memory for `bytes` that arrived: the caller's share first, then
   // the gateway budget. kWait: ask again after poll_delay() (the stream's
@@ -38,7 +41,11 @@ class StreamShares {
   // counts towards the limits). kRefused: `*why` is the status to end with
   // (CALLER_QUOTA_EXCEEDED after kCallerMemoryWait; the gateway budget after
   // the idle timeout).
-  Outcome ChargeMemory(int64_t bytes, bool own_work, grpc::Status* why);
+  // `partial_part`: the stream holds part of a part; it may then take the
+  // gateway's overdraft (see MemoryBudget) to finish it.
+  Outcome ChargeMemory(int64_t bytes, bool own_work, bool partial_part, grpc::Status* why);
+  // A part was dispatched: any overdraft this stream held ends.
+  void PartDispatched() { impl_.budget.EndOverdraft(this); }
   // Gives back upload memory this stream charged (at most what it holds).
   void GiveMemory(int64_t bytes);
   void GiveAll() { GiveMemory(charged_); }

@@ -236,6 +236,7 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
         CallerQuotas::Slot upstream;
         if (!TakeUpstream(&upstream)) return;
         session_->Dispatch(info(), std::move(upstream));
+        shares_.PartDispatched();
         continue;
       }
       if (pending_at_ < pending_.size()) {
@@ -378,7 +379,8 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
   // retry is scheduled) or when the stream failed.
   bool Charge(int64_t bytes) {
     grpc::Status refused;
-    switch (shares_.ChargeMemory(bytes, session_->in_flight() > 0, &refused)) {
+    switch (shares_.ChargeMemory(bytes, session_->in_flight() > 0,
+                                 session_->buffered() > 0, &refused)) {
       case StreamShares::Outcome::kTaken:
         return true;
       case StreamShares::Outcome::kWait:
@@ -461,6 +463,7 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
       if (resumable_) impl_.resumable->Detach(session_);
     }
     shares_.GiveAll();
+    shares_.PartDispatched();  // no overdraft outlives the stream
     Finish(scope_.Finish(std::move(status)));
   }
 

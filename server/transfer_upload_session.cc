@@ -74,6 +74,7 @@ void UploadSession::Finished(int part, int64_t bytes) {
     }
     listener = listener_;
   }
+  impl_->budget.parts_in_flight.fetch_sub(1);
   // The attached stream gives the part's memory back; with none attached,
   // the stream that charged it has already given back all it held.
   if (listener != nullptr) listener(bytes);
@@ -278,6 +279,7 @@ void UploadSession::Dispatch(const CallInfo& info, CallerQuotas::Slot upstream) 
     etags_.erase(next_part_);
     jobs_.insert(job);
   }
+  impl_->budget.parts_in_flight.fetch_add(1);
   buffer_.reset();
   ++next_part_;
   job->Start();

@@ -467,6 +467,60 @@ TEST(TransferIsolation, FullUploadBudgetSlowsUploadsWithoutRefusingThem) {
   }
 }
 
+TEST(TransferIsolation, BudgetFullOfPartlyReceivedPartsStillProgresses) {
+  // Four uploads each send 300 KiB of a 512 KiB part into a 1 MiB budget:
+  // the budget is full of parts none of which can finish, and no part is in
+  // flight to free any. One stream may go over to finish its part; then all
+  // finish, long before the idle timeout.
+  HarnessOptions options;
+  options.emulator_setup = [](emulator::EmulatorOptions* e) { e->part_size = 512 << 10; };
+  options.gateway_setup = [](server::GatewayOptions* g) {
+    g->upload_memory = 1 << 20;
+    g->stream_idle_timeout = absl::Seconds(60);
+    g->caller_limits.max_streams = 0;
+  };
+  GatewayHarness harness(options);
+  auto stub = TransferService::NewStub(harness.channel());
+  constexpr int kUploads = 4;
+  constexpr size_t kFirst = 300 << 10;
+  struct Writer {
+    grpc::ClientContext ctx;
+    UploadResponse response;
+    std::unique_ptr<grpc::ClientWriter<UploadRequest>> stream;
+    std::string data;
+  };
+  std::vector<std::unique_ptr<Writer>> writers;
+  auto send = [](Writer* w, size_t from, size_t to) {
+    for (size_t at = from; at < to; at += 60 << 10) {
+      UploadRequest m;
+      m.set_data(w->data.substr(at, std::min<size_t>(60 << 10, to - at)));
+      if (!w->stream->Write(m)) return false;
+    }
+    return true;
+  };
+  for (int i = 0; i < kUploads; ++i) {
+    auto w = std::make_unique<Writer>();
+    w->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    w->data = Bytes(1 << 20, 30 + i);
+    w->stream = stub->Upload(&w->ctx, &w->response);
+    UploadRequest first;
+    first.mutable_spec()->set_path(absl::StrCat("overdraft/f", i));
+    first.mutable_spec()->set_mkdir_parents(true);
+    ASSERT_TRUE(w->stream->Write(first));
+    ASSERT_TRUE(send(w.get(), 0, kFirst));
+    writers.push_back(std::move(w));
+  }
+  for (auto& w : writers) {
+    ASSERT_TRUE(send(w.get(), kFirst, w->data.size()));
+    w->stream->WritesDone();
+  }
+  for (int i = 0; i < kUploads; ++i) {
+    grpc::Status s = writers[i]->stream->Finish();
+    ASSERT_TRUE(s.ok()) << i << ": " << s.error_message();
+    EXPECT_EQ(writers[i]->response.file().size(), 1 << 20);
+  }
+}
+
 // Counts storage GETs that carry a Range header (resumes).
 class RangeCountingTransport : public client_core::HttpTransport {
  public:
