@@ -21,7 +21,9 @@
 //     share stops being read; if nothing of its own frees within 3 s it ends
 //     CALLER_QUOTA_EXCEEDED. A full gateway budget slows callers (they are
 //     not read) for up to --stream-idle-timeout, then RESOURCE_EXHAUSTED /
-//     GATEWAY_UPLOAD_MEMORY_FULL;
+//     GATEWAY_UPLOAD_MEMORY_FULL. When the budget is full of partly received
+//     parts and no part is in flight, one stream at a time may go over to
+//     finish its part (MemoryBudget's overdraft), so uploads cannot deadlock;
 //   - every storage request (part PUT, download GET) holds one of the
 //     caller's upstream slots (--caller-max-upstream-requests); parts and
 //     GETs queue when the caller has none free, they never fail for it;
