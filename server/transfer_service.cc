@@ -66,7 +66,7 @@ CallScope::CallScope(TransferService::Impl& impl, grpc::CallbackServerContext* c
                                                                      : info_.peer;
   context->AddInitialMetadata("x-request-id", info_.rc->request_id());
   info_.rc->LogDroppedTrace(impl_.deps.log);
-  impl_.active.fetch_add(1);
+  if (stream_.has_value()) impl_.active.fetch_add(1);
   if (Metrics* m = impl_.deps.telemetry.metrics.get()) {
     if (stream_.has_value()) {
       m->StreamStarted(*stream_);
@@ -93,7 +93,7 @@ grpc::Status CallScope::Finish(grpc::Status status) {
   finished_ = true;
   stream_slot_.Release();
   call_slot_.Release();
-  impl_.active.fetch_sub(1);
+  if (stream_.has_value()) impl_.active.fetch_sub(1);
   const absl::Duration elapsed = absl::Now() - started_;
   if (Metrics* m = impl_.deps.telemetry.metrics.get()) {
     if (stream_.has_value()) {
