@@ -274,6 +274,8 @@ TEST(TransferIsolation, ManyIdleStreamsHoldNoThreads) {
   grpc::Status down = DownloadAll(other.get(), "idle/other.bin", &back);
   ASSERT_TRUE(down.ok()) << down.error_message();
   EXPECT_TRUE(back == data);
+  CallResult user = harness.Call("files.v1.UserService/FindUser", R"({"id":1})", absl::Seconds(5));
+  EXPECT_TRUE(user.status.ok()) << "API calls too: " << user.status.error_message();
   EXPECT_LT(ThreadCount() - kEmulatorThreads, 64);
 
   for (auto& u : uploads) u->Cancel();
@@ -594,7 +596,9 @@ class SharedGateway : public ::testing::Test {
       capped.limits.max_streams = 2;
       server::CallerOptions small = Caller("small", "tok-small");
       small.limits.upload_memory = 512 << 10;  // less than one 5 MiB part
-      g->callers = {hog, capped, small, Caller("victim", "tok-victim")};
+      server::CallerOptions narrow = Caller("narrow", "tok-narrow");
+      narrow.limits.max_upstream_requests = 1;
+      g->callers = {hog, capped, small, narrow, Caller("victim", "tok-victim")};
     };
     harness_ = std::make_unique<GatewayHarness>(options);
     stub_ = TransferService::NewStub(harness_->channel());
@@ -676,6 +680,23 @@ TEST_F(SharedGateway, CallerOverItsUploadMemoryShareEndsWithCallerQuotaExceeded)
   const std::string fits = Bytes(256 << 10, 17);
   grpc::Status ok = UploadAll(stub_.get(), "share/small-ok.bin", fits, "tok-small", 64 << 10);
   EXPECT_TRUE(ok.ok()) << ok.error_message();
+}
+
+TEST_F(SharedGateway, StorageRequestsQueueForTheCallersUpstreamShare) {
+  // One upstream request at a time for this caller: its parts and GETs wait
+  // their turn instead of failing.
+  const std::string data = Bytes(12 << 20, 18);
+  ASSERT_TRUE(UploadAll(stub_.get(), "narrow/a.bin", data, "tok-narrow", 1 << 20).ok());
+  grpc::Status up;
+  std::thread uploader([&] {
+    up = UploadAll(stub_.get(), "narrow/b.bin", data, "tok-narrow", 1 << 20);
+  });
+  std::string back;
+  grpc::Status down = DownloadAll(stub_.get(), "narrow/a.bin", &back, "tok-narrow");
+  uploader.join();
+  ASSERT_TRUE(up.ok()) << up.error_message();
+  ASSERT_TRUE(down.ok()) << down.error_message();
+  EXPECT_TRUE(back == data);
 }
 
 TEST_F(SharedGateway, UnauthenticatedUploadIsRefusedBeforeItsBytesAreRead) {
