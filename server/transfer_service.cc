@@ -248,6 +248,7 @@ class UnaryCall : public grpc::ServerUnaryReactor {
     if (call != nullptr) call->Cancel();
   }
   void OnDone() override { Unref(); }
+  void Ref() { refs_.fetch_add(1); }
   void Unref() {
     if (refs_.fetch_sub(1) == 1) delete this;
   }
@@ -309,12 +310,14 @@ grpc::ServerUnaryReactor* TransferService::StartResumableUpload(
         if (!s.ok()) return call->Reply(s);
         auto session = std::make_shared<transfer::UploadSession>(impl, spec, path,
                                                                  call->scope_.info().caller);
-        session->FetchDescriptors(call->scope_.info(), 1,
-                                  [call, impl, session, response](grpc::Status begun) {
-                                    if (!begun.ok()) return call->Reply(begun);
-                                    response->set_upload_id(impl->resumable->Add(session));
-                                    call->Reply(grpc::Status::OK);
-                                  });
+        call->Ref();  // the answer may end the call before Track returns
+        call->Track(session->FetchDescriptors(
+            call->scope_.info(), 1, [call, impl, session, response](grpc::Status begun) {
+              if (!begun.ok()) return call->Reply(begun);
+              response->set_upload_id(impl->resumable->Add(session));
+              call->Reply(grpc::Status::OK);
+            }));
+        call->Unref();
       }));
   call->Unref();
   return call;

@@ -161,9 +161,10 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
     Listen();
     api_busy_ = true;
     auto self = shared_from_this();
-    session_->FetchDescriptors(info(), 1, [self](grpc::Status s) {
+    api_call_ = session_->FetchDescriptors(info(), 1, [self](grpc::Status s) {
       self->Post([self, s] {
         self->api_busy_ = false;
+        self->api_call_.reset();
         if (self->ended_) return;
         if (self->failing_) return self->Unwind();
         if (!s.ok()) return self->Fail(s);
@@ -264,9 +265,10 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
     if (session_->Descriptor(session_->next_part()) == nullptr) {
       api_busy_ = true;
       auto self = shared_from_this();
-      session_->FetchDescriptors(info(), session_->next_part(), [self](grpc::Status s) {
+      api_call_ = session_->FetchDescriptors(info(), session_->next_part(), [self](grpc::Status s) {
         self->Post([self, s] {
           self->api_busy_ = false;
+          self->api_call_.reset();
           if (self->ended_) return;
           if (!s.ok() && !self->failing_) return self->Fail(s);
           self->Advance();

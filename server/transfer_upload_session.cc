@@ -131,8 +131,8 @@ int64_t UploadSession::persisted() const {
   return end;
 }
 
-void UploadSession::FetchDescriptors(const CallInfo& info, int part,
-                                     std::function<void(grpc::Status)> done) {
+std::shared_ptr<client_core::ApiCall> UploadSession::FetchDescriptors(
+    const CallInfo& info, int part, std::function<void(grpc::Status)> done) {
   rapidjson::StringBuffer body;
   rapidjson::Writer<rapidjson::StringBuffer> w(body);
   w.StartObject();
@@ -164,7 +164,7 @@ void UploadSession::FetchDescriptors(const CallInfo& info, int part,
   // repeat at worst leaves an unused upload session behind.
   api.idempotency = client_core::Idempotency::kIdempotent;
   auto self = shared_from_this();
-  CallApi(*impl_, info, std::move(api), [self, part, done = std::move(done)](ApiResult r) {
+  return CallApi(*impl_, info, std::move(api), [self, part, done = std::move(done)](ApiResult r) {
     if (!r.status.ok()) return done(FailureStatus(r));
     done(self->ParseDescriptors(r.body, part));
   });

@@ -38,8 +38,10 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
 
   // --- Any thread. ---
   // Asks begin_upload for the descriptors from `part` on (the first call
-  // also gets the upload's ref). `done` runs on a transport thread.
-  void FetchDescriptors(const CallInfo& info, int part, std::function<void(grpc::Status)> done);
+  // also gets the upload's ref). `done` runs on a transport thread; cancel
+  // the returned call to end it sooner (CANCELLED).
+  std::shared_ptr<client_core::ApiCall> FetchDescriptors(const CallInfo& info, int part,
+                                                         std::function<void(grpc::Status)> done);
   std::shared_ptr<PartDescriptor> Descriptor(int part);
   void SetDescriptor(int part, PartDescriptor d);
   // A part's PUT finished (`etag`) or failed; `bytes` of upload memory it held
