@@ -372,7 +372,9 @@ grpc::ServerUnaryReactor* TransferService::CancelResumableUpload(
     call->Unref();
     return call;
   }
-  session->Abort();  // a stream still writing it fails; its parts stop
+  // A stream still writing it fails; its parts stop.
+  session->Cancel(Local(grpc::StatusCode::ABORTED, "UPLOAD_CANCELLED",
+                        "the resumable upload was cancelled; nothing was committed"));
   call->Reply(grpc::Status::OK);
   call->Unref();
   return call;

@@ -108,6 +108,21 @@ void UploadSession::Abort() {
   for (const auto& job : jobs) job->Cancel();
 }
 
+void UploadSession::Cancel(grpc::Status why) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    failed_ = true;
+    failure_ = std::move(why);
+  }
+  Abort();
+  std::function<void(int64_t)> listener;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    listener = listener_;
+  }
+  if (listener != nullptr) listener(0);  // wakes the attached stream
+}
+
 int UploadSession::in_flight() const {
   std::lock_guard<std::mutex> lock(mu_);
   return static_cast<int>(jobs_.size());

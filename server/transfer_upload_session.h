@@ -50,6 +50,9 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   void PartFailed(int part, grpc::Status status, int64_t bytes);
   // Cancels the parts in flight; each still reports PartFailed (CANCELLED).
   void Abort();
+  // The upload was cancelled (CancelResumableUpload): a stream still
+  // writing it fails with `why`, and its parts stop.
+  void Cancel(grpc::Status why);
   int in_flight() const;
   // The first part failure (not a cancellation), if any.
   bool failed(grpc::Status* why) const;

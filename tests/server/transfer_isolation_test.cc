@@ -358,6 +358,39 @@ TEST_F(IdleLimits, IdleUploadEndsWithStreamIdleAndStaysResumable) {
   EXPECT_TRUE(back == data);
 }
 
+TEST_F(IdleLimits, CancellingAResumableUploadEndsTheStreamWritingIt) {
+  files::v1::StartResumableUploadRequest start;
+  start.mutable_spec()->set_path("idle/cancelled.bin");
+  start.mutable_spec()->set_mkdir_parents(true);
+  files::v1::StartResumableUploadResponse started;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->StartResumableUpload(&ctx, start, &started).ok());
+  }
+  grpc::ClientContext ctx;
+  UploadResponse response;
+  auto writer = stub_->Upload(&ctx, &response);
+  UploadRequest first;
+  first.set_upload_id(started.upload_id());
+  first.set_data(Bytes(1000, 19));
+  ASSERT_TRUE(writer->Write(first));
+  // Whether the cancel comes before the gateway attaches the stream to the
+  // upload (NOT_FOUND) or after (ABORTED), the stream fails, nothing committed.
+  {
+    grpc::ClientContext cancel;
+    files::v1::CancelResumableUploadRequest request;
+    request.set_upload_id(started.upload_id());
+    google::protobuf::Empty empty;
+    ASSERT_TRUE(stub_->CancelResumableUpload(&cancel, request, &empty).ok());
+  }
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  EXPECT_TRUE(s.error_code() == grpc::StatusCode::ABORTED ||
+              s.error_code() == grpc::StatusCode::NOT_FOUND)
+      << s.error_code() << " " << s.error_message();
+  EXPECT_FALSE(Exists("idle/cancelled.bin"));
+}
+
 TEST_F(IdleLimits, DownloadWhoseCallerNeverReadsEndsWithStreamIdle) {
   const std::string data = Bytes(8 << 20, 8);
   ASSERT_TRUE(UploadAll(stub_.get(), "idle/never-read.bin", data).ok());
