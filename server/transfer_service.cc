@@ -105,8 +105,8 @@ grpc::Status CallScope::Finish(grpc::Status status) {
   }
   Logger* log = impl_.deps.log;
   if (log != nullptr && (log->Enabled(LogLevel::kDebug) || !status.ok())) {
-    ScopedLogFields ids(info_.rc->request_id(),
-                        info_.rc->trace().has_value() ? info_.rc->trace()->trace_id : std::string());
+    const auto& trace = info_.rc->trace();
+    ScopedLogFields ids(info_.rc->request_id(), trace.has_value() ? trace->trace_id : "");
     log->Log(status.ok() ? LogLevel::kDebug : LogLevel::kInfo, "call",
              {{"method", full_method_},
               {"code", static_cast<int>(status.error_code())},

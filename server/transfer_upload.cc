@@ -103,7 +103,9 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
                                      "chunks. Nothing was committed")));
     }
     if (size > 0) {
-      if (Metrics* m = impl_.deps.telemetry.metrics.get()) m->TransferBytes(Direction::kUpload, size);
+      if (Metrics* m = impl_.deps.telemetry.metrics.get()) {
+        m->TransferBytes(Direction::kUpload, size);
+      }
     }
     if (phase_ == Phase::kFirst) return First();
     if (message_.first_message_case() != UploadRequest::FIRST_MESSAGE_NOT_SET) {

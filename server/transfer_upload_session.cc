@@ -439,9 +439,9 @@ std::shared_ptr<client_core::ApiCall> CheckOverwrite(TransferService::Impl& impl
   stat.path_and_query = ApiPath("/file_actions/metadata", path);
   return CallApi(impl, info, std::move(stat), [path, done = std::move(done)](ApiResult r) {
     if (r.status.ok()) {
-      return done(Local(grpc::StatusCode::ALREADY_EXISTS, "DESTINATION_EXISTS",
-                        absl::StrCat(path,
-                                     " already exists and the overwrite policy is FAIL_IF_EXISTS")));
+      return done(Local(
+          grpc::StatusCode::ALREADY_EXISTS, "DESTINATION_EXISTS",
+          absl::StrCat(path, " already exists and the overwrite policy is FAIL_IF_EXISTS")));
     }
     if (r.http_status == 404) return done(grpc::Status::OK);
     done(FailureStatus(r));

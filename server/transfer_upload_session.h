@@ -74,7 +74,9 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   int next_part() const { return next_part_; }
   int64_t received() const { return received_; }
   bool has_buffer() const { return buffer_ != nullptr; }
-  int64_t buffered() const { return buffer_ == nullptr ? 0 : static_cast<int64_t>(buffer_->size()); }
+  int64_t buffered() const {
+    return buffer_ == nullptr ? 0 : static_cast<int64_t>(buffer_->size());
+  }
   // Parts this upload may have in flight at once.
   int parallel_limit() const;
   // A buffer for part next_part() (its descriptor must be known).
