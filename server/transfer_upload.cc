@@ -248,7 +248,12 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
           pending_charged_ = true;
         }
         if (!session_->has_buffer() && !OpenBuffer()) return;
-        pending_at_ += session_->Append(std::string_view(pending_).substr(pending_at_));
+        const size_t taken = session_->Append(std::string_view(pending_).substr(pending_at_));
+        if (taken == 0 && !session_->part_full()) {  // the size checks make this impossible
+          return Fail(Local(grpc::StatusCode::INTERNAL, "PART_BUFFER_FULL",
+                            "part buffer full before the part"));
+        }
+        pending_at_ += taken;
         if (pending_at_ == pending_.size()) {
           pending_.clear();
           pending_.shrink_to_fit();
