@@ -1,16 +1,22 @@
-// TransferService.Download: GET /files/{path} for metadata and a presigned
-// download_uri, then the URL's bytes streamed to the caller through a bounded
-// queue. Expired URLs (read from the URL, or a 403) are refreshed; a dropped
-// connection resumes with a Range request from the next byte; the whole-file
-// md5 (else crc32) is checked when every byte was read.
+// TransferService.Download as a raw bidi reactor: GET /files/{path} for
+// metadata and a presigned download_uri, then the URL's bytes streamed to the
+// caller through a bounded pipe. Expired URLs (read from the URL, or a 403)
+// are refreshed; a dropped connection resumes with a Range request from the
+// next byte; the whole-file md5 (else crc32) is checked when every byte was
+// read.
+//
+// Flow control: curl's bytes go into at most kReadyMax chunks; then the body
+// sink pauses curl (the socket is not read, TCP slows the storage host) until
+// gRPC has taken a chunk. A caller that does not read for
+// download_stall_release loses the storage connection (the GET is cancelled,
+// its unsent bytes dropped); when it reads again a Range GET resumes from the
+// next byte it has not been sent.
 //
 // The bytes are copied once in user space: from curl's receive buffer into a
 // chunk, which then goes out as the data of a DownloadResponse without being
 // copied again (the message is written as a serialised ByteBuffer whose last
 // slice is the chunk itself; gRPC hands the chunk back once it is sent).
 #include <algorithm>
-#include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -19,7 +25,6 @@
 #include <vector>
 
 #include "absl/random/random.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -29,10 +34,13 @@
 #include "client_core/path_util.h"
 #include "client_core/url_expiry.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/proto_buffer_reader.h"
+#include "grpcpp/support/server_callback.h"
 #include "grpcpp/support/slice.h"
 #include "server/transfer_internal.h"
+#include "server/transfer_shares.h"
 
-namespace filesgw::server {
+namespace filesgw::server::transfer {
 namespace {
 
 using client_core::ApiRequest;
@@ -41,40 +49,8 @@ using client_core::BodyAction;
 using client_core::HttpRequest;
 using client_core::HttpResponse;
 using client_core::HttpResult;
-using transfer::Local;
 
 constexpr absl::Duration kRefreshMargin = absl::Seconds(2);
-
-struct Source {
-  files::v1::File file;
-  std::string url;
-};
-
-grpc::Status FetchSource(TransferService::Impl& impl, grpc::ServerContext* context,
-                         const std::string& path, Source* out) {
-  ApiRequest api;
-  api.method = "GET";
-  api.path_and_query = transfer::ApiPath("/files", path);
-  api.idempotency = client_core::Idempotency::kIdempotent;
-  ApiResult r = transfer::CallApi(impl, std::move(api), context);
-  if (!r.status.ok()) return transfer::FailureStatus(r);
-  absl::Status parsed = transfer::ParseFile(r.body, &out->file);
-  if (!parsed.ok()) {
-    return Local(grpc::StatusCode::INTERNAL, "UPSTREAM_RESPONSE_MALFORMED",
-                 absl::StrCat("GET /files answer is not a File: ", parsed.message()));
-  }
-  if (out->file.type() == "directory") {
-    return Local(grpc::StatusCode::FAILED_PRECONDITION, "IS_A_FOLDER",
-                 absl::StrCat(path, " is a folder"));
-  }
-  out->url = out->file.download_uri();
-  out->file.clear_download_uri();  // presigned: never handed out or logged
-  if (out->url.empty()) {
-    return Local(grpc::StatusCode::INTERNAL, "UPSTREAM_RESPONSE_MALFORMED",
-                 "GET /files answer has no download_uri");
-  }
-  return grpc::Status::OK;
-}
 
 // Chunk buffers of one download, reused: filled on the transport thread,
 // lent to gRPC as a slice, given back when gRPC has sent them. At most
@@ -143,24 +119,6 @@ class ChunkPool : public std::enable_shared_from_this<ChunkPool> {
   std::vector<std::unique_ptr<std::string>> free_;
 };
 
-// Bytes from curl (transport thread) to the stream thread: curl's data is
-// copied into the chunk being filled; full chunks wait in `ready` (at most
-// kReadyMax, then curl pauses).
-constexpr size_t kReadyMax = 2;
-struct Pipe {
-  explicit Pipe(std::shared_ptr<ChunkPool> p) : pool(std::move(p)) {}
-  const std::shared_ptr<ChunkPool> pool;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::unique_ptr<std::string> filling;
-  std::deque<std::unique_ptr<std::string>> ready;
-  bool paused = false;
-  bool done = false;
-  bool head_checked = false;
-  std::string head_error;  // why the answer was refused (wrong range, ...)
-  HttpResult result;
-};
-
 // "bytes 100-199/1000" -> 100.
 bool ContentRangeStart(const std::string* header, int64_t* start) {
   if (header == nullptr) return false;
@@ -176,241 +134,503 @@ bool Retryable(const HttpResult& r) {
   return s == 429 || (s >= 500 && s != 501);
 }
 
-}  // namespace
+struct Source {
+  files::v1::File file;
+  std::string url;
+};
 
-grpc::Status TransferService::Impl::Download(grpc::ServerContext* context,
-                                             const files::v1::DownloadRequest& request,
-                                             DownloadWriter* writer) {
-  const std::string path = client_core::Normalize(request.path());
-  if (path.empty()) {
-    return Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE", "path is required");
-  }
-  if (request.offset() < 0 || request.length() < 0) {
-    return Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE",
-                 "offset and length must not be negative");
-  }
-  int64_t chunk = request.chunk_size() > 0 ? request.chunk_size() : deps.options.chunk_size;
-  chunk = std::clamp<int64_t>(chunk, 16 << 10, 4 << 20);
-
-  Source source;
-  if (grpc::Status s = FetchSource(*this, context, path, &source); !s.ok()) return s;
-  const int64_t size = source.file.size();
-  if (request.offset() > size) {
-    return Local(grpc::StatusCode::OUT_OF_RANGE, "OFFSET_OUT_OF_RANGE",
-                 absl::StrCat("offset ", request.offset(), " is past the end (", size, " bytes)"));
-  }
-  const int64_t end = request.length() > 0 ? std::min(size, request.offset() + request.length()) : size;
-  const bool whole = request.offset() == 0 && end == size;
-
-  {
-    files::v1::DownloadResponse first;
-    *first.mutable_metadata() = source.file;
-    first.set_offset(request.offset());
-    grpc::Slice bytes(first.SerializeAsString());
-    if (!writer->Write(grpc::ByteBuffer(&bytes, 1))) {
-      return Local(grpc::StatusCode::CANCELLED, "CANCELLED", "caller went away");
+// GET /files/{path}: the file's metadata and a fresh download URL.
+std::shared_ptr<client_core::ApiCall> FetchSource(
+    TransferService::Impl& impl, const CallInfo& info, const std::string& path,
+    std::function<void(grpc::Status, Source)> done) {
+  ApiRequest api;
+  api.method = "GET";
+  api.path_and_query = ApiPath("/files", path);
+  api.idempotency = client_core::Idempotency::kIdempotent;
+  return CallApi(impl, info, std::move(api), [path, done = std::move(done)](ApiResult r) {
+    Source out;
+    if (!r.status.ok()) return done(FailureStatus(r), std::move(out));
+    absl::Status parsed = ParseFile(r.body, &out.file);
+    if (!parsed.ok()) {
+      return done(Local(grpc::StatusCode::INTERNAL, "UPSTREAM_RESPONSE_MALFORMED",
+                        absl::StrCat("GET /files answer is not a File: ", parsed.message())),
+                  std::move(out));
     }
-  }
-
-  // One whole-file check: Files.com's crc32 when it has one (about 0.1 vs 2.4
-  // CPU seconds per GiB for md5 here), else its md5.
-  const unsigned which = !source.file.crc32().empty() ? client_core::Checksums::kCrc32
-                         : !source.file.md5().empty() ? client_core::Checksums::kMd5
-                                                      : 0u;
-  client_core::Checksums sums(which);
-  int64_t pos = request.offset();
-  int failures = 0, refreshes = 0;
-  absl::BitGen gen;
-  client_core::ClientOptions backoff = deps.client->options();
-  const int max_failures = std::max(3, backoff.max_retries + 2);
-  auto pool = std::make_shared<ChunkPool>(static_cast<size_t>(chunk));
-
-  while (pos < end) {
-    if (context->IsCancelled()) return Local(grpc::StatusCode::CANCELLED, "CANCELLED", "cancelled");
-    if (client_core::UrlExpired(source.url, absl::Now(), kRefreshMargin)) {
-      if (++refreshes > 5) {
-        return Local(grpc::StatusCode::UNAVAILABLE, "DOWNLOAD_URL_EXPIRED",
-                     "the download URL keeps expiring before it can be used");
-      }
-      Source fresh;
-      if (grpc::Status s = FetchSource(*this, context, path, &fresh); !s.ok()) return s;
-      if (fresh.file.size() != size || fresh.file.md5() != source.file.md5()) {
-        return Local(grpc::StatusCode::ABORTED, "FILE_CHANGED",
-                     "the file changed upstream during the download");
-      }
-      source.url = std::move(fresh.url);
-      continue;
+    if (out.file.type() == "directory") {
+      return done(Local(grpc::StatusCode::FAILED_PRECONDITION, "IS_A_FOLDER",
+                        absl::StrCat(path, " is a folder")),
+                  std::move(out));
     }
+    out.url = out.file.download_uri();
+    out.file.clear_download_uri();  // presigned: never handed out or logged
+    if (out.url.empty()) {
+      return done(Local(grpc::StatusCode::INTERNAL, "UPSTREAM_RESPONSE_MALFORMED",
+                        "GET /files answer has no download_uri"),
+                  std::move(out));
+    }
+    done(grpc::Status::OK, std::move(out));
+  });
+}
 
-    auto pipe = std::make_shared<Pipe>(pool);
-    HttpRequest http;
-    http.method = "GET";
-    http.url = source.url;
-    if (pos != 0 || end != size) http.headers.emplace_back("Range", absl::StrCat("bytes=", pos, "-", end - 1));
-    http.connect_timeout = backoff.open_timeout;
-    http.read_timeout = backoff.read_timeout;
-    http.deadline = transfer::DeadlineOf(context);
-    const int64_t expect_start = pos;
-    http.body_sink = [pipe, expect_start, chunk](const HttpResponse& head,
-                                                 std::string_view data) -> BodyAction {
-      std::lock_guard<std::mutex> lock(pipe->mu);
-      if (!pipe->head_checked) {
-        pipe->head_checked = true;
-        int64_t start = 0;
-        if (head.status == 206) {
-          if (!ContentRangeStart(head.Header("content-range"), &start) || start != expect_start) {
-            pipe->head_error = "upstream answered a different range than asked";
-          }
-        } else if (expect_start != 0) {
-          pipe->head_error = "upstream ignored the Range request";
-        }
-      }
-      if (!pipe->head_error.empty()) return BodyAction::kAbort;
-      if (pipe->ready.size() >= kReadyMax) {
-        pipe->paused = true;
-        return BodyAction::kPause;
-      }
-      // Cut at `chunk` so no message outgrows what the caller asked for (or
-      // gRPC's 4 MiB default receive limit).
-      while (!data.empty()) {
-        if (pipe->filling == nullptr) pipe->filling = pipe->pool->Take();
-        size_t take = std::min(data.size(), static_cast<size_t>(chunk) - pipe->filling->size());
-        pipe->filling->append(data.data(), take);
-        data.remove_prefix(take);
-        if (static_cast<int64_t>(pipe->filling->size()) == chunk) {
-          pipe->ready.push_back(std::move(pipe->filling));
-          pipe->cv.notify_one();
-        }
-      }
-      return BodyAction::kAccept;
-    };
-    auto call = deps.transport->Start(std::move(http), [pipe](HttpResult r) {
-      std::lock_guard<std::mutex> lock(pipe->mu);
-      pipe->result = std::move(r);
-      if (pipe->filling != nullptr && !pipe->filling->empty()) {
-        pipe->ready.push_back(std::move(pipe->filling));
-      }
-      pipe->done = true;
-      pipe->cv.notify_one();
+// Bytes from curl (transport thread) to the stream: curl's data is copied
+// into the chunk being filled; full chunks wait in `ready` (at most
+// kReadyMax, then curl pauses). `notify` tells the stream (never under `mu`).
+constexpr size_t kReadyMax = 2;
+struct Pipe {
+  explicit Pipe(std::shared_ptr<ChunkPool> p) : pool(std::move(p)) {}
+  const std::shared_ptr<ChunkPool> pool;
+  std::function<void()> notify;
+  std::mutex mu;
+  std::unique_ptr<std::string> filling;
+  std::deque<std::unique_ptr<std::string>> ready;
+  bool paused = false;
+  bool done = false;
+  bool head_checked = false;
+  std::string head_error;  // why the answer was refused (wrong range, ...)
+  HttpResult result;
+};
+
+class DownloadStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
+                       public std::enable_shared_from_this<DownloadStream> {
+ public:
+  DownloadStream(TransferService::Impl& impl, grpc::CallbackServerContext* context)
+      : impl_(impl), scope_(impl, context, "Download", Direction::kDownload),
+        started_(absl::Now()), backoff_(impl.deps.client->options()),
+        max_failures_(std::max(3, backoff_.max_retries + 2)), shares_(impl, scope_.info()),
+        timer_(*impl.deps.scheduler) {}
+
+  void Begin() {
+    self_ = shared_from_this();
+    if (!scope_.admitted().ok()) return End(scope_.admitted());  // nothing read
+    Post([this] {
+      reading_ = true;
+      StartRead(&request_bytes_);
+      ArmTick();
     });
+  }
 
-    // Drain the pipe into messages of `chunk` bytes.
-    bool writer_gone = false, cancelled = false;
-    const int64_t progress_from = pos;
-    for (;;) {
-      bool resume = false, finished = false;
+  void OnReadDone(bool ok) override {
+    Post([this, ok] { HandleRequest(ok); });
+  }
+  void OnWriteDone(bool ok) override {
+    Post([this, ok] { Written(ok); });
+  }
+  void OnCancel() override {
+    Post([this] {
+      End(Local(grpc::StatusCode::CANCELLED, "CANCELLED", "the caller cancelled the download"));
+    });
+  }
+  void OnDone() override {
+    Post([this] { self_.reset(); });
+  }
+
+ private:
+  void Post(std::function<void()> fn) {
+    auto self = shared_from_this();
+    strand_.Run([self, fn = std::move(fn)] { fn(); });
+  }
+  const CallInfo& info() const { return scope_.info(); }
+
+  void HandleRequest(bool ok) {
+    reading_ = false;
+    if (ended_) return;
+    if (!ok) {
+      return End(Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE",
+                       "the download request did not arrive"));
+    }
+    files::v1::DownloadRequest request;
+    grpc::ProtoBufferReader reader(&request_bytes_);
+    if (!request.ParseFromZeroCopyStream(&reader)) {
+      return End(Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE",
+                       "the download request does not parse"));
+    }
+    request_bytes_.Clear();
+    path_ = client_core::Normalize(request.path());
+    if (path_.empty()) {
+      return End(Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE",
+                       "path is required"));
+    }
+    if (request.offset() < 0 || request.length() < 0) {
+      return End(Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE",
+                       "offset and length must not be negative"));
+    }
+    int64_t chunk =
+        request.chunk_size() > 0 ? request.chunk_size() : impl_.deps.options.chunk_size;
+    chunk_ = std::clamp<int64_t>(chunk, 16 << 10, 4 << 20);
+    pool_ = std::make_shared<ChunkPool>(static_cast<size_t>(chunk_));
+    pos_ = request.offset();
+    length_ = request.length();
+    api_busy_ = true;
+    auto self = shared_from_this();
+    api_call_ = FetchSource(impl_, info(), path_, [self](grpc::Status s, Source source) {
+      self->Post([self, s, source = std::move(source)]() mutable {
+        self->Opened(s, std::move(source));
+      });
+    });
+  }
+
+  void Opened(grpc::Status status, Source source) {
+    api_busy_ = false;
+    api_call_.reset();
+    if (ended_) return;
+    if (!status.ok()) return End(status);
+    source_ = std::move(source);
+    const int64_t size = source_.file.size();
+    if (pos_ > size) {
+      return End(Local(grpc::StatusCode::OUT_OF_RANGE, "OFFSET_OUT_OF_RANGE",
+                       absl::StrCat("offset ", pos_, " is past the end (", size, " bytes)")));
+    }
+    end_ = length_ > 0 ? std::min(size, pos_ + length_) : size;
+    whole_ = pos_ == 0 && end_ == size;
+    // One whole-file check: Files.com's crc32 when it has one (about 0.1 vs
+    // 2.4 CPU seconds per GiB for md5 here), else its md5.
+    const unsigned which = !source_.file.crc32().empty() ? client_core::Checksums::kCrc32
+                           : !source_.file.md5().empty() ? client_core::Checksums::kMd5
+                                                         : 0u;
+    sums_ = client_core::Checksums(which);
+    files::v1::DownloadResponse first;
+    *first.mutable_metadata() = source_.file;
+    first.set_offset(pos_);
+    grpc::Slice bytes(first.SerializeAsString());
+    out_ = grpc::ByteBuffer(&bytes, 1);
+    Write();
+    Pump();
+  }
+
+  void Write() {
+    writing_ = true;
+    write_started_ = absl::Now();
+    StartWrite(&out_);
+  }
+
+  void Written(bool ok) {
+    writing_ = false;
+    out_.Clear();
+    if (ended_) return;
+    if (!ok) {
+      return End(Local(grpc::StatusCode::CANCELLED, "CANCELLED", "the caller went away"));
+    }
+    released_ = false;  // the caller reads again
+    Pump();
+  }
+
+  // Moves the download as far as it can go now; called after every event.
+  void Pump() {
+    if (ended_ || end_ < 0) return;
+    if (!writing_ && pipe_ != nullptr) {
       std::unique_ptr<std::string> data;
+      bool resume = false, finished = false;
       {
-        std::unique_lock<std::mutex> lock(pipe->mu);
-        while (!pipe->done && pipe->ready.empty()) {
-          if (!cancelled && context->IsCancelled()) {
-            cancelled = true;
-            call->Cancel();
-          }
-          pipe->cv.wait_for(lock, std::chrono::milliseconds(100));
+        std::lock_guard<std::mutex> lock(pipe_->mu);
+        if (!pipe_->ready.empty()) {
+          data = std::move(pipe_->ready.front());
+          pipe_->ready.pop_front();
         }
-        if (!pipe->ready.empty()) {
-          data = std::move(pipe->ready.front());
-          pipe->ready.pop_front();
-        }
-        if (pipe->paused && pipe->ready.size() < kReadyMax) {
-          pipe->paused = false;
+        if (pipe_->paused && pipe_->ready.size() < kReadyMax) {
+          pipe_->paused = false;
           resume = true;
         }
-        finished = pipe->done && pipe->ready.empty();
+        finished = pipe_->done && pipe_->ready.empty() && data == nullptr;
       }
-      if (resume) call->Resume();
-      if (data != nullptr && pos < end) {
+      if (resume && call_ != nullptr) call_->Resume();
+      if (data != nullptr && pos_ < end_) {
         // Never send past `end`, whatever upstream sends.
-        if (pos + static_cast<int64_t>(data->size()) > end) data->resize(end - pos);
-        if (whole) sums.Update(*data);
+        if (pos_ + static_cast<int64_t>(data->size()) > end_) data->resize(end_ - pos_);
+        if (whole_) sums_.Update(*data);
         const int64_t n = static_cast<int64_t>(data->size());
-        const int64_t at = pos;
-        pos += n;
-        if (cancelled || !writer->Write(pool->Frame(at, std::move(data)))) {
-          writer_gone = true;
-          call->Cancel();
-        } else if (const auto& metrics = deps.telemetry.metrics; metrics != nullptr) {
+        out_ = pool_->Frame(pos_, std::move(data));
+        pos_ += n;
+        if (const auto& metrics = impl_.deps.telemetry.metrics; metrics != nullptr) {
           metrics->TransferBytes(Direction::kDownload, n);
         }
+        Write();
+      } else if (finished) {
+        GetEnded();
+        if (ended_) return;
       }
-      if (finished || writer_gone) break;
     }
-    if (writer_gone || cancelled) {
-      // Wait for the transport to let go of the pipe's sink before leaving.
-      std::unique_lock<std::mutex> lock(pipe->mu);
-      pipe->cv.wait(lock, [&] { return pipe->done; });
-      return Local(grpc::StatusCode::CANCELLED, "CANCELLED", "the caller cancelled the download");
+    if (pos_ >= end_) {
+      if (!writing_) Complete();
+      return;
     }
+    if (pipe_ == nullptr && !api_busy_ && !(released_ && writing_) && absl::Now() >= retry_at_) {
+      StartGet();
+    }
+  }
 
+  void StartGet() {
+    if (client_core::UrlExpired(source_.url, absl::Now(), kRefreshMargin)) return Refresh();
+    if (!shares_.TakeUpstream(&get_slot_)) {
+      // Wait for one of the caller's own requests to end.
+      return Arm(shares_.poll_delay());
+    }
+    auto pipe = std::make_shared<Pipe>(pool_);
+    std::weak_ptr<DownloadStream> weak = weak_from_this();
+    pipe->notify = [weak] {
+      if (auto self = weak.lock()) self->Post([self] { self->Pump(); });
+    };
+    HttpRequest http;
+    http.method = "GET";
+    http.url = source_.url;
+    const int64_t size = source_.file.size();
+    if (pos_ != 0 || end_ != size) {
+      http.headers.emplace_back("Range", absl::StrCat("bytes=", pos_, "-", end_ - 1));
+    }
+    http.connect_timeout = backoff_.open_timeout;
+    http.read_timeout = backoff_.read_timeout;
+    http.deadline = info().deadline;
+    const int64_t expect_start = pos_;
+    const int64_t chunk = chunk_;
+    http.body_sink = [pipe, expect_start, chunk](const HttpResponse& head,
+                                                 std::string_view data) -> BodyAction {
+      bool notify = false;
+      {
+        std::lock_guard<std::mutex> lock(pipe->mu);
+        if (!pipe->head_checked) {
+          pipe->head_checked = true;
+          int64_t start = 0;
+          if (head.status == 206) {
+            if (!ContentRangeStart(head.Header("content-range"), &start) ||
+                start != expect_start) {
+              pipe->head_error = "upstream answered a different range than asked";
+            }
+          } else if (expect_start != 0) {
+            pipe->head_error = "upstream ignored the Range request";
+          }
+        }
+        if (!pipe->head_error.empty()) return BodyAction::kAbort;
+        if (pipe->ready.size() >= kReadyMax) {
+          pipe->paused = true;
+          return BodyAction::kPause;
+        }
+        // Cut at `chunk` so no message outgrows what the caller asked for (or
+        // gRPC's 4 MiB default receive limit).
+        while (!data.empty()) {
+          if (pipe->filling == nullptr) pipe->filling = pipe->pool->Take();
+          size_t take = std::min(data.size(), static_cast<size_t>(chunk) - pipe->filling->size());
+          pipe->filling->append(data.data(), take);
+          data.remove_prefix(take);
+          if (static_cast<int64_t>(pipe->filling->size()) == chunk) {
+            pipe->ready.push_back(std::move(pipe->filling));
+            notify = true;
+          }
+        }
+      }
+      if (notify) pipe->notify();
+      return BodyAction::kAccept;
+    };
+    pipe_ = pipe;
+    progress_from_ = pos_;
+    call_ = impl_.deps.transport->Start(std::move(http), [pipe](HttpResult r) {
+      {
+        std::lock_guard<std::mutex> lock(pipe->mu);
+        pipe->result = std::move(r);
+        if (pipe->filling != nullptr && !pipe->filling->empty()) {
+          pipe->ready.push_back(std::move(pipe->filling));
+        }
+        pipe->done = true;
+      }
+      pipe->notify();
+    });
+  }
+
+  // The GET's bytes are all sent on: resume, refresh, back off or fail.
+  void GetEnded() {
+    auto pipe = std::move(pipe_);
+    call_.reset();
+    get_slot_.Release();
     const HttpResult& r = pipe->result;
-    if (pos > progress_from) failures = 0;  // progress: start counting again
+    if (pos_ > progress_from_) failures_ = 0;  // progress: start counting again
     if (!pipe->head_error.empty()) {
-      return Local(grpc::StatusCode::INTERNAL, "UPSTREAM_RANGE_MISMATCH", pipe->head_error);
+      return End(Local(grpc::StatusCode::INTERNAL, "UPSTREAM_RANGE_MISMATCH", pipe->head_error));
     }
     if (r.transport.ok() && r.response.status >= 200 && r.response.status < 300) {
-      if (pos < end) {
+      if (pos_ < end_) {
         // A short body without a transport error: resume from where it stopped.
-        if (++failures > max_failures) {
-          return Local(grpc::StatusCode::UNAVAILABLE, "UPSTREAM_SHORT_BODY",
-                       "the download keeps ending early");
+        if (++failures_ > max_failures_) {
+          return End(Local(grpc::StatusCode::UNAVAILABLE, "UPSTREAM_SHORT_BODY",
+                           "the download keeps ending early"));
         }
-        if (const auto& metrics = deps.telemetry.metrics; metrics != nullptr) {
-          metrics->UpstreamRetries("/files.v1.TransferService/Download", 1);
-        }
+        CountRetry();
       }
-      continue;
+      return;
     }
     if (r.transport.ok() && r.response.status == 403) {
       // The storage host's answer to an expired URL: get a fresh one.
-      if (++refreshes > 5) {
-        return Local(grpc::StatusCode::PERMISSION_DENIED, "DOWNLOAD_URL_REFUSED",
-                     "the storage host keeps refusing fresh download URLs");
-      }
-      Source fresh;
-      if (grpc::Status s = FetchSource(*this, context, path, &fresh); !s.ok()) return s;
-      if (fresh.file.size() != size || fresh.file.md5() != source.file.md5()) {
-        return Local(grpc::StatusCode::ABORTED, "FILE_CHANGED",
-                     "the file changed upstream during the download");
-      }
-      source.url = std::move(fresh.url);
-      continue;
+      return Refresh();
     }
-    if (!Retryable(r) || ++failures > max_failures) {
+    if (!Retryable(r) || ++failures_ > max_failures_) {
       if (!r.transport.ok()) {
-        return Local(grpc::StatusCode::UNAVAILABLE, "UPSTREAM_UNAVAILABLE",
-                     absl::StrCat("download failed at byte ", pos, ": ", r.transport.message()));
+        return End(Local(grpc::StatusCode::UNAVAILABLE, "UPSTREAM_UNAVAILABLE",
+                         absl::StrCat("download failed at byte ", pos_, ": ",
+                                      r.transport.message())));
       }
-      return Local(grpc::StatusCode::UNAVAILABLE, "UPSTREAM_HTTP_ERROR",
-                   absl::StrCat("download URL answered HTTP ", r.response.status, " at byte ", pos));
+      return End(Local(grpc::StatusCode::UNAVAILABLE, "UPSTREAM_HTTP_ERROR",
+                       absl::StrCat("download URL answered HTTP ", r.response.status,
+                                    " at byte ", pos_)));
     }
-    if (const auto& metrics = deps.telemetry.metrics; metrics != nullptr) {
-      metrics->UpstreamRetries("/files.v1.TransferService/Download", 1);
+    CountRetry();
+    absl::BitGen gen;
+    const absl::Duration wait = client_core::Backoff(failures_, backoff_, gen);
+    if (info().deadline < absl::Now() + wait) {
+      return End(Local(grpc::StatusCode::DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
+                       absl::StrCat("no time left to retry the download at byte ", pos_)));
     }
-    absl::Duration wait = client_core::Backoff(failures, backoff, gen);
-    if (transfer::DeadlineOf(context) < absl::Now() + wait) {
-      return Local(grpc::StatusCode::DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
-                   absl::StrCat("no time left to retry the download at byte ", pos));
-    }
-    absl::SleepFor(wait);
+    retry_at_ = absl::Now() + wait;
+    Arm(wait);
   }
 
-  if (whole) {
-    if (sums.has(client_core::Checksums::kMd5)) {
-      if (!absl::EqualsIgnoreCase(sums.Md5Hex(), source.file.md5())) {
-        return Local(grpc::StatusCode::DATA_LOSS, "CHECKSUM_MISMATCH",
-                     absl::StrCat("downloaded bytes have md5 ", sums.Md5Hex(), ", Files.com says ",
-                                  source.file.md5()));
-      }
-    } else if (sums.has(client_core::Checksums::kCrc32)) {
-      if (!absl::EqualsIgnoreCase(client_core::Crc32Hex(sums.crc32()), source.file.crc32())) {
-        return Local(grpc::StatusCode::DATA_LOSS, "CHECKSUM_MISMATCH",
-                     absl::StrCat("downloaded bytes have crc32 ", client_core::Crc32Hex(sums.crc32()),
-                                  ", Files.com says ", source.file.crc32()));
-      }
+  void CountRetry() {
+    if (const auto& metrics = impl_.deps.telemetry.metrics; metrics != nullptr) {
+      metrics->UpstreamRetries(scope_.full_method(), 1);
     }
   }
-  return grpc::Status::OK;
+
+  // A fresh download URL (the old one expired or was refused). One that
+  // stays expired or refused after a few is UNAVAILABLE: the caller cannot
+  // fix it.
+  void Refresh() {
+    if (++refreshes_ > 5) {
+      return End(Local(grpc::StatusCode::UNAVAILABLE, "DOWNLOAD_URL_EXPIRED",
+                       "the storage host keeps refusing fresh download URLs as expired"));
+    }
+    api_busy_ = true;
+    auto self = shared_from_this();
+    api_call_ = FetchSource(impl_, info(), path_, [self](grpc::Status s, Source fresh) {
+      self->Post([self, s, fresh = std::move(fresh)]() mutable {
+        self->api_busy_ = false;
+        self->api_call_.reset();
+        if (self->ended_) return;
+        if (!s.ok()) return self->End(s);
+        if (fresh.file.size() != self->source_.file.size() ||
+            fresh.file.md5() != self->source_.file.md5()) {
+          return self->End(Local(grpc::StatusCode::ABORTED, "FILE_CHANGED",
+                                 "the file changed upstream during the download"));
+        }
+        self->source_.url = std::move(fresh.url);
+        self->Pump();
+      });
+    });
+  }
+
+  void Complete() {
+    if (whole_) {
+      if (sums_.has(client_core::Checksums::kMd5)) {
+        if (!absl::EqualsIgnoreCase(sums_.Md5Hex(), source_.file.md5())) {
+          return End(Local(grpc::StatusCode::DATA_LOSS, "CHECKSUM_MISMATCH",
+                           absl::StrCat("downloaded bytes have md5 ", sums_.Md5Hex(),
+                                        ", Files.com says ", source_.file.md5())));
+        }
+      } else if (sums_.has(client_core::Checksums::kCrc32)) {
+        if (!absl::EqualsIgnoreCase(client_core::Crc32Hex(sums_.crc32()), source_.file.crc32())) {
+          return End(Local(grpc::StatusCode::DATA_LOSS, "CHECKSUM_MISMATCH",
+                           absl::StrCat("downloaded bytes have crc32 ",
+                                        client_core::Crc32Hex(sums_.crc32()), ", Files.com says ",
+                                        source_.file.crc32())));
+        }
+      }
+    }
+    End(grpc::Status::OK);
+  }
+
+  absl::Duration TickEvery() const {
+    const auto& o = impl_.deps.options;
+    return std::clamp(std::min(o.stream_idle_timeout, o.download_stall_release) / 4,
+                      absl::Milliseconds(5), absl::Seconds(1));
+  }
+  void ArmTick() { Arm(TickEvery()); }
+
+  void Arm(absl::Duration after) {
+    std::weak_ptr<DownloadStream> weak = weak_from_this();
+    timer_.Arm(after, [weak] {
+      if (auto self = weak.lock()) self->Post([self] { self->OnTimer(); });
+    });
+  }
+
+  void OnTimer() {
+    timer_.Fired();
+    if (ended_) return;
+    const absl::Time now = absl::Now();
+    const auto& o = impl_.deps.options;
+    if (reading_ && now - started_ >= o.stream_idle_timeout) {
+      return End(IdleStatus(impl_, "no download request arrived"));
+    }
+    if (writing_ && now - write_started_ >= o.stream_idle_timeout) {
+      return End(IdleStatus(impl_, "the caller read nothing"));
+    }
+    if (writing_ && pipe_ != nullptr && !released_ &&
+        now - write_started_ >= o.download_stall_release) {
+      // The caller stopped reading: give the storage connection back. What
+      // the pipe holds is dropped; the next GET starts at pos_.
+      released_ = true;
+      if (call_ != nullptr) call_->Cancel();
+      call_.reset();
+      pipe_.reset();
+      get_slot_.Release();
+    }
+    Pump();
+    if (!ended_) ArmTick();
+  }
+
+  void End(grpc::Status status) {
+    if (ended_) return;
+    ended_ = true;
+    timer_.Stop();
+    if (call_ != nullptr) call_->Cancel();
+    if (api_call_ != nullptr) api_call_->Cancel();
+    call_.reset();
+    pipe_.reset();
+    get_slot_.Release();
+    Finish(scope_.Finish(std::move(status)));
+  }
+
+  TransferService::Impl& impl_;
+  CallScope scope_;
+  Strand strand_;
+  std::shared_ptr<DownloadStream> self_;  // until gRPC is done with the reactor
+  const absl::Time started_;
+  const client_core::ClientOptions backoff_;
+  const int max_failures_;
+
+  grpc::ByteBuffer request_bytes_;
+  grpc::ByteBuffer out_;  // the write in progress
+  bool reading_ = false;
+  bool writing_ = false;
+  absl::Time write_started_;
+  bool ended_ = false;
+  bool api_busy_ = false;
+  std::shared_ptr<client_core::ApiCall> api_call_;
+
+  std::string path_;
+  Source source_;
+  int64_t chunk_ = 0;
+  std::shared_ptr<ChunkPool> pool_;
+  int64_t pos_ = 0;      // the next byte to send
+  int64_t length_ = 0;
+  int64_t end_ = -1;     // known once the metadata arrived
+  bool whole_ = false;
+  client_core::Checksums sums_{0u};
+
+  std::shared_ptr<Pipe> pipe_;  // the GET in progress, or its unsent rest
+  std::shared_ptr<client_core::HttpCall> call_;
+  CallerQuotas::Slot get_slot_;
+  int64_t progress_from_ = 0;
+  int failures_ = 0;
+  int refreshes_ = 0;
+  bool released_ = false;  // stalled: the GET was given up until the caller reads
+  absl::Time retry_at_ = absl::InfinitePast();
+
+  StreamShares shares_;  // upstream slots only
+  StreamTimer timer_;
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* NewDownloadReactor(
+    TransferService::Impl& impl, grpc::CallbackServerContext* context) {
+  auto stream = std::make_shared<DownloadStream>(impl, context);
+  stream->Begin();
+  return stream.get();
 }
 
-}  // namespace filesgw::server
+}  // namespace filesgw::server::transfer

@@ -1,13 +1,24 @@
-// Pieces shared by the transfer service's upload and download halves.
+// Pieces shared by the transfer service's reactors (transfer_upload.cc,
+// transfer_download.cc, transfer_service.cc): the per-call scope (who calls,
+// its admission, request id, metrics, closing log line), the strand every
+// reactor serialises its events on, asynchronous Files.com calls, and the
+// gateway-wide upload memory budget.
+//
+// Threading: nothing here blocks. gRPC reactions, curl answers (transport
+// thread) and timers (scheduler thread) each post a closure to the stream's
+// Strand; closures of one stream run one at a time, on whichever thread
+// posted first, so a stream's state needs no lock of its own.
 #ifndef FILESGW_SERVER_TRANSFER_INTERNAL_H_
 #define FILESGW_SERVER_TRANSFER_INTERNAL_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,13 +29,69 @@
 #include "files/v1/transfer.grpc.pb.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/byte_buffer.h"
-#include "grpcpp/support/sync_stream.h"
 #include "server/caller_auth.h"
+#include "server/caller_quota.h"
+#include "server/metrics.h"
+#include "server/request_context.h"
 #include "server/transfer_service.h"
 
 namespace filesgw::server::transfer {
 
-absl::Time DeadlineOf(const grpc::ServerContext* context);
+absl::Time DeadlineOf(const grpc::ServerContextBase* context);
+
+// Runs posted closures one at a time, in order, on the posting threads (the
+// first poster runs the queue; later posters only enqueue). Closures must not
+// block.
+class Strand {
+ public:
+  void Run(std::function<void()> fn);
+
+ private:
+  std::mutex mu_;
+  std::deque<std::function<void()>> queue_;
+  bool running_ = false;
+};
+
+// What an upstream Files.com call made for a gRPC call needs to know of it.
+struct CallInfo {
+  std::shared_ptr<const RequestContext> rc;
+  std::shared_ptr<const CallerIdentity> caller;  // null: not authenticated
+  std::string peer;
+  absl::Time deadline = absl::InfiniteFuture();
+  // The per-caller shares key ("caller:<name>" or the connection's peer).
+  std::string quota_key;
+  const std::string& caller_name() const;
+};
+
+// One TransferService call as seen from outside: authentication and
+// admission (kCall, and kStream for streams) decided at construction, before
+// any message is read; its request id (returned as initial metadata);
+// metrics; and the closing log line.
+class CallScope {
+ public:
+  CallScope(TransferService::Impl& impl, grpc::CallbackServerContext* context,
+            const char* method, std::optional<Direction> stream = std::nullopt);
+  ~CallScope();
+
+  // OK, or why the call is refused (nothing is read or sent upstream).
+  const grpc::Status& admitted() const { return admitted_; }
+  const CallInfo& info() const { return info_; }
+  const std::string& full_method() const { return full_method_; }
+
+  // Records the outcome (metrics, log) once; returns `status`.
+  grpc::Status Finish(grpc::Status status);
+
+ private:
+  TransferService::Impl& impl_;
+  const std::string full_method_;
+  const std::optional<Direction> stream_;
+  const absl::Time started_;
+  CallInfo info_;
+  grpc::Status admitted_;
+  CallerQuotas::Slot call_slot_;
+  CallerQuotas::Slot stream_slot_;
+  bool finished_ = false;
+};
 
 // Where a call made for `caller` goes: its profile's client and telemetry
 // (the default profile's when `caller` is null), with the caller's fairness
@@ -37,11 +104,13 @@ struct Upstream {
 Upstream UpstreamFor(TransferService::Impl& impl, const CallerIdentity* caller,
                      client_core::ApiRequest* request);
 
-// Runs one Files.com call to the end, cancelling it if the RPC is cancelled.
-// Carries the current call's request id and trace context upstream and
-// reports the result to the telemetry.
-client_core::ApiResult CallApi(TransferService::Impl& impl, client_core::ApiRequest request,
-                               grpc::ServerContext* context);
+// Starts one Files.com call for the gRPC call `info` (its request id, trace
+// context, caller, deadline); `done` runs once, on a transport or scheduler
+// thread, after the telemetry has seen the result. Cancel the returned call
+// to abort it (`done` then runs CANCELLED).
+std::shared_ptr<client_core::ApiCall> CallApi(TransferService::Impl& impl, const CallInfo& info,
+                                              client_core::ApiRequest request,
+                                              std::function<void(client_core::ApiResult)> done);
 
 // The failure of `result` (not 2xx, or no answer) as a rich gRPC status.
 grpc::Status FailureStatus(const client_core::ApiResult& result);
@@ -55,43 +124,46 @@ absl::Status ParseFile(std::string_view json, files::v1::File* out);
 // A gateway-side failure with ErrorInfo reason `reason`.
 grpc::Status Local(grpc::StatusCode code, std::string_view reason, std::string_view message);
 
-// Bytes of part buffers all uploads may hold together. Acquire waits (the
-// caller's stream is not read meanwhile) until enough is free or `give_up`
-// says to stop.
-class BufferBudget {
+// The status of a stream that moved no byte for the idle timeout (and counts
+// the rejection).
+grpc::Status IdleStatus(TransferService::Impl& impl, const char* what);
+
+// Bytes of upload data all uploads may hold together. Never waits: a stream
+// that cannot take stops reading its caller and tries again later.
+//
+// Memory is charged as data arrives, so the budget can fill with parts that
+// are only partly received; if no part is in flight anywhere, nothing would
+// ever free any. One stream at a time may then go over the budget to finish
+// its current part (the overdraft): the gateway holds at most the budget plus
+// one part and one message, and some upload always progresses.
+class MemoryBudget {
  public:
-  explicit BufferBudget(int64_t bytes) : free_(bytes), total_(bytes) {}
-  // False when give_up() turned true first.
-  template <typename GiveUp>
-  bool Acquire(int64_t bytes, GiveUp give_up) {
-    if (bytes > total_) bytes = total_;
-    std::unique_lock<std::mutex> lock(mu_);
-    while (free_ < bytes) {
-      if (give_up()) return false;
-      cv_.wait_for(lock, std::chrono::milliseconds(50));
-    }
-    free_ -= bytes;
-    return true;
-  }
-  void Release(int64_t bytes) {
-    if (bytes > total_) bytes = total_;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      free_ += bytes;
-    }
-    cv_.notify_all();
-  }
+  explicit MemoryBudget(int64_t bytes) : free_(bytes), total_(bytes) {}
+  // A request larger than the whole budget is granted when nothing else is
+  // held, so one oversized message cannot wedge its stream.
+  bool TryTake(int64_t bytes);
+  // Takes `bytes` beyond the budget for `holder` when no part is in flight
+  // and no other stream holds the overdraft (or `holder` already does).
+  bool TryOverdraft(const void* holder, int64_t bytes);
+  // `holder` dispatched its part (or ended): another stream may overdraw.
+  void EndOverdraft(const void* holder);
+  void Give(int64_t bytes);
+  int64_t free() const;
+
+  // Part PUTs in flight over all uploads (they will give memory back).
+  std::atomic<int> parts_in_flight{0};
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
+  mutable std::mutex mu_;
   int64_t free_;
   const int64_t total_;
+  const void* overdraft_ = nullptr;
 };
 
 // An upload part's bytes, in memory mapped for it alone: unmapping gives the
 // pages back to the system at once, where malloc kept freed 5 MiB blocks in
-// its arenas (a 1 GiB upload peaked 20 % above a 100 MiB one).
+// its arenas (a 1 GiB upload peaked 20 % above a 100 MiB one). Pages are
+// touched only as data arrives, so a part that holds 1 byte costs one page.
 class PartBuffer {
  public:
   // Null when the memory cannot be mapped.
@@ -116,10 +188,10 @@ class PartBuffer {
 };
 
 // Part buffers of all uploads, reused (same size only) so a stream does not
-// fault in fresh pages for every part. A buffer comes back when its last
-// holder lets go; free ones are kept while any buffer is in use, as long as
-// free and used together stay within `limit` bytes (upload_memory), and all
-// are unmapped when none is in use.
+// map fresh pages for every part. A buffer comes back when its last holder
+// lets go; free ones are kept while any buffer is in use, as long as free and
+// used together stay within `limit` bytes (upload_memory), and all are
+// unmapped when none is in use.
 class PartPool : public std::enable_shared_from_this<PartPool> {
  public:
   explicit PartPool(int64_t limit) : limit_(static_cast<size_t>(limit)) {}
@@ -138,38 +210,29 @@ class PartPool : public std::enable_shared_from_this<PartPool> {
   size_t in_use_bytes_ = 0;
 };
 
-class UploadSession;  // transfer_upload.cc
+class UploadSession;     // transfer_upload_session.h
+class ResumableRegistry;  // transfer_resumable.h
+
+// The reactors (transfer_upload.cc, transfer_download.cc).
+grpc::ServerReadReactor<files::v1::UploadRequest>* NewUploadReactor(
+    TransferService::Impl& impl, grpc::CallbackServerContext* context,
+    files::v1::UploadResponse* response);
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* NewDownloadReactor(
+    TransferService::Impl& impl, grpc::CallbackServerContext* context);
 
 }  // namespace filesgw::server::transfer
 
 namespace filesgw::server {
 
-// Download's stream: the request in, DownloadResponse messages out as
-// serialised bytes (so data chunks go out without a copy).
-using DownloadWriter = grpc::ServerReaderWriter<grpc::ByteBuffer, files::v1::DownloadRequest>;
-
 struct TransferService::Impl {
-  explicit Impl(TransferDeps d)
-      : deps(std::move(d)), budget(deps.options.upload_memory),
-        parts(std::make_shared<transfer::PartPool>(deps.options.upload_memory)) {}
-
-  grpc::Status Upload(grpc::ServerContext* context,
-                      grpc::ServerReader<files::v1::UploadRequest>* reader,
-                      files::v1::UploadResponse* response);
-  grpc::Status Download(grpc::ServerContext* context, const files::v1::DownloadRequest& request,
-                        DownloadWriter* writer);
-  grpc::Status StartResumable(grpc::ServerContext* context, const files::v1::UploadSpec& spec,
-                              std::string* upload_id);
-  grpc::Status Query(const std::string& upload_id, files::v1::QueryUploadStatusResponse* out);
-  grpc::Status CancelResumable(const std::string& upload_id);
+  explicit Impl(TransferDeps d);
+  ~Impl();
 
   TransferDeps deps;
-  transfer::BufferBudget budget;
+  transfer::MemoryBudget budget;
   const std::shared_ptr<transfer::PartPool> parts;
   std::atomic<int64_t> active{0};
-
-  std::mutex uploads_mu;
-  std::map<std::string, std::shared_ptr<transfer::UploadSession>> uploads;  // resumable, by id
+  std::unique_ptr<transfer::ResumableRegistry> resumable;
 };
 
 }  // namespace filesgw::server

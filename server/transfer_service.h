@@ -2,19 +2,48 @@
 // upload protocol (begin_upload, part PUTs to presigned URLs, end) and
 // download protocol (download_uri, Range requests).
 //
-// Each stream runs on a gRPC sync-server thread and blocks on bounded queues,
-// which gives flow control both ways: a slow caller stops the gateway reading
-// from upstream (curl pauses, TCP pushes back), a slow upstream stops the
-// gateway reading the caller's stream. Memory:
+// Every method runs on gRPC's callback API: a stream is a reactor object, not
+// a thread, so the gateway's thread count does not grow with open streams.
+// Nothing blocks a gRPC or curl thread: Files.com calls, storage requests and
+// backoff waits complete through callbacks and timers. Flow control holds
+// both ways: a caller that does not read pauses the storage GET (curl stops
+// reading the socket), and a slow upstream stops the gateway asking gRPC for
+// the caller's next upload message.
+//
+// Isolation (a shared gateway):
+//   - the caller is authenticated and admitted (CallerQuotas: a call slot and,
+//     for Upload/Download, a stream slot: --caller-max-calls,
+//     --caller-max-streams) before any message is read; a refusal is
+//     RESOURCE_EXHAUSTED / CALLER_QUOTA_EXCEEDED with RetryInfo;
+//   - upload memory is charged as data arrives (per received message) to the
+//     caller's share (--caller-upload-memory) and to the gateway-wide
+//     --upload-memory, and given back as parts are stored. A caller over its
+//     share stops being read; if nothing of its own frees within 3 s it ends
+//     CALLER_QUOTA_EXCEEDED. A full gateway budget slows callers (they are
+//     not read) for up to --stream-idle-timeout, then RESOURCE_EXHAUSTED /
+//     GATEWAY_UPLOAD_MEMORY_FULL. When the budget is full of partly received
+//     parts and no part is in flight, one stream at a time may go over to
+//     finish its part (MemoryBudget's overdraft), so uploads cannot deadlock;
+//   - every storage request (part PUT, download GET) holds one of the
+//     caller's upstream slots (--caller-max-upstream-requests); parts and
+//     GETs queue when the caller has none free, they never fail for it;
+//   - a stream that moves no byte for --stream-idle-timeout (waiting for the
+//     caller: no message arriving, or a written message not taken) ends
+//     DEADLINE_EXCEEDED / STREAM_IDLE; a resumable upload keeps its stored
+//     parts and stays resumable. Work the gateway does (parts in flight,
+//     begin_upload, the commit) is not idleness;
+//   - a Download whose caller does not take a message for
+//     --download-stall-release gives its storage connection back and resumes
+//     with a Range request from the next byte when the caller reads again;
+//   - an upload message with more than --max-upload-message-bytes of data is
+//     RESOURCE_EXHAUSTED / MESSAGE_TOO_LARGE (nothing committed).
+// Resumable uploads live --resumable-ttl from their last activity.
+// Memory:
 //   Download: at most 4 x chunk_size (one filling, two queued, one being
 //             sent) + curl's receive buffer, whatever the file size.
-//   Upload:   at most (1 + max_parallel_parts) part buffers (Files.com parts
-//             are 5 MiB and up; with the default 3 parts in flight: 20 MiB),
-//             plus about 6 MiB of gRPC receive buffers and the message being
-//             read, and all part buffers together within upload_memory (a
-//             stream waits for buffer space, so callers are slowed, never
-//             refused). Part buffers are mappings of their own, reused while
-//             uploads run and unmapped when none does.
+//   Upload:   the bytes received and not yet stored (at most
+//             (1 + max_parallel_parts) parts), plus gRPC's receive buffers
+//             and one message read ahead.
 //
 //   TransferService service(deps);
 //   builder.RegisterService(&service);
@@ -45,29 +74,29 @@ struct TransferDeps {
   // Per-caller shares (streams, upload memory, upstream requests); may be null
   // (no per-caller limits).
   std::shared_ptr<CallerQuotas> quotas;
-  std::shared_ptr<client_core::Scheduler> scheduler;      // part retry backoff
+  // Timers: retry backoff, idle and stall limits, resource waits, sweeps.
+  std::shared_ptr<client_core::Scheduler> scheduler;
   GatewayOptions options;
   Logger* log = nullptr;
   Telemetry telemetry;  // gateway-wide metrics (profiles report upstream answers)
 };
 
-class TransferService final : public files::v1::TransferService::Service {
+class TransferService final : public files::v1::TransferService::CallbackService {
  public:
   explicit TransferService(TransferDeps deps);
   ~TransferService() override;
 
-  grpc::Status Upload(grpc::ServerContext* context,
-                      grpc::ServerReader<files::v1::UploadRequest>* reader,
-                      files::v1::UploadResponse* response) override;
-  grpc::Status StartResumableUpload(grpc::ServerContext* context,
-                                    const files::v1::StartResumableUploadRequest* request,
-                                    files::v1::StartResumableUploadResponse* response) override;
-  grpc::Status QueryUploadStatus(grpc::ServerContext* context,
-                                 const files::v1::QueryUploadStatusRequest* request,
-                                 files::v1::QueryUploadStatusResponse* response) override;
-  grpc::Status CancelResumableUpload(grpc::ServerContext* context,
-                                     const files::v1::CancelResumableUploadRequest* request,
-                                     google::protobuf::Empty* response) override;
+  grpc::ServerReadReactor<files::v1::UploadRequest>* Upload(
+      grpc::CallbackServerContext* context, files::v1::UploadResponse* response) override;
+  grpc::ServerUnaryReactor* StartResumableUpload(
+      grpc::CallbackServerContext* context, const files::v1::StartResumableUploadRequest* request,
+      files::v1::StartResumableUploadResponse* response) override;
+  grpc::ServerUnaryReactor* QueryUploadStatus(
+      grpc::CallbackServerContext* context, const files::v1::QueryUploadStatusRequest* request,
+      files::v1::QueryUploadStatusResponse* response) override;
+  grpc::ServerUnaryReactor* CancelResumableUpload(
+      grpc::CallbackServerContext* context, const files::v1::CancelResumableUploadRequest* request,
+      google::protobuf::Empty* response) override;
 
   // Streams in progress (for drain logs and metrics).
   int64_t active_streams() const;
@@ -75,11 +104,12 @@ class TransferService final : public files::v1::TransferService::Service {
   struct Impl;
 
  private:
-  // Download is served as a stream of serialised messages (see
-  // transfer_download.cc), registered in the constructor in place of the
-  // generated typed method.
-  grpc::Status DownloadStream(grpc::ServerContext* context,
-                              grpc::ServerReaderWriter<grpc::ByteBuffer, files::v1::DownloadRequest>* stream);
+  // Download is served as a raw bidi stream (registered in the constructor in
+  // place of the generated method): the request is read only after the
+  // caller is admitted, and data messages go out as serialised bytes without
+  // a copy (see transfer_download.cc).
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* DownloadStream(
+      grpc::CallbackServerContext* context);
 
   std::unique_ptr<Impl> impl_;
 };
