@@ -245,6 +245,9 @@ class DownloadStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::By
                        "the download request does not parse"));
     }
     request_bytes_.Clear();
+    if (absl::Status bad = client_core::CheckRemotePath(request.path()); !bad.ok()) {
+      return End(Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE", bad.message()));
+    }
     path_ = client_core::Normalize(request.path());
     if (path_.empty()) {
       return End(Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE",

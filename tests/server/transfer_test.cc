@@ -436,6 +436,22 @@ TEST_F(TransferTest, MissingFileIsNotFound) {
   EXPECT_EQ(Download("nope/missing.bin", &back).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(TransferTest, DotSegmentsAndNulInPathsAreRefusedNotDropped) {
+  // "a/../b" would otherwise quietly become "b": another file than the one named.
+  ASSERT_TRUE(Upload("dots/b.txt", "keep me").status.ok());
+  for (const std::string& path :
+       {std::string("dots/x/../b.txt"), std::string("dots/./b.txt"), std::string("dots/b\0.txt", 12)}) {
+    SCOPED_TRACE(path);
+    UploadOutcome up = Upload(path, "overwritten?");
+    EXPECT_EQ(up.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << up.status.error_message();
+    std::string back;
+    EXPECT_EQ(Download(path, &back).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  std::string back;
+  ASSERT_TRUE(Download("dots/b.txt", &back).ok());
+  EXPECT_EQ(back, "keep me");
+}
+
 TEST_F(TransferTest, CancelledDownloadStopsTheStream) {
   const std::string data = Bytes(16 * kPart, 51);
   ASSERT_TRUE(Upload("cancel/d.bin", data).status.ok());
