@@ -246,7 +246,8 @@ class DownloadStream : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::By
     }
     request_bytes_.Clear();
     if (absl::Status bad = client_core::CheckRemotePath(request.path()); !bad.ok()) {
-      return End(Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE", bad.message()));
+      return End(Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE",
+                       std::string(bad.message())));
     }
     path_ = client_core::Normalize(request.path());
     if (path_.empty()) {

@@ -412,7 +412,8 @@ grpc::Status CheckSpec(const files::v1::UploadSpec& spec, std::string* path) {
   // A NUL byte or a ./.. segment is refused, not silently dropped: the
   // caller meant some other file than Normalize would pick.
   if (absl::Status bad = client_core::CheckRemotePath(spec.path()); !bad.ok()) {
-    return Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE", bad.message());
+    return Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE",
+                 std::string(bad.message()));
   }
   *path = client_core::Normalize(spec.path());
   if (path->empty()) {
