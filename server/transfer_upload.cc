@@ -34,7 +34,8 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
  public:
   UploadStream(TransferService::Impl& impl, grpc::CallbackServerContext* context,
                files::v1::UploadResponse* response)
-      : impl_(impl), scope_(impl, context, "Upload", Direction::kUpload), response_(response),
+      : impl_(impl), context_(context), scope_(impl, context, "Upload", Direction::kUpload),
+        response_(response),
         shares_(impl, scope_.info()), last_progress_(absl::Now()),
         timer_(*impl.deps.scheduler) {}
 
@@ -54,11 +55,7 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
     Post([this, ok] { HandleRead(ok); });
   }
   void OnCancel() override {
-    Post([this] {
-      if (ended_) return;
-      if (api_call_ != nullptr) api_call_->Cancel();
-      Fail(Local(grpc::StatusCode::CANCELLED, "CANCELLED", "the caller cancelled the upload"));
-    });
+    Post([this] { CallerCancelled(); });
   }
   void OnDone() override {
     Post([this] { self_.reset(); });
@@ -83,6 +80,9 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
     reading_ = false;
     if (ended_ || failing_) return;
     if (!ok) {
+      // A cancelled stream also ends its reads; only a half-close may commit.
+      // (OnCancel may run just after this, so Commit looks once more.)
+      if (context_->IsCancelled()) return CallerCancelled();
       half_closed_ = true;
       if (phase_ == Phase::kFirst) {
         return Fail(Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE",
@@ -317,7 +317,16 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
     Commit();
   }
 
+  void CallerCancelled() {
+    if (ended_) return;
+    if (api_call_ != nullptr) api_call_->Cancel();
+    Fail(Local(grpc::StatusCode::CANCELLED, "CANCELLED", "the caller cancelled the upload"));
+  }
+
   void Commit() {
+    // The last moment to notice a cancel that raced the end of the reads:
+    // once `end` is sent the file is visible.
+    if (context_->IsCancelled()) return CallerCancelled();
     committing_ = true;
     api_busy_ = true;
     ApiRequest api;
@@ -477,6 +486,7 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
   }
 
   TransferService::Impl& impl_;
+  grpc::CallbackServerContext* const context_;  // valid until OnDone
   CallScope scope_;
   files::v1::UploadResponse* const response_;
   Strand strand_;
