@@ -27,7 +27,7 @@ int Usage(const char* error) {
       "usage: files-emulator [--listen HOST:PORT] [--api-key KEY] [--empty] [--faults FILE]\n"
       "  --listen   address to serve on (default 127.0.0.1:8080; port 0 = any)\n"
       "  --api-key  the X-FilesAPI-Key to accept (default $FILES_EMULATOR_API_KEY or\n"
-      "             \"emulator-key\")\n"
+      "             \"emulatorkey0001\")\n"
       "  --empty    start without the demo site\n"
       "  --faults   JSON file with a list of fault rules to load at start\n"
       "  --storage-dir DIR        keep files under DIR (default: in memory)\n"
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   filesgw::emulator::EmulatorOptions options;
   options.port = 8080;
   const char* env_key = std::getenv("FILES_EMULATOR_API_KEY");
-  options.api_key = env_key != nullptr && *env_key != '\0' ? env_key : "emulator-key";
+  options.api_key = env_key != nullptr && *env_key != '\0' ? env_key : "emulatorkey0001";
   std::string faults_file;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
