@@ -17,7 +17,11 @@
 //   emulator.AddFault(R"({"method":"GET","path":"/users/*","status":503,"times":2})");
 //   emulator.AddFault(R"({"method":"PUT","path":"/__emulator/upload/*","status":503,"times":2})");
 //
-// Presigned URLs (no Files.com auth; the signature and expiry are the auth):
+// HTTPS: set tls_cert_pem / tls_key_pem (tls.h makes a throwaway pair); the
+// same routes are served over TLS and every URL handed out is https://.
+//
+// Presigned URLs (no Files.com auth; an HMAC over method, path and expiry in
+// the query string, and the expiry itself, are the auth):
 //   PUT    /__emulator/upload/<ref>/<part>?X-Files-Date=..&X-Files-Expires=..&X-Files-Signature=..
 //          no header needed (X-Emulator-Part-Token only with part_token_header)
 //          -> 200 ETag: "<md5>"; 400 MissingSecurityHeader, 403 (expired,

@@ -558,9 +558,22 @@ HttpReply FilesApi::List(const ActionRequest& r) {
                           absl::StrCat("sort_by[", field, "] must be asc or desc."));
       }
       descending = dir == "desc";
-      if (ParamField(r.route->model, field) == nullptr) {
+      // Files.com documents path, size, modified_at_datetime and
+      // provided_modified_at (the last two are mtime and provided_mtime).
+      bool documented = false;
+      if (const auto* fields = DocumentedListFields(r.route->method)) {
+        for (const auto& p : fields->params()) {
+          if (p.param() != "sort_by") continue;
+          documented = std::find(p.fields().begin(), p.fields().end(), field) != p.fields().end();
+        }
+      } else {
+        documented = ParamField(r.route->model, field) != nullptr;
+      }
+      if (!documented) {
         return ErrorReply("bad-request/invalid-sort-field", absl::StrCat("Cannot sort by ", field, "."));
       }
+      if (field == "modified_at_datetime") field = "mtime";
+      if (field == "provided_modified_at") field = "provided_mtime";
     }
   }
   // The list engine pages records {"path": <sort key>, "id": <entry id>}.

@@ -1059,6 +1059,28 @@ TEST_F(FilesHttpTest, QueryBooleansReadTheRailsWay) {
             "bad-request/request-params-invalid");
 }
 
+TEST_F(FilesHttpTest, FolderListingsSortOnlyByDocumentedFields) {
+  ASSERT_EQ(client_->Upload("sorted/big.bin", std::string(300, 'b'))->status, 201);
+  ASSERT_EQ(client_->Upload("sorted/small.bin", "s")->status, 201);
+  ASSERT_EQ(client_->Post("/folders/sorted/sub", "{}")->status, 201);
+  auto names = [&](const std::string& query) {
+    std::vector<std::string> out;
+    auto res = client_->Get("/folders/sorted?" + query);
+    EXPECT_TRUE(res && res->status == 200) << query << ": " << (res ? res->body : "");
+    if (!res || res->status != 200) return out;
+    JsonDoc doc = Parse(res->body);
+    for (const auto& e : doc.GetArray()) out.push_back(Str(e, "display_name"));
+    return out;
+  };
+  // Folders first whatever the field.
+  EXPECT_EQ(names("sort_by[size]=desc"), (std::vector<std::string>{"sub", "big.bin", "small.bin"}));
+  EXPECT_EQ(names("sort_by[size]=asc"), (std::vector<std::string>{"sub", "small.bin", "big.bin"}));
+  EXPECT_EQ(names("sort_by[modified_at_datetime]=asc").size(), 3u);
+  EXPECT_EQ(names("sort_by[provided_modified_at]=asc").size(), 3u);
+  EXPECT_EQ(TypeOf(client_->Get("/folders/sorted?sort_by[crc32]=asc")),
+            "bad-request/invalid-sort-field");
+}
+
 TEST(PartTokenHeader, WhenAskedForThePartPutMustCarryIt) {
   EmulatorOptions options;
   options.api_key = kKey;
