@@ -219,11 +219,13 @@ TEST_F(GatewayTest, PagesThrough2500UsersBothDirections) {
 }
 
 TEST_F(GatewayTest, EachFilterType) {
-  std::vector<int64_t> ids;
+  int days = 10;
   for (const char* name : {"filt-a1", "filt-a2", "filt-b1"}) {
-    auto r = harness_->Call("files.v1.UserService/CreateUser", absl::StrCat(R"({"username":")", name, "\"}"));
-    ASSERT_TRUE(r.status.ok());
-    ids.push_back(Parse(r.json)["id"].GetInt64());
+    auto r = harness_->Call("files.v1.UserService/CreateUser",
+                            absl::StrCat(R"({"username":")", name, R"(","password_validity_days":)",
+                                         days, "}"));
+    ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+    days += 10;
   }
   auto count = [&](const std::string& req) -> int {
     auto r = harness_->Call("files.v1.UserService/ListUsers", req);
@@ -231,12 +233,14 @@ TEST_F(GatewayTest, EachFilterType) {
     auto doc = Parse(r.json);
     return doc.HasMember("items") ? static_cast<int>(doc["items"].Size()) : 0;
   };
+  // Fields Files.com documents for GET /users (the emulator refuses others).
+  const std::string mine = R"("filter_prefix":{"username":"filt-"})";
   EXPECT_EQ(count(R"({"filter":{"username":"filt-a2"}})"), 1);
   EXPECT_EQ(count(R"({"filter_prefix":{"username":"filt-a"}})"), 2);
-  EXPECT_EQ(count(absl::StrCat(R"({"filter_gt":{"id":")", ids[0], "\"}}")), 2);
-  EXPECT_EQ(count(absl::StrCat(R"({"filter_gteq":{"id":")", ids[0], "\"}}")), 3);
-  EXPECT_EQ(count(absl::StrCat(R"({"filter_lt":{"id":")", ids[2], R"("},"filter_prefix":{"username":"filt-"}})")), 2);
-  EXPECT_EQ(count(absl::StrCat(R"({"filter_lteq":{"id":")", ids[2], R"("},"filter_prefix":{"username":"filt-"}})")), 3);
+  EXPECT_EQ(count(absl::StrCat(R"({"filter_gt":{"password_validity_days":"10"},)", mine, "}")), 2);
+  EXPECT_EQ(count(absl::StrCat(R"({"filter_gteq":{"password_validity_days":"10"},)", mine, "}")), 3);
+  EXPECT_EQ(count(absl::StrCat(R"({"filter_lt":{"password_validity_days":"30"},)", mine, "}")), 2);
+  EXPECT_EQ(count(absl::StrCat(R"({"filter_lteq":{"password_validity_days":"30"},)", mine, "}")), 3);
 }
 
 TEST_F(GatewayTest, NotFoundCarriesFilesComType) {
