@@ -1,0 +1,59 @@
+// Configures Files.com's official SDK the way its README does (setBaseUrl,
+// setApiKey) for the emulator run.mjs started, and holds the few helpers the
+// test files share. Nothing here changes how the SDK behaves.
+'use strict';
+
+const assert = require('node:assert/strict');
+const path = require('node:path');
+
+const Files = require('files.com/lib/Files.js').default;
+const { LogLevel } = require('files.com/lib/Logger.js').default;
+
+const baseUrl = process.env.FILESGW_CONFORMANCE_BASE_URL;
+const apiKey = process.env.FILESGW_CONFORMANCE_API_KEY;
+if (!baseUrl || !apiKey) {
+  throw new Error('run the conformance tests through run.mjs (it starts files-emulator)');
+}
+const tls = process.env.FILESGW_CONFORMANCE_TLS === '1';
+const scratch = process.env.FILESGW_CONFORMANCE_SCRATCH;
+
+Files.setBaseUrl(baseUrl);
+Files.setApiKey(apiKey);
+// The SDK logs every retry at INFO; a failure is reported by the test anyway.
+Files.setLogLevel(LogLevel.ERROR);
+// A refused request must fail the test at once rather than after retries:
+// the emulator is on loopback, so there is nothing to wait for.
+Files.configureNetwork({ maxNetworkRetries: 0, networkTimeout: 60 });
+
+// A path no other test uses, so test files can run in parallel on one
+// emulator and a test never depends on another one's leftovers.
+let counter = 0;
+function uniquePath(prefix) {
+  counter += 1;
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}`;
+}
+
+// Asserts that promise rejects with an instance of errorClass (an SDK class
+// from files.com/lib/Errors) and returns the error for further checks.
+async function rejectsWith(promise, errorClass) {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof errorClass,
+              `expected ${errorClass.name}, got ${err && err.constructor && err.constructor.name}: ` +
+                  `${err && err.message}`);
+    return err;
+  }
+  assert.fail(`expected ${errorClass.name}, but the call succeeded`);
+  return null;
+}
+
+module.exports = {
+  Files,
+  apiKey,
+  baseUrl,
+  rejectsWith,
+  scratchFile: (name) => path.join(scratch, name),
+  tls,
+  uniquePath,
+};
