@@ -4,7 +4,7 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const { describe, test, before, afterEach } = require('node:test');
+const { describe, before, afterEach } = require('node:test');
 
 const File = require('files.com/lib/models/File.js').default;
 const Folder = require('files.com/lib/models/Folder.js').default;
@@ -12,7 +12,7 @@ const Session = require('files.com/lib/models/Session.js').default;
 const User = require('files.com/lib/models/User.js').default;
 const FilesErrors = require('files.com/lib/Errors.js');
 
-const { Files, apiKey, rejectsWith, uniquePath } = require('./lib/sdk.js');
+const { Files, apiKey, rejectsWith, test, uniquePath } = require('./lib/sdk.js');
 
 const kPassword = 'Conformance-pa55word';
 

@@ -8,13 +8,13 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const { Readable, Writable } = require('node:stream');
-const { describe, test, before } = require('node:test');
+const { describe, before } = require('node:test');
 
 const File = require('files.com/lib/models/File.js').default;
 const Folder = require('files.com/lib/models/Folder.js').default;
 const FilesErrors = require('files.com/lib/Errors.js');
 
-const { rejectsWith, scratchFile, tls, uniquePath } = require('./lib/sdk.js');
+const { rejectsWith, scratchFile, test, tls, uniquePath } = require('./lib/sdk.js');
 
 const MiB = 1024 * 1024;
 // Files.com's (and the emulator's default) part size: "one part + 1 byte"

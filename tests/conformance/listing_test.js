@@ -3,14 +3,14 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const { describe, test, before } = require('node:test');
+const { describe, before } = require('node:test');
 
 const Api = require('files.com/lib/Api.js').default;
 const Folder = require('files.com/lib/models/Folder.js').default;
 const File = require('files.com/lib/models/File.js').default;
 const FilesErrors = require('files.com/lib/Errors.js');
 
-const { rejectsWith, uniquePath } = require('./lib/sdk.js');
+const { rejectsWith, test, uniquePath } = require('./lib/sdk.js');
 
 const kEntries = 2500;
 

@@ -4,13 +4,13 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const { describe, test, before } = require('node:test');
+const { describe, before } = require('node:test');
 
 const Folder = require('files.com/lib/models/Folder.js').default;
 const User = require('files.com/lib/models/User.js').default;
 const FilesErrors = require('files.com/lib/Errors.js');
 
-const { rejectsWith, uniquePath } = require('./lib/sdk.js');
+const { rejectsWith, test, uniquePath } = require('./lib/sdk.js');
 
 const model = (name) => require(`files.com/lib/models/${name}.js`).default;
 

@@ -5,14 +5,14 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const { describe, test, before } = require('node:test');
+const { describe, before } = require('node:test');
 
 const User = require('files.com/lib/models/User.js').default;
 const Group = require('files.com/lib/models/Group.js').default;
 const GroupUser = require('files.com/lib/models/GroupUser.js').default;
 const FilesErrors = require('files.com/lib/Errors.js');
 
-const { rejectsWith, uniquePath } = require('./lib/sdk.js');
+const { rejectsWith, test, uniquePath } = require('./lib/sdk.js');
 
 describe('users', () => {
   const prefix = uniquePath('u').replace(/-/g, '');
