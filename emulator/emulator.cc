@@ -123,9 +123,13 @@ struct Emulator::Impl {
     o.download_url_ttl = options.download_url_ttl;
     o.demo_site = options.demo_site;
     o.clock = clock;
-    o.base_url = [this] { return absl::StrCat("http://", options.listen_host, ":", port); };
+    o.https = Tls();
+    o.part_token_header = options.part_token_header;
+    o.base_url = [this] { return absl::StrCat(Scheme(), options.listen_host, ":", port); };
     return o;
   }
+  bool Tls() const { return !options.tls_cert_file.empty() && !options.tls_key_file.empty(); }
+  const char* Scheme() const { return Tls() ? "https://" : "http://"; }
   HttpHooks Hooks() {
     HttpHooks h;
     h.wait = [this](int64_t ms) { Wait(ms); };
@@ -157,7 +161,9 @@ struct Emulator::Impl {
   FileSystem fs;
   FilesApi files;
   bool fs_ready = false;
-  httplib::Server server;
+  // An SSLServer when options ask for TLS (made in Start, which can fail).
+  std::unique_ptr<httplib::Server> server_holder;
+  httplib::Server* server = nullptr;
   std::thread thread;
   int port = 0;
   bool started = false;
@@ -270,8 +276,9 @@ HttpReply Emulator::Impl::Api(const httplib::Request& req, const std::string& pa
   FlatParams flat(req.params.begin(), req.params.end());  // query (and urlencoded form)
   for (const auto& [name, part] : req.files) flat.emplace_back(name, part.content);
   action.params = ParamsFromFlat(flat, request_type);
-  bool json_body = req.method != "GET" && req.method != "DELETE" && req.method != "HEAD" &&
-                   !req.is_multipart_form_data() &&
+  // DELETE may carry a JSON body too: the JS SDK sends `{"recursive": true}` so.
+  bool json_body = req.method != "GET" && req.method != "HEAD" &&
+                   !(req.method == "DELETE" && req.body.empty()) && !req.is_multipart_form_data() &&
                    !absl::StartsWith(req.get_header_value("Content-Type"),
                                      "application/x-www-form-urlencoded");
   if (json_body) {
@@ -412,39 +419,54 @@ absl::Status Emulator::Start() {
     if (s.options.demo_site) s.files.SeedDemo();
     s.fs_ready = true;
   }
+  if (s.server_holder == nullptr) {
+    if (s.Tls()) {
+      auto tls = std::make_unique<httplib::SSLServer>(s.options.tls_cert_file.c_str(),
+                                                      s.options.tls_key_file.c_str());
+      if (!tls->is_valid()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("cannot load the TLS certificate ", s.options.tls_cert_file, " and key ",
+                         s.options.tls_key_file));
+      }
+      s.server_holder = std::move(tls);
+    } else {
+      s.server_holder = std::make_unique<httplib::Server>();
+    }
+    s.server = s.server_holder.get();
+  }
   int threads = s.options.threads > 0 ? s.options.threads : 1;
-  s.server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  s.server.set_tcp_nodelay(true);  // headers and body are separate writes
+  s.server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.server->set_tcp_nodelay(true);  // headers and body are separate writes
   // httplib's default sets SO_REUSEPORT, with which a second emulator binds
   // the same port silently and the kernel splits connections between the
   // two. SO_REUSEADDR alone still allows a restart over TIME_WAIT sockets
   // while an address in use fails to bind.
-  s.server.set_socket_options([](int sock) {
+  s.server->set_socket_options([](int sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  s.server.set_keep_alive_max_count(10000);
-  s.server.set_keep_alive_timeout(30);
-  s.server.set_read_timeout(30, 0);
-  s.server.set_write_timeout(30, 0);
+  s.server->set_keep_alive_max_count(10000);
+  s.server->set_keep_alive_timeout(30);
+  s.server->set_read_timeout(30, 0);
+  s.server->set_write_timeout(30, 0);
   auto handler = [&s](const httplib::Request& req, httplib::Response& res) { s.Serve(req, res); };
   // Part uploads stream their body into storage (not into req.body first).
-  s.server.Put(absl::StrCat(kUploadPrefix, ".*"),
+  s.server->Put(absl::StrCat(kUploadPrefix, ".*"),
                [&s](const httplib::Request& req, httplib::Response& res,
                     const httplib::ContentReader& reader) { s.Upload(req, res, reader); });
-  s.server.Get(".*", handler);
-  s.server.Post(".*", handler);
-  s.server.Put(".*", handler);
-  s.server.Patch(".*", handler);
-  s.server.Delete(".*", handler);
-  s.server.Options(".*", handler);
+  s.server->Get(".*", handler);
+  s.server->Post(".*", handler);
+  s.server->Put(".*", handler);
+  s.server->Patch(".*", handler);
+  s.server->Delete(".*", handler);
+  s.server->Options(".*", handler);
   if (s.options.port == 0) {
-    s.port = s.server.bind_to_any_port(s.options.listen_host);
+    s.port = s.server->bind_to_any_port(s.options.listen_host);
     if (s.port <= 0) {
       return absl::UnavailableError(absl::StrCat("cannot listen on ", s.options.listen_host));
     }
   } else {
-    if (!s.server.bind_to_port(s.options.listen_host, s.options.port)) {
+    if (!s.server->bind_to_port(s.options.listen_host, s.options.port)) {
       return absl::UnavailableError(
           absl::StrCat("cannot listen on ", s.options.listen_host, ":", s.options.port,
                        " (address in use, or not an address of this host)"));
@@ -455,7 +477,7 @@ absl::Status Emulator::Start() {
   s.started = true;
   // The socket already listens: connections queue until the accept loop runs.
   s.thread = std::thread([&s] {
-    s.server.listen_after_bind();
+    s.server->listen_after_bind();
     s.loop_exited.store(true);
     s.loop_exited_note.Notify();
   });
@@ -469,7 +491,7 @@ void Emulator::Stop() {
   // httplib's stop() is a no-op until the accept loop has begun: keep asking
   // until the loop has returned.
   while (!s.loop_exited.load()) {
-    s.server.stop();
+    s.server->stop();
     s.loop_exited_note.WaitForNotificationWithTimeout(absl::Milliseconds(5));
   }
   s.thread.join();
@@ -479,7 +501,7 @@ void Emulator::Stop() {
 int Emulator::port() const { return impl_->port; }
 
 std::string Emulator::base_url() const {
-  return absl::StrCat("http://", impl_->options.listen_host, ":", impl_->port);
+  return absl::StrCat(impl_->Scheme(), impl_->options.listen_host, ":", impl_->port);
 }
 
 absl::StatusOr<int64_t> Emulator::AddFault(absl::string_view rule_json) {

@@ -19,7 +19,7 @@
 //
 // Presigned URLs (no Files.com auth; the signature and expiry are the auth):
 //   PUT    /__emulator/upload/<ref>/<part>?X-Files-Date=..&X-Files-Expires=..&X-Files-Signature=..
-//          header X-Emulator-Part-Token (from the descriptor's `headers`)
+//          no header needed (X-Emulator-Part-Token only with part_token_header)
 //          -> 200 ETag: "<md5>"; 400 MissingSecurityHeader, 403 (expired,
 //          SignatureDoesNotMatch), 404 NoSuchUpload: S3-style XML bodies
 //   GET    /__emulator/download/<token>?X-Files-Date=..&X-Files-Expires=..&X-Files-Signature=..
@@ -93,6 +93,14 @@ struct EmulatorOptions {
   // long is dropped with its parts: a client that gives up mid-upload never
   // sends `end`, and its parts would otherwise stay in memory for good.
   absl::Duration upload_idle_ttl = absl::Minutes(10);
+  // Part descriptors list `X-Emulator-Part-Token` in `headers` and part PUTs
+  // must send it (to test clients that apply `headers`). Off by default, as
+  // on Files.com: a part URL's signature is all a PUT needs.
+  bool part_token_header = false;
+  // Both set: serve HTTPS with this PEM certificate (chain) and key, and hand
+  // out https:// URLs. Empty: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // What the emulator holds for uploads that have begun and not ended.
@@ -116,7 +124,7 @@ class Emulator {
   void Stop();
 
   int port() const;
-  std::string base_url() const;  // "http://127.0.0.1:PORT"
+  std::string base_url() const;  // "http://127.0.0.1:PORT" (https:// with TLS)
 
   // In-process equivalents of the control endpoint.
   absl::StatusOr<int64_t> AddFault(absl::string_view rule_json);

@@ -48,7 +48,10 @@ absl::StatusOr<std::optional<absl::Time>> TimeParam(const ActionRequest& r, absl
   if (text.empty()) return std::optional<absl::Time>();
   absl::Time t;
   std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error)) {
+  // An SDK sends Python's isoformat() of a naive time
+  // ("2026-12-07T18:26:56.373948"); Files.com reads that as UTC.
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error) &&
+      !absl::ParseTime("%Y-%m-%dT%H:%M:%E*S", text, absl::UTCTimeZone(), &t, &error)) {
     return ApiError("bad-request/datetime-parse",
                     absl::StrCat("Cannot read ", key, " `", text, "` as an RFC 3339 time."));
   }
@@ -281,8 +284,9 @@ void FilesApi::SeedDemo() {
 }
 
 std::string FilesApi::BaseUrl(const ActionRequest& r) const {
-  if (!r.host.empty()) return absl::StrCat("http://", r.host);
-  return options_.base_url ? options_.base_url() : "http://127.0.0.1";
+  std::string scheme = options_.https ? "https://" : "http://";
+  if (!r.host.empty()) return absl::StrCat(scheme, r.host);
+  return options_.base_url ? options_.base_url() : absl::StrCat(scheme, "127.0.0.1");
 }
 
 bool FilesApi::IsFixture(absl::string_view path) const {
@@ -294,69 +298,91 @@ bool FilesApi::IsFixture(absl::string_view path) const {
 // ---- RPCs ------------------------------------------------------------------
 
 HttpReply FilesApi::BeginUpload(const ActionRequest& r) {
-  downloads_.SweepIfDue();  // old contents pinned by expired URLs go
-  std::vector<std::string> segments = SplitApiPath(TextParam(r, "path"));
-  bool mkdir_parents = BoolParam(r, "mkdir_parents").value_or(false);
-  std::string ref = TextParam(r, "ref");
+  auto session = OpenUpload(r);
+  if (!session.ok()) return ErrorReply(session.status());
   int64_t part = IntParam(r, "part").value_or(1);
   int64_t count = IntParam(r, "parts").value_or(1);
-  if (part < 1 || part > kAvailableParts) {
-    return ErrorReply("bad-request/part-number-too-large",
-                      absl::StrCat("part must be between 1 and ", kAvailableParts, "."));
-  }
-  UploadSession session;
-  if (!ref.empty()) {
-    auto found = uploads_.Find(ref);
-    if (!found) {
-      return ErrorReply("not-found/file-upload-not-found",
-                        absl::StrCat("Upload ", ref, " not found (ended or never begun)."));
-    }
-    session = *std::move(found);
-  } else {
-    std::string path = absl::StrJoin(segments, "/");
-    if (absl::Status s = fs_->CheckParentFolder(path, mkdir_parents); !s.ok()) return ErrorReply(s);
-    session = uploads_.Begin(path, mkdir_parents);
-  }
   count = std::clamp<int64_t>(count, 1, kAvailableParts - part + 1);
-  std::string base = BaseUrl(r);
-  int64_t ttl_seconds = std::max<int64_t>(0, absl::ToInt64Seconds(options_.upload_url_ttl));
-  std::string expires = Seconds(options_.clock() + absl::Seconds(ttl_seconds));
   JsonValue list(rapidjson::kArrayType);
   list.Reserve(static_cast<rapidjson::SizeType>(count), Alloc());
   for (int64_t n = part; n < part + count; ++n) {
-    std::string resource = absl::StrCat(kUploadPrefix, session.ref, "/", n);
-    JsonValue d(rapidjson::kObjectType);
-    auto set = [&d](const char* key, JsonValue v) { d.AddMember(JsonString(key), std::move(v), Alloc()); };
-    JsonValue send(rapidjson::kObjectType);
-    send.AddMember("partsize", JsonString("required-header Content-Length"), Alloc());
-    send.AddMember("partdata", JsonString("body"), Alloc());
-    set("send", std::move(send));
-    set("action", JsonString("put/write"));
-    set("ask_about_overwrites", JsonValue(false));
-    set("available_parts", JsonValue(static_cast<int64_t>(kAvailableParts)));
-    set("expires", JsonString(expires));
-    JsonValue headers(rapidjson::kObjectType);
-    headers.AddMember(JsonString(kPartTokenHeader), JsonString(session.part_token), Alloc());
-    set("headers", std::move(headers));
-    set("http_method", JsonString("PUT"));
-    set("next_partsize", JsonValue(static_cast<int64_t>(options_.part_size)));
-    set("parallel_parts", JsonValue(true));
-    set("retry_parts", JsonValue(true));
-    set("parameters", JsonValue(rapidjson::kObjectType));
-    set("part_number", JsonValue(static_cast<int64_t>(n)));
-    set("partsize", JsonValue(static_cast<int64_t>(options_.part_size)));
-    set("path", JsonString(session.path));
-    set("ref", JsonString(session.ref));
-    set("upload_uri", JsonString(absl::StrCat(base, resource, "?",
-                                              signer_.Sign(resource, options_.upload_url_ttl))));
-    list.PushBack(std::move(d), Alloc());
+    list.PushBack(PartDescriptor(*session, n, BaseUrl(r)), Alloc());
   }
   return HttpReply::Json(r.route->sdk.success_status(), ToJson(list));
+}
+
+absl::StatusOr<UploadSession> FilesApi::OpenUpload(const ActionRequest& r) {
+  downloads_.SweepIfDue();  // old contents pinned by expired URLs go
+  int64_t part = IntParam(r, "part").value_or(1);
+  if (part < 1 || part > kAvailableParts) {
+    return ApiError("bad-request/part-number-too-large",
+                    absl::StrCat("part must be between 1 and ", kAvailableParts, "."));
+  }
+  std::string ref = TextParam(r, "ref");
+  if (!ref.empty()) {
+    auto found = uploads_.Find(ref);
+    if (!found) {
+      return ApiError("not-found/file-upload-not-found",
+                      absl::StrCat("Upload ", ref, " not found (ended or never begun)."));
+    }
+    return *std::move(found);
+  }
+  bool mkdir_parents = BoolParam(r, "mkdir_parents").value_or(false);
+  std::string path = absl::StrJoin(SplitApiPath(TextParam(r, "path")), "/");
+  if (absl::Status s = fs_->CheckParentFolder(path, mkdir_parents); !s.ok()) return s;
+  return uploads_.Begin(path, mkdir_parents);
+}
+
+JsonValue FilesApi::PartDescriptor(const UploadSession& session, int64_t n,
+                                   const std::string& base) {
+  int64_t ttl_seconds = std::max<int64_t>(0, absl::ToInt64Seconds(options_.upload_url_ttl));
+  std::string expires = Seconds(options_.clock() + absl::Seconds(ttl_seconds));
+  std::string resource = absl::StrCat(kUploadPrefix, session.ref, "/", n);
+  JsonValue d(rapidjson::kObjectType);
+  auto set = [&d](const char* key, JsonValue v) { d.AddMember(JsonString(key), std::move(v), Alloc()); };
+  JsonValue send(rapidjson::kObjectType);
+  send.AddMember("partsize", JsonString("required-header Content-Length"), Alloc());
+  send.AddMember("partdata", JsonString("body"), Alloc());
+  set("send", std::move(send));
+  set("action", JsonString("put/write"));
+  set("ask_about_overwrites", JsonValue(false));
+  set("available_parts", JsonValue(static_cast<int64_t>(kAvailableParts)));
+  set("expires", JsonString(expires));
+  // Files.com's own storage needs no header: the URL's signature is enough,
+  // and the official SDKs send none. An emulator that asks for one (tests of
+  // clients that must apply `headers`) puts it here.
+  JsonValue headers(rapidjson::kObjectType);
+  if (options_.part_token_header) {
+    headers.AddMember(JsonString(kPartTokenHeader), JsonString(session.part_token), Alloc());
+  }
+  set("headers", std::move(headers));
+  set("http_method", JsonString("PUT"));
+  set("next_partsize", JsonValue(static_cast<int64_t>(options_.part_size)));
+  set("parallel_parts", JsonValue(true));
+  set("retry_parts", JsonValue(true));
+  set("parameters", JsonValue(rapidjson::kObjectType));
+  set("part_number", JsonValue(static_cast<int64_t>(n)));
+  set("partsize", JsonValue(static_cast<int64_t>(options_.part_size)));
+  set("path", JsonString(session.path));
+  set("ref", JsonString(session.ref));
+  set("upload_uri", JsonString(absl::StrCat(base, resource, "?",
+                                            signer_.Sign(resource, options_.upload_url_ttl))));
+  return d;
 }
 
 HttpReply FilesApi::CreateFile(const ActionRequest& r) {
   std::string action = TextParam(r, "action");
   if (action == "end" || (action.empty() && !TextParam(r, "ref").empty())) return EndUpload(r);
+  if (action == "put") {
+    // The SDKs' upload protocol: one FileUploadPart per call ({action:"put"}
+    // begins, {action:"put",part:N,ref} asks for part N); nothing is created
+    // until `end`.
+    auto session = OpenUpload(r);
+    if (!session.ok()) return ErrorReply(session.status());
+    int64_t part = IntParam(r, "part").value_or(1);
+    return HttpReply::Json(r.route->sdk.success_status(),
+                           ToJson(PartDescriptor(*session, part, BaseUrl(r))));
+  }
   // No upload to finish: make sure the file exists (an empty one when missing).
   std::string path = TextParam(r, "path");
   auto existing = fs_->Stat(path);
@@ -626,12 +652,15 @@ void FilesApi::ServeUpload(const httplib::Request& req, httplib::Response& res,
                   "The specified upload does not exist. The upload ID may be invalid, or the "
                   "upload may have been aborted or completed.");
   }
-  if (!req.has_header(kPartTokenHeader)) {
+  // The signature is the credential. When the descriptors ask for the token
+  // header, it must come; a token sent anyway must be the right one.
+  if (options_.part_token_header && !req.has_header(kPartTokenHeader)) {
     return refuse(400, "MissingSecurityHeader",
                   absl::StrCat("Your request was missing a required header: ", kPartTokenHeader,
                                " (send every header the part descriptor lists)"));
   }
-  if (req.get_header_value(kPartTokenHeader) != session->part_token) {
+  if (req.has_header(kPartTokenHeader) &&
+      req.get_header_value(kPartTokenHeader) != session->part_token) {
     return refuse(403, "AccessDenied", absl::StrCat(kPartTokenHeader, " does not match the upload"));
   }
   if (part < 1 || part > kAvailableParts) {

@@ -4,11 +4,14 @@
 //
 //   POST /file_actions/begin_upload/{path} {size?,mkdir_parents?,ref?,part?,parts?}
 //        -> [part descriptor...]; upload_uri = PUT {base}/__emulator/upload/<ref>/<part>
-//           ?X-Files-Date&X-Files-Expires&X-Files-Signature, with the header
-//           `X-Emulator-Part-Token` from `headers` (400 without it), answering
+//           ?X-Files-Date&X-Files-Expires&X-Files-Signature (the signature is
+//           the credential; `headers` is {} unless part_token_header), answering
 //           200 with ETag: "<md5 of the part>"
-//   POST /files/{path} {action:"end",ref,etags:[{etag,part}],provided_mtime?,size?,mkdir_parents?}
-//        -> 201 File (atomic commit; nothing is visible before)
+//   POST /files/{path} {action:"put",ref?,part?,mkdir_parents?} -> 201 one part
+//        descriptor (the SDKs' way to begin and continue; creates nothing)
+//   POST /files/{path} {action:"end",ref,etags?:[{etag,part}],provided_mtime?,size?,mkdir_parents?}
+//        -> 201 File (atomic commit; nothing is visible before; without etags
+//           the parts that arrived, 1..N, make the file)
 //   GET  /files/{path}[?action=stat] -> File with download_uri =
 //           GET {base}/__emulator/download/<token>?X-Files-Date&X-Files-Expires&X-Files-Signature
 //           (Range -> 206; expired -> 403 S3-style XML; content pinned at issue time)
@@ -67,6 +70,12 @@ struct FilesApiOptions {
   std::function<absl::Time()> clock;
   // "http://host:port" for URLs when a request carries no Host header.
   std::function<std::string()> base_url;
+  // URLs handed out start with https:// (the emulator serves TLS).
+  bool https = false;
+  // Part descriptors carry `headers: {X-Emulator-Part-Token: ...}` and part
+  // PUTs must send it (for testing clients that apply `headers`). Off, as on
+  // Files.com: the URL's signature is the only credential.
+  bool part_token_header = false;
 };
 
 // What the HTTP layer lends the data routes.
@@ -101,6 +110,10 @@ class FilesApi {
 
  private:
   HttpReply BeginUpload(const ActionRequest& r);
+  // The session `ref` names, or a new one for `path` (checking its folder).
+  absl::StatusOr<UploadSession> OpenUpload(const ActionRequest& r);
+  // Part `n`'s descriptor (a FileUploadPart) with a freshly signed upload_uri.
+  JsonValue PartDescriptor(const UploadSession& session, int64_t n, const std::string& base);
   HttpReply CreateFile(const ActionRequest& r);
   HttpReply EndUpload(const ActionRequest& r);
   HttpReply Download(const ActionRequest& r);

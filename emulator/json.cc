@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "absl/strings/numbers.h"
+#include "emulator/params.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
@@ -52,10 +53,7 @@ std::optional<int64_t> AsInt64(const JsonValue& value) {
     return std::nullopt;
   }
   if (value.IsString()) {
-    int64_t out = 0;
-    if (absl::SimpleAtoi(absl::string_view(value.GetString(), value.GetStringLength()), &out)) {
-      return out;
-    }
+    return ParseIntParam(absl::string_view(value.GetString(), value.GetStringLength()));
   }
   return std::nullopt;
 }
@@ -75,9 +73,7 @@ std::optional<bool> AsBool(const JsonValue& value) {
   if (value.IsBool()) return value.GetBool();
   if (value.IsInt64()) return value.GetInt64() != 0;
   if (value.IsString()) {
-    absl::string_view s(value.GetString(), value.GetStringLength());
-    if (s == "true" || s == "1") return true;
-    if (s == "false" || s == "0") return false;
+    return ParseBoolParam(absl::string_view(value.GetString(), value.GetStringLength()));
   }
   return std::nullopt;
 }

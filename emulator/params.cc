@@ -4,6 +4,7 @@
 #include <map>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "emulator/reply.h"
@@ -60,6 +61,23 @@ void InsertNested(JsonValue* node, const std::vector<std::string>& subs, size_t 
 }
 
 }  // namespace
+
+std::optional<bool> ParseBoolParam(absl::string_view text) {
+  std::string s = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
+  for (const char* yes : {"true", "t", "1", "yes", "on"}) {
+    if (s == yes) return true;
+  }
+  for (const char* no : {"false", "f", "0", "no", "off"}) {
+    if (s == no) return false;
+  }
+  return std::nullopt;
+}
+
+std::optional<int64_t> ParseIntParam(absl::string_view text) {
+  int64_t out = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &out)) return std::nullopt;
+  return out;
+}
 
 const std::string& WireKey(const FieldDescriptor* field) { return proto::FilesJsonKey(field); }
 

@@ -6,6 +6,8 @@
 #ifndef FILESGW_EMULATOR_PARAMS_H_
 #define FILESGW_EMULATOR_PARAMS_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,6 +45,16 @@ absl::Status CoerceParams(const google::protobuf::Descriptor* request, JsonValue
 
 // bad-request/request-params-required naming every absent required param.
 absl::Status CheckRequired(const google::protobuf::Descriptor* request, const JsonValue& params);
+
+// Rails' reading of a boolean param (ActiveModel::Type::Boolean, as Files.com
+// does): true/false, t/f, 1/0, yes/no, on/off in any case, surrounding spaces
+// ignored; nullopt for anything else. Every boolean the emulator reads from a
+// query string, form or JSON string goes through here.
+std::optional<bool> ParseBoolParam(absl::string_view text);
+
+// Rails' reading of an integer param: an optional sign and digits, spaces
+// around ignored; nullopt otherwise.
+std::optional<int64_t> ParseIntParam(absl::string_view text);
 
 // Converts one value to `field`'s scalar type (in place); false when it cannot.
 bool CoerceScalar(const google::protobuf::FieldDescriptor* field, JsonValue* value);

@@ -319,7 +319,8 @@ TEST_F(FilesHttpTest, DescriptorsFollowTheContract) {
   EXPECT_FALSE(p["ask_about_overwrites"].GetBool());
   EXPECT_TRUE(p["parameters"].IsObject());
   EXPECT_TRUE(p["send"].IsObject());
-  EXPECT_FALSE(Str(p["headers"], "X-Emulator-Part-Token").empty());
+  ASSERT_TRUE(p["headers"].IsObject());
+  EXPECT_TRUE(p["headers"].ObjectEmpty()) << "Files.com's own storage needs no header";
   absl::Time expires;
   std::string error;
   ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, Str(p, "expires"), &expires, &error)) << error;
@@ -343,19 +344,27 @@ TEST_F(FilesHttpTest, DescriptorsFollowTheContract) {
   EXPECT_EQ(TypeOf(unknown), "not-found/file-upload-not-found");
 }
 
-TEST_F(FilesHttpTest, PartPutNeedsTheDescriptorHeaderButNoApiKey) {
+TEST_F(FilesHttpTest, PartPutNeedsOnlyTheSignedUrl) {
   JsonDoc d = client_->Begin("hdr/x.txt", R"({"mkdir_parents":true})");
   ASSERT_TRUE(d.IsArray());
-  auto bare = client_->PutPart(d[0], "abc", /*with_headers=*/false);
-  ASSERT_TRUE(bare);
-  EXPECT_EQ(bare->status, 400);
-  EXPECT_THAT(bare->body, HasSubstr("<Code>MissingSecurityHeader</Code>"));
+  const std::string url = PathOfUrl(Str(d[0], "upload_uri"));
   httplib::Client other("127.0.0.1", emulator_->port());
-  auto wrong = other.Put(PathOfUrl(Str(d[0], "upload_uri")).c_str(),
-                         {{"X-Emulator-Part-Token", "not-it"}}, "abc", "text/plain");
+  // A token sent anyway must be the upload's.
+  auto wrong = other.Put(url.c_str(), {{"X-Emulator-Part-Token", "not-it"}}, "abc", "text/plain");
   ASSERT_TRUE(wrong);
   EXPECT_EQ(wrong->status, 403);
-  auto good = client_->PutPart(d[0], "abc");
+  // A tampered signature or an unsigned URL is refused as S3 refuses it.
+  std::string tampered = url;
+  tampered.back() = tampered.back() == '0' ? '1' : '0';
+  auto bad = other.Put(tampered.c_str(), "abc", "text/plain");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 403);
+  EXPECT_THAT(bad->body, HasSubstr("<Code>SignatureDoesNotMatch</Code>"));
+  auto unsigned_put = other.Put(url.substr(0, url.find('?')).c_str(), "abc", "text/plain");
+  ASSERT_TRUE(unsigned_put);
+  EXPECT_EQ(unsigned_put->status, 403);
+  // No header, no API key: what the official SDKs send.
+  auto good = client_->PutPart(d[0], "abc", /*with_headers=*/false);
   ASSERT_TRUE(good);
   EXPECT_EQ(good->status, 200);
   EXPECT_EQ(good->get_header_value("ETag"), absl::StrCat("\"", Md5("abc"), "\""));
@@ -672,8 +681,10 @@ void AbandonPartPut(int port, const std::string& path_and_query, const std::stri
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  std::string header =
+      token.empty() ? std::string() : absl::StrCat(kPartTokenHeader, ": ", token, "\r\n");
   std::string request = absl::StrCat("PUT ", path_and_query, " HTTP/1.1\r\nHost: 127.0.0.1\r\n",
-                                     kPartTokenHeader, ": ", token, "\r\nContent-Length: ", declared,
+                                     header, "Content-Length: ", declared,
                                      "\r\nContent-Type: application/octet-stream\r\n\r\n",
                                      std::string(sent, 'x'));
   for (size_t off = 0; off < request.size();) {
@@ -928,6 +939,144 @@ TEST(FilesDiskTest, StaysInsideTheStorageDirAndSurvivesARestart) {
   ASSERT_TRUE(range);
   EXPECT_EQ(range->status, 206);
   EXPECT_EQ(range->body, data.substr(data.size() - 5));
+}
+
+// ---- the protocol as Files.com's official SDKs speak it (issue 15) ---------
+
+TEST_F(FilesHttpTest, SdkUploadFlowPutPartsThenEndWithoutEtags) {
+  const std::string data = Bytes(2 * kPart + 1, 15);
+  // {action: "put"} begins: one FileUploadPart, and no file yet.
+  auto first = client_->Post("/files/" + Encode("sdk/up load.bin"),
+                             R"({"action":"put","mkdir_parents":true})");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 201) << first->body;
+  JsonDoc p1 = Parse(first->body);
+  ASSERT_TRUE(p1.IsObject()) << "one FileUploadPart, not a list: " << first->body;
+  EXPECT_EQ(p1["part_number"].GetInt64(), 1);
+  EXPECT_EQ(p1["partsize"].GetInt64(), kPart);
+  EXPECT_TRUE(p1["parallel_parts"].GetBool());
+  EXPECT_EQ(Str(p1, "http_method"), "PUT");
+  EXPECT_TRUE(p1["headers"].IsObject() && p1["headers"].ObjectEmpty());
+  EXPECT_FALSE(Str(p1, "expires").empty());
+  const std::string ref = Str(p1, "ref");
+  ASSERT_FALSE(ref.empty());
+  auto none = client_->Get("/files/" + Encode("sdk/up load.bin"));
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 404) << "action=put must not create the file";
+  // {action: "put", part: N, ref} gives part N of the same upload; the JS
+  // SDK sends these as a form body, so part arrives as a string.
+  std::vector<JsonDoc> parts;
+  parts.push_back(std::move(p1));
+  for (int n = 2; n <= 3; ++n) {
+    auto next = client_->Post("/files/" + Encode("sdk/up load.bin"),
+                              absl::StrCat(R"({"action":"put","ref":")", ref, R"(","part":")", n,
+                                           R"("})"));
+    ASSERT_TRUE(next && next->status == 201) << (next ? next->body : "no response");
+    parts.push_back(Parse(next->body));
+    EXPECT_EQ(parts.back()["part_number"].GetInt64(), n);
+    EXPECT_EQ(Str(parts.back(), "ref"), ref);
+  }
+  for (int n = 0; n < 3; ++n) {
+    auto put = client_->PutPart(parts[n], data.substr(static_cast<size_t>(n) * kPart, kPart),
+                                /*with_headers=*/false);
+    ASSERT_TRUE(put && put->status == 200) << (put ? put->body : "no response");
+  }
+  // {action: "end", ref} without etags: the emulator knows which parts came.
+  httplib::Client c("127.0.0.1", emulator_->port());
+  c.set_default_headers({{"X-FilesAPI-Key", kKey}});
+  auto end = c.Post(absl::StrCat(kApi, "/files/", Encode("sdk/up load.bin")).c_str(),
+                    httplib::Params{{"action", "end"}, {"ref", ref}, {"mkdir_parents", "True"}});
+  ASSERT_TRUE(end);
+  EXPECT_EQ(end->status, 201) << end->body;
+  EXPECT_EQ(client_->Download("sdk/up load.bin"), data);
+  EXPECT_EQ(Str(client_->Meta("sdk/up load.bin"), "md5"), Md5(data));
+}
+
+TEST_F(FilesHttpTest, SdkUploadFlowTakesFormBodies) {
+  httplib::Client c("127.0.0.1", emulator_->port());
+  c.set_default_headers({{"X-FilesAPI-Key", kKey}});
+  const std::string path = absl::StrCat(kApi, "/files/form.txt");
+  auto begin = c.Post(path.c_str(), httplib::Params{{"action", "put"}});
+  ASSERT_TRUE(begin && begin->status == 201) << (begin ? begin->body : "no response");
+  JsonDoc part = Parse(begin->body);
+  ASSERT_TRUE(part.IsObject());
+  ASSERT_EQ(client_->PutPart(part, "", /*with_headers=*/false)->status, 200);
+  auto end = c.Post(path.c_str(), httplib::Params{{"action", "end"}, {"ref", Str(part, "ref")}});
+  ASSERT_TRUE(end && end->status == 201) << (end ? end->body : "no response");
+  EXPECT_EQ(Parse(end->body)["size"].GetInt64(), 0) << "a zero-byte file is one empty PUT";
+}
+
+TEST_F(FilesHttpTest, EndStillChecksEtagsWhenGiven) {
+  auto begin = client_->Post("/files/etag.txt", R"({"action":"put"})");
+  ASSERT_TRUE(begin && begin->status == 201);
+  JsonDoc part = Parse(begin->body);
+  ASSERT_EQ(client_->PutPart(part, "abc")->status, 200);
+  auto wrong = client_->End("etag.txt", Str(part, "ref"), {{1, Md5("xyz")}});
+  EXPECT_EQ(TypeOf(wrong), "bad-request/invalid-etags");
+  auto right = client_->End("etag.txt", Str(part, "ref"), {{1, Md5("abc")}});
+  ASSERT_TRUE(right);
+  EXPECT_EQ(right->status, 201) << right->body;
+}
+
+TEST_F(FilesHttpTest, ProvidedMtimeWithoutOffsetIsUtc) {
+  auto end = client_->Upload("mtime/naive.txt", "x", /*reverse=*/true,
+                             R"(,"provided_mtime":"2026-12-07T18:26:56.373948")");
+  ASSERT_TRUE(end);
+  ASSERT_EQ(end->status, 201) << end->body;
+  EXPECT_EQ(Str(Parse(end->body), "provided_mtime"), "2026-12-07T18:26:56.373948Z");
+  auto bad = client_->Upload("mtime/bad.txt", "x", /*reverse=*/true,
+                             R"(,"provided_mtime":"yesterday")");
+  EXPECT_EQ(TypeOf(bad), "bad-request/datetime-parse");
+}
+
+TEST_F(FilesHttpTest, DeleteHonoursAJsonBody) {
+  ASSERT_EQ(client_->Upload("tree/a/b.txt", "b")->status, 201);
+  httplib::Client c("127.0.0.1", emulator_->port());
+  c.set_default_headers({{"X-FilesAPI-Key", kKey}});
+  const std::string path = absl::StrCat(kApi, "/files/tree");
+  auto refused = c.Delete(path.c_str());
+  EXPECT_EQ(TypeOf(refused), "processing-failure/folder-not-empty");
+  auto gone = c.Delete(path.c_str(), R"({"recursive":true})", "application/json");
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 204) << gone->body;
+  EXPECT_EQ(TypeOf(client_->Get("/files/tree/a/b.txt")), "not-found/file-not-found");
+}
+
+TEST_F(FilesHttpTest, QueryBooleansReadTheRailsWay) {
+  for (const char* yes : {"True", "t", "YES", "on", "1"}) {
+    ASSERT_EQ(client_->Upload("rails/a/b.txt", "b")->status, 201) << yes;
+    auto gone = client_->Delete(absl::StrCat("/files/rails?recursive=", yes));
+    ASSERT_TRUE(gone);
+    EXPECT_EQ(gone->status, 204) << yes << ": " << gone->body;
+  }
+  ASSERT_EQ(client_->Upload("rails/a/b.txt", "b")->status, 201);
+  for (const char* no : {"False", "F", "no", "OFF", "0"}) {
+    EXPECT_EQ(TypeOf(client_->Delete(absl::StrCat("/files/rails?recursive=", no))),
+              "processing-failure/folder-not-empty")
+        << no;
+  }
+  EXPECT_EQ(TypeOf(client_->Delete("/files/rails?recursive=maybe")),
+            "bad-request/request-params-invalid");
+}
+
+TEST(PartTokenHeader, WhenAskedForThePartPutMustCarryIt) {
+  EmulatorOptions options;
+  options.api_key = kKey;
+  options.part_size = kPart;
+  options.part_token_header = true;
+  Emulator emulator(options);
+  ASSERT_TRUE(emulator.Start().ok());
+  FilesClient client(emulator.port());
+  JsonDoc d = client.Begin("hdr/x.txt", R"({"mkdir_parents":true})");
+  ASSERT_TRUE(d.IsArray());
+  EXPECT_FALSE(Str(d[0]["headers"], kPartTokenHeader).empty());
+  auto bare = client.PutPart(d[0], "abc", /*with_headers=*/false);
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->status, 400);
+  EXPECT_THAT(bare->body, HasSubstr("<Code>MissingSecurityHeader</Code>"));
+  auto good = client.PutPart(d[0], "abc");
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->status, 200);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Units of the emulator without HTTP: params folding, the list engine, fault
 // rules and globs, the router's choice between templates, the error catalogue.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,28 @@ TEST(Params, CoercesToFieldTypesAndNamesMissingRequired) {
   absl::Status missing = CheckRequired(Type("CreateGroupRequest"), JsonValue(rapidjson::kObjectType));
   EXPECT_EQ(ErrorTypeOf(missing), "bad-request/request-params-required");
   EXPECT_NE(missing.message().find("name"), absl::string_view::npos);
+}
+
+TEST(Params, BooleansAndIntegersReadTheRailsWay) {
+  for (const char* yes : {"true", "True", "TRUE", "t", "T", "1", "yes", "Yes", "on", "ON", " true "}) {
+    EXPECT_EQ(ParseBoolParam(yes), std::optional<bool>(true)) << yes;
+  }
+  for (const char* no : {"false", "False", "f", "F", "0", "no", "NO", "off", "Off"}) {
+    EXPECT_EQ(ParseBoolParam(no), std::optional<bool>(false)) << no;
+  }
+  for (const char* neither : {"", "maybe", "2", "tru", "nope"}) {
+    EXPECT_EQ(ParseBoolParam(neither), std::nullopt) << neither;
+  }
+  EXPECT_EQ(ParseIntParam(" 42 "), std::optional<int64_t>(42));
+  EXPECT_EQ(ParseIntParam("-7"), std::optional<int64_t>(-7));
+  EXPECT_EQ(ParseIntParam("4x"), std::nullopt);
+  // The same reading wherever a boolean field is coerced: query, form, JSON string.
+  JsonValue params = ParamsFromFlat({{"recursive", "Yes"}}, Type("DeleteFileRequest"));
+  ASSERT_TRUE(CoerceParams(Type("DeleteFileRequest"), &params).ok());
+  EXPECT_EQ(ToJson(params), R"({"recursive":true})");
+  JsonValue bad = ParamsFromFlat({{"recursive", "sure"}}, Type("DeleteFileRequest"));
+  EXPECT_EQ(ErrorTypeOf(CoerceParams(Type("DeleteFileRequest"), &bad)),
+            "bad-request/request-params-invalid");
 }
 
 TEST(Params, WireKeysKeepFilesComSpelling) {
