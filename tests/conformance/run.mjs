@@ -35,12 +35,31 @@ function parseArgs(argv) {
   return out;
 }
 
-// The emulator gains HTTPS on the emulator-fidelity branch; until then the
-// suite runs over plain HTTP and the flows that need https:// fail (that is
+// The emulator gains HTTPS on the emulator-fidelity branch: with
+// --tls-self-signed CA_FILE it makes its own certificate, with --tls-cert and
+// --tls-key it takes one (made here with openssl). Without either the suite
+// runs over plain HTTP and the flows that need https:// are skipped (that is
 // the baseline the README's Compatibility section records).
-function emulatorHasTls(binary) {
+function emulatorTlsMode(binary) {
   const help = spawnSync(binary, ['--help'], { encoding: 'utf8' });
-  return `${help.stdout}${help.stderr}`.includes('--tls-self-signed');
+  const text = `${help.stdout}${help.stderr}`;
+  if (text.includes('--tls-self-signed')) return 'self-signed';
+  if (text.includes('--tls-cert')) return 'cert';
+  return null;
+}
+
+// A throwaway certificate for 127.0.0.1 that is its own CA, for emulators
+// that take --tls-cert/--tls-key only.
+function makeCertificate(dir) {
+  const cert = join(dir, 'emulator-cert.pem');
+  const key = join(dir, 'emulator-key.pem');
+  const made = spawnSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-keyout', key, '-out', cert,
+  ], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr}`);
+  return { cert, key };
 }
 
 // Resolves with the emulator's start-up line ({"listening", "base_url", ...});
@@ -64,14 +83,25 @@ function startEmulator(binary, args) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const tls = opts.tls === 'auto' ? emulatorHasTls(opts.emulator) : opts.tls === 'on';
+  const tlsMode = opts.tls === 'off' ? null : emulatorTlsMode(opts.emulator);
+  if (opts.tls === 'on' && !tlsMode) {
+    console.error('conformance: --tls on, but this files-emulator has no TLS flags');
+    process.exit(1);
+  }
+  const tls = tlsMode !== null;
   const scratch = mkdtempSync(join(tmpdir(), 'filesgw-conformance-'));
   // Files.com keys are hex strings; a key without punctuation is accepted by
   // every SDK, including those that check the key's shape before sending.
   const apiKey = randomBytes(24).toString('hex');
   const args = ['--listen', '127.0.0.1:0', '--api-key', apiKey];
-  const caFile = join(scratch, 'emulator-ca.pem');
-  if (tls) args.push('--tls-self-signed', caFile);
+  let caFile = join(scratch, 'emulator-ca.pem');
+  if (tlsMode === 'self-signed') {
+    args.push('--tls-self-signed', caFile);
+  } else if (tlsMode === 'cert') {
+    const { cert, key } = makeCertificate(scratch);
+    args.push('--tls-cert', cert, '--tls-key', key);
+    caFile = cert;
+  }
 
   let emulator;
   try {
