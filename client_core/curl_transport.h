@@ -33,7 +33,8 @@ struct CurlTransportOptions {
   int max_idle_connections = 8;
   // Per host; 0 means only the total applies.
   int max_host_connections = 0;
-  // PEM bundle to verify servers with; empty uses the system store.
+  // PEM bundle to verify servers with, besides the system CA directory
+  // (libcurl keeps its CApath, /etc/ssl/certs on Debian); empty: the system store.
   std::string ca_file;
   // Ask for gzip/br/zstd and decode transparently.
   bool accept_compressed = true;

@@ -263,7 +263,8 @@ HttpReply Actions::Delete(const ActionRequest& r, Collection& c) const {
 }
 
 HttpReply Actions::List(const ActionRequest& r, Collection& c, bool paginated) const {
-  auto query = ParseListQuery(r.params, c.model(), paginated);
+  auto query =
+      ParseListQuery(r.params, c.model(), paginated, DocumentedListFields(r.route->method));
   if (!query.ok()) return ErrorReply(query.status());
   // Nested routes (/groups/{group_id}/users) and plain scalar params that
   // name model fields narrow the list by equality.

@@ -5,6 +5,9 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -95,6 +98,30 @@ std::string PathOf(const httplib::Request& req) {
   return target;
 }
 
+// An HTTPS server for one certificate and key given as PEM text.
+absl::StatusOr<std::unique_ptr<httplib::Server>> NewTlsServer(const std::string& cert_pem,
+                                                              const std::string& key_pem) {
+  BIO* cert_bio = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
+  X509* cert = cert_bio != nullptr ? PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(cert_bio);
+  BIO* key_bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  EVP_PKEY* key =
+      key_bio != nullptr ? PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(key_bio);
+  std::unique_ptr<httplib::SSLServer> server;
+  if (cert != nullptr && key != nullptr) {
+    // The server's SSL_CTX takes its own references to both.
+    server = std::make_unique<httplib::SSLServer>(cert, key);
+  }
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  if (server == nullptr || !server->is_valid()) {
+    return absl::InvalidArgumentError(
+        "cannot use the TLS certificate and key (PEM expected; the key must match the certificate)");
+  }
+  return std::unique_ptr<httplib::Server>(std::move(server));
+}
+
 FileSystemOptions FsOptions(const EmulatorOptions& o, std::function<absl::Time()> clock) {
   FileSystemOptions fs;
   fs.storage_dir = o.storage_dir;
@@ -128,7 +155,7 @@ struct Emulator::Impl {
     o.base_url = [this] { return absl::StrCat(Scheme(), options.listen_host, ":", port); };
     return o;
   }
-  bool Tls() const { return !options.tls_cert_file.empty() && !options.tls_key_file.empty(); }
+  bool Tls() const { return !options.tls_cert_pem.empty() && !options.tls_key_pem.empty(); }
   const char* Scheme() const { return Tls() ? "https://" : "http://"; }
   HttpHooks Hooks() {
     HttpHooks h;
@@ -421,14 +448,9 @@ absl::Status Emulator::Start() {
   }
   if (s.server_holder == nullptr) {
     if (s.Tls()) {
-      auto tls = std::make_unique<httplib::SSLServer>(s.options.tls_cert_file.c_str(),
-                                                      s.options.tls_key_file.c_str());
-      if (!tls->is_valid()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("cannot load the TLS certificate ", s.options.tls_cert_file, " and key ",
-                         s.options.tls_key_file));
-      }
-      s.server_holder = std::move(tls);
+      auto tls = NewTlsServer(s.options.tls_cert_pem, s.options.tls_key_pem);
+      if (!tls.ok()) return tls.status();
+      s.server_holder = *std::move(tls);
     } else {
       s.server_holder = std::make_unique<httplib::Server>();
     }

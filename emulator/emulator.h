@@ -97,10 +97,11 @@ struct EmulatorOptions {
   // must send it (to test clients that apply `headers`). Off by default, as
   // on Files.com: a part URL's signature is all a PUT needs.
   bool part_token_header = false;
-  // Both set: serve HTTPS with this PEM certificate (chain) and key, and hand
-  // out https:// URLs. Empty: plain HTTP.
-  std::string tls_cert_file;
-  std::string tls_key_file;
+  // Both set: serve HTTPS with this certificate and private key (PEM text;
+  // see tls.h for a throwaway pair) and hand out https:// URLs. Empty: plain
+  // HTTP.
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
 };
 
 // What the emulator holds for uploads that have begun and not ended.

@@ -169,7 +169,7 @@ void FaultReply(httplib::Response& res, const FaultRule& fault) {
 
 // False (and an answer written) when the URL's signature or time is not good.
 bool CheckUrl(const UrlSigner& signer, const httplib::Request& req, httplib::Response& res) {
-  switch (signer.Verify(req.path, req.get_param_value("X-Files-Date"),
+  switch (signer.Verify(req.method, req.path, req.get_param_value("X-Files-Date"),
                         req.get_param_value("X-Files-Expires"),
                         req.get_param_value("X-Files-Signature"))) {
     case UrlSigner::Check::kOk:
@@ -366,7 +366,7 @@ JsonValue FilesApi::PartDescriptor(const UploadSession& session, int64_t n,
   set("path", JsonString(session.path));
   set("ref", JsonString(session.ref));
   set("upload_uri", JsonString(absl::StrCat(base, resource, "?",
-                                            signer_.Sign(resource, options_.upload_url_ttl))));
+                                            signer_.Sign("PUT", resource, options_.upload_url_ttl))));
   return d;
 }
 
@@ -489,7 +489,7 @@ HttpReply FilesApi::Download(const ActionRequest& r) {
   std::string token = downloads_.Issue(std::move(ticket));
   std::string resource = absl::StrCat(kDownloadPrefix, token);
   std::string uri = absl::StrCat(BaseUrl(r), resource, "?",
-                                 signer_.Sign(resource, options_.download_url_ttl));
+                                 signer_.Sign("GET", resource, options_.download_url_ttl));
   return EntryReply(status, entry, uri);
 }
 

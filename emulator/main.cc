@@ -3,6 +3,7 @@
 //                  [--storage-dir DIR] [--part-size BYTES] [--download-url-ttl SECONDS]
 //                  [--upload-url-ttl SECONDS] [--threads N] [--upload-idle-ttl SECONDS]
 //                  [--control-token-file FILE] [--no-control]
+//                  [--tls-cert FILE --tls-key FILE | --tls-self-signed CA_OUT_FILE]
 // Prints one JSON line with the address when ready; exits on SIGTERM/SIGINT.
 #include <chrono>
 #include <sys/resource.h>
@@ -18,8 +19,17 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "emulator/emulator.h"
+#include "emulator/tls.h"
 
 namespace {
+
+bool ReadFile(const std::string& path, std::string* text) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  *text = buffer.str();
+  return static_cast<bool>(in) && !text->empty();
+}
 
 int Usage(const char* error) {
   if (error != nullptr) std::fprintf(stderr, "files-emulator: %s\n", error);
@@ -27,7 +37,7 @@ int Usage(const char* error) {
       "usage: files-emulator [--listen HOST:PORT] [--api-key KEY] [--empty] [--faults FILE]\n"
       "  --listen   address to serve on (default 127.0.0.1:8080; port 0 = any)\n"
       "  --api-key  the X-FilesAPI-Key to accept (default $FILES_EMULATOR_API_KEY or\n"
-      "             \"emulator-key\")\n"
+      "             \"emulatorkey0001\")\n"
       "  --empty    start without the demo site\n"
       "  --faults   JSON file with a list of fault rules to load at start\n"
       "  --storage-dir DIR        keep files under DIR (default: in memory)\n"
@@ -39,7 +49,12 @@ int Usage(const char* error) {
       "                           (default 600)\n"
       "  --control-token-file FILE  also accept this token (header X-Emulator-Control-Token)\n"
       "                           on /__emulator/* control endpoints; the API key always works\n"
-      "  --no-control             turn the control endpoints off (404)\n",
+      "  --no-control             turn the control endpoints off (404)\n"
+      "  --tls-cert FILE --tls-key FILE  serve HTTPS with this PEM certificate and key;\n"
+      "                           upload and download URLs are https:// too\n"
+      "  --tls-self-signed CA_OUT_FILE  serve HTTPS with a throwaway CA and certificate\n"
+      "                           (127.0.0.1, ::1, localhost) made at start; the CA PEM is\n"
+      "                           written to CA_OUT_FILE for clients to trust\n",
       error != nullptr ? stderr : stdout);
   return error != nullptr ? 2 : 0;
 }
@@ -50,8 +65,9 @@ int main(int argc, char** argv) {
   filesgw::emulator::EmulatorOptions options;
   options.port = 8080;
   const char* env_key = std::getenv("FILES_EMULATOR_API_KEY");
-  options.api_key = env_key != nullptr && *env_key != '\0' ? env_key : "emulator-key";
+  options.api_key = env_key != nullptr && *env_key != '\0' ? env_key : "emulatorkey0001";
   std::string faults_file;
+  std::string ca_out_file;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     std::string value;
@@ -62,7 +78,8 @@ int main(int argc, char** argv) {
     } else if ((arg == "--listen" || arg == "--api-key" || arg == "--faults" ||
                 arg == "--storage-dir" || arg == "--part-size" || arg == "--download-url-ttl" ||
                 arg == "--upload-url-ttl" || arg == "--threads" || arg == "--upload-idle-ttl" ||
-                arg == "--control-token-file") &&
+                arg == "--control-token-file" || arg == "--tls-cert" || arg == "--tls-key" ||
+                arg == "--tls-self-signed") &&
                i + 1 < argc) {
       value = argv[++i];
     }
@@ -108,6 +125,15 @@ int main(int argc, char** argv) {
       if (value.empty() || !in) return Usage("--control-token-file wants a readable file");
       options.control_token = std::string(absl::StripAsciiWhitespace(text.str()));
       if (options.control_token.empty()) return Usage("--control-token-file is empty");
+    } else if (arg == "--tls-cert" || arg == "--tls-key") {
+      std::string text;
+      if (value.empty() || !ReadFile(value, &text)) {
+        return Usage((arg + " wants a readable PEM file").c_str());
+      }
+      (arg == "--tls-cert" ? options.tls_cert_pem : options.tls_key_pem) = text;
+    } else if (arg == "--tls-self-signed") {
+      if (value.empty()) return Usage("--tls-self-signed wants a file to write the CA to");
+      ca_out_file = value;
     } else if (arg == "--no-control") {
       options.control_endpoints = false;
     } else if (arg == "--threads") {
@@ -117,6 +143,28 @@ int main(int argc, char** argv) {
     } else {
       return Usage(("unknown flag " + arg).c_str());
     }
+  }
+
+  if (!ca_out_file.empty()) {
+    if (!options.tls_cert_pem.empty() || !options.tls_key_pem.empty()) {
+      return Usage("--tls-self-signed and --tls-cert/--tls-key exclude each other");
+    }
+    auto tls = filesgw::emulator::MakeSelfSignedTls();
+    if (!tls.ok()) {
+      std::fprintf(stderr, "files-emulator: %s\n", std::string(tls.status().message()).c_str());
+      return 1;
+    }
+    std::ofstream out(ca_out_file, std::ios::trunc);
+    out << tls->ca_pem;
+    out.close();
+    if (!out) {
+      std::fprintf(stderr, "files-emulator: cannot write %s\n", ca_out_file.c_str());
+      return 1;
+    }
+    options.tls_cert_pem = tls->cert_pem;
+    options.tls_key_pem = tls->key_pem;
+  } else if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
+    return Usage("--tls-cert and --tls-key go together");
   }
 
   // Signals are taken by sigwait below; block them before any thread starts.

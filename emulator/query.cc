@@ -5,6 +5,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "emulator/params.h"
 #include "emulator/reply.h"
 #include "proto/api_pool.h"
@@ -126,8 +128,84 @@ absl::StatusOr<Filter> MakeFilter(Filter::Op op, const FieldDescriptor* field,
   return filter;
 }
 
+const files::v1::ListFields* DocumentedListFields(
+    const google::protobuf::MethodDescriptor* method) {
+  if (method == nullptr || !method->options().HasExtension(files::v1::list_fields)) return nullptr;
+  return &method->options().GetExtension(files::v1::list_fields);
+}
+
+namespace {
+
+// The entry of `documented` for `param`; null when the action lists none.
+const files::v1::ListParamFields* DocumentedParam(const files::v1::ListFields* documented,
+                                                  absl::string_view param) {
+  if (documented == nullptr) return nullptr;
+  for (const auto& p : documented->params()) {
+    if (p.param() == param) return &p;
+  }
+  return nullptr;
+}
+
+bool Lists(const files::v1::ListParamFields* entry, absl::string_view key) {
+  if (entry == nullptr) return false;
+  for (const auto& f : entry->fields()) {
+    if (f == key) return true;
+  }
+  return false;
+}
+
+// True when the keys given together in one filter param form an allowed set.
+bool AllowedTogether(const files::v1::ListParamFields& entry, std::vector<std::string> keys) {
+  if (keys.size() < 2 || entry.any_combination()) return true;
+  std::sort(keys.begin(), keys.end());
+  for (const auto& set : entry.combinations()) {
+    std::vector<std::string> allowed(set.fields().begin(), set.fields().end());
+    std::sort(allowed.begin(), allowed.end());
+    if (allowed == keys) return true;
+  }
+  return false;
+}
+
+bool IsScalar(const FieldDescriptor* field) {
+  return field != nullptr && !field->is_repeated() &&
+         field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE;
+}
+
+// A documented filter field the model lacks. `not_<flag>` means "<flag> is
+// the opposite" (users' not_site_admin); any other name compares the record's
+// key of that name, as a number when the value reads as one.
+absl::StatusOr<Filter> MakeAliasFilter(Filter::Op op, const Descriptor* model,
+                                       const std::string& key, const JsonValue& value) {
+  absl::string_view base = key;
+  if (absl::ConsumePrefix(&base, "not_") && op == Filter::Op::kEq) {
+    const FieldDescriptor* flag = ModelField(model, base);
+    if (IsScalar(flag) && flag->cpp_type() == FieldDescriptor::CPPTYPE_BOOL) {
+      auto b = AsBool(value);
+      if (!b) {
+        return ApiError("bad-request/invalid-filter-param-value",
+                        absl::StrCat("Invalid filter value for ", key, "."));
+      }
+      return MakeFilter(op, flag, JsonValue(!*b));
+    }
+  }
+  Filter filter;
+  filter.op = op;
+  filter.key = key;
+  auto text = AsText(value);
+  if (!text) {
+    return ApiError("bad-request/invalid-filter-param-value",
+                    absl::StrCat("Invalid filter value for ", key, "."));
+  }
+  auto number = op == Filter::Op::kPrefix ? std::nullopt : AsInt64(value);
+  filter.value = number ? JsonValue(*number) : JsonString(*text);
+  return filter;
+}
+
+}  // namespace
+
 absl::StatusOr<ListQuery> ParseListQuery(const JsonValue& params, const Descriptor* model,
-                                         bool paginated) {
+                                         bool paginated,
+                                         const files::v1::ListFields* documented) {
   ListQuery q;
   q.paginated = paginated;
   if (const JsonValue* per_page = Member(params, "per_page"); per_page != nullptr && !per_page->IsNull()) {
@@ -146,11 +224,12 @@ absl::StatusOr<ListQuery> ParseListQuery(const JsonValue& params, const Descript
       return ApiError("bad-request/multiple-sort-params-not-allowed",
                       "Only one sort_by field is allowed.");
     }
+    const files::v1::ListParamFields* sortable = DocumentedParam(documented, "sort_by");
     for (const auto& m : sort->GetObject()) {
       std::string key(m.name.GetString(), m.name.GetStringLength());
       const FieldDescriptor* field = ModelField(model, key);
-      if (field == nullptr || field->is_repeated() ||
-          field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      bool allowed = documented != nullptr ? Lists(sortable, key) : IsScalar(field);
+      if (!allowed) {
         return ApiError("bad-request/invalid-sort-field",
                         absl::StrCat("Cannot sort by ", key, "."));
       }
@@ -159,7 +238,8 @@ absl::StatusOr<ListQuery> ParseListQuery(const JsonValue& params, const Descript
         return ApiError("bad-request/request-params-invalid",
                         absl::StrCat("sort_by[", key, "] must be asc or desc."));
       }
-      q.sort_key = WireKey(field);
+      // A documented field the model lacks sorts on the record's key of that name.
+      q.sort_key = IsScalar(field) ? WireKey(field) : key;
       q.descending = dir == "desc";
     }
   }
@@ -175,17 +255,26 @@ absl::StatusOr<ListQuery> ParseListQuery(const JsonValue& params, const Descript
       return ApiError("bad-request/invalid-filter-param-format",
                       absl::StrCat(name, " must be a map field -> value."));
     }
+    const files::v1::ListParamFields* entry = DocumentedParam(documented, name);
+    std::vector<std::string> keys;
     for (const auto& m : map->GetObject()) {
       std::string key(m.name.GetString(), m.name.GetStringLength());
       const FieldDescriptor* field = ModelField(model, key);
-      if (field == nullptr || field->is_repeated() ||
-          field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      bool allowed = documented != nullptr ? Lists(entry, key) : IsScalar(field);
+      if (!allowed) {
         return ApiError("bad-request/invalid-filter-field",
-                        absl::StrCat("Cannot filter by ", key, "."));
+                        absl::StrCat("Cannot filter by ", key, " with ", name, "."));
       }
-      auto filter = MakeFilter(op, field, m.value);
+      auto filter = IsScalar(field) ? MakeFilter(op, field, m.value)
+                                    : MakeAliasFilter(op, model, key, m.value);
       if (!filter.ok()) return filter.status();
       q.filters.push_back(std::move(*filter));
+      keys.push_back(std::move(key));
+    }
+    if (entry != nullptr && !AllowedTogether(*entry, keys)) {
+      return ApiError("bad-request/invalid-filter-alias-combination",
+                      absl::StrCat("These ", name, " fields cannot be combined: ",
+                                   absl::StrJoin(keys, ", "), "."));
     }
   }
   if (const JsonValue* cursor = Member(params, "cursor"); cursor != nullptr && !cursor->IsNull()) {

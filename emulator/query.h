@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "emulator/json.h"
+#include "files/v1/options.pb.h"
 #include "google/protobuf/descriptor.h"
 
 namespace filesgw::emulator {
@@ -42,10 +43,19 @@ struct ListQuery {
 
 // Reads per_page, cursor, sort_by and filter* from `params` against `model`.
 // Errors are Files.com bad-request types (invalid-cursor, invalid-filter-field,
-// invalid-sort-field, request-params-invalid, ...).
+// invalid-sort-field, invalid-filter-alias-combination, request-params-invalid, ...).
+// `documented` (the RPC's (files.v1.list_fields); null when it has none): only
+// the fields it lists are taken, in the combinations it allows, including
+// fields that are not model fields: `not_<flag>` filters on a boolean model
+// field's opposite, any other one on the record's key of that name. Without
+// it, any scalar model field is taken.
 absl::StatusOr<ListQuery> ParseListQuery(const JsonValue& params,
                                          const google::protobuf::Descriptor* model,
-                                         bool paginated);
+                                         bool paginated,
+                                         const files::v1::ListFields* documented = nullptr);
+
+// The (files.v1.list_fields) option of `method`, or null.
+const files::v1::ListFields* DocumentedListFields(const google::protobuf::MethodDescriptor* method);
 
 // An equality filter on `key` with `text` read as `field`'s type.
 absl::StatusOr<Filter> MakeFilter(Filter::Op op, const google::protobuf::FieldDescriptor* field,

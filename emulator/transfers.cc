@@ -1,9 +1,13 @@
 #include "emulator/transfers.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <atomic>
 #include <random>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -35,15 +39,21 @@ std::string RandomHex() {
 UrlSigner::UrlSigner(std::function<absl::Time()> clock)
     : clock_(std::move(clock)), secret_(RandomHex()) {}
 
-std::string UrlSigner::Mac(absl::string_view resource, absl::string_view date,
-                           absl::string_view expires, absl::string_view issued,
-                           absl::string_view generation) const {
-  return Sha256Hex(absl::StrCat(secret_, "\n", resource, "\n", date, "\n", expires, "\n", issued,
-                                "\n", generation))
+std::string UrlSigner::Mac(absl::string_view method, absl::string_view resource,
+                           absl::string_view date, absl::string_view expires,
+                           absl::string_view issued, absl::string_view generation) const {
+  std::string to_sign = absl::StrCat(method == "HEAD" ? "GET" : method, "\n", resource, "\n", date,
+                                     "\n", expires, "\n", issued, "\n", generation);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
+       reinterpret_cast<const unsigned char*>(to_sign.data()), to_sign.size(), mac, &length);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(mac), length))
       .substr(0, kMacHexChars);
 }
 
-std::string UrlSigner::Sign(absl::string_view resource, absl::Duration ttl) const {
+std::string UrlSigner::Sign(absl::string_view method, absl::string_view resource,
+                            absl::Duration ttl) const {
   absl::Time now = clock_();
   std::string date = absl::FormatTime("%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone());
   std::string expires = absl::StrCat(std::max<int64_t>(0, absl::ToInt64Seconds(ttl)));
@@ -57,18 +67,19 @@ std::string UrlSigner::Sign(absl::string_view resource, absl::Duration ttl) cons
   }
   return absl::StrCat("X-Files-Date=", date, "&X-Files-Expires=", expires,
                       "&X-Files-Signature=", issued, ".", generation, ".",
-                      Mac(resource, date, expires, issued, generation));
+                      Mac(method, resource, date, expires, issued, generation));
 }
 
-UrlSigner::Check UrlSigner::Verify(absl::string_view resource, absl::string_view date,
-                                   absl::string_view expires, absl::string_view signature) const {
+UrlSigner::Check UrlSigner::Verify(absl::string_view method, absl::string_view resource,
+                                   absl::string_view date, absl::string_view expires,
+                                   absl::string_view signature) const {
   if (date.empty() || expires.empty() || signature.empty()) return Check::kMissing;
   std::vector<absl::string_view> parts = absl::StrSplit(signature, '.');
   uint64_t issued_ns = 0, generation = 0;
   int64_t seconds = 0;
   if (parts.size() != 3 || !absl::SimpleHexAtoi(parts[0], &issued_ns) ||
       !absl::SimpleHexAtoi(parts[1], &generation) || !absl::SimpleAtoi(expires, &seconds) ||
-      seconds < 0 || parts[2] != Mac(resource, date, expires, parts[0], parts[1])) {
+      seconds < 0 || parts[2] != Mac(method, resource, date, expires, parts[0], parts[1])) {
     return Check::kBadSignature;
   }
   absl::Time issued = absl::FromUnixNanos(static_cast<int64_t>(issued_ns));

@@ -44,18 +44,23 @@ class UrlSigner {
 
   explicit UrlSigner(std::function<absl::Time()> clock);
 
-  // The query string (without '?') for `resource` (an absolute URL path),
-  // valid for `ttl` from now (whole seconds, as X-Files-Expires says).
-  std::string Sign(absl::string_view resource, absl::Duration ttl) const;
+  // The query string (without '?') that lets `method` ("PUT", "GET") on
+  // `resource` (an absolute URL path) for `ttl` from now (whole seconds, as
+  // X-Files-Expires says): an HMAC-SHA256, keyed with a secret of this
+  // signer, over the method, path, date, expiry and issue time, as S3's
+  // query-string authentication signs its requests.
+  std::string Sign(absl::string_view method, absl::string_view resource, absl::Duration ttl) const;
   // `date`, `expires`, `signature`: the three query parameters as received.
-  Check Verify(absl::string_view resource, absl::string_view date, absl::string_view expires,
-               absl::string_view signature) const;
+  // HEAD is checked as GET (S3 lets a presigned GET answer HEAD too).
+  Check Verify(absl::string_view method, absl::string_view resource, absl::string_view date,
+               absl::string_view expires, absl::string_view signature) const;
   // Every URL issued so far counts as expired from now on.
   void ExpireAll();
 
  private:
-  std::string Mac(absl::string_view resource, absl::string_view date, absl::string_view expires,
-                  absl::string_view issued, absl::string_view generation) const;
+  std::string Mac(absl::string_view method, absl::string_view resource, absl::string_view date,
+                  absl::string_view expires, absl::string_view issued,
+                  absl::string_view generation) const;
 
   std::function<absl::Time()> clock_;
   std::string secret_;
@@ -68,7 +73,9 @@ struct UploadSession {
   std::string ref;
   std::string path;
   bool mkdir_parents = false;
-  std::string part_token;  // the X-Emulator-Part-Token header value part PUTs must carry
+  // The X-Emulator-Part-Token value part PUTs must carry when the emulator
+  // asks for it (FilesApiOptions::part_token_header).
+  std::string part_token;
 };
 
 struct UploadedPart {

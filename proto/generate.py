@@ -136,6 +136,41 @@ def render_request(endpoint, imports):
     return lines[:2] + nested + lines[2:] + ["}"]
 
 
+def render_list_fields(endpoint):
+    """The (files.v1.list_fields) option lines: the documented sort/filter fields.
+
+    api.json's combinations span every filter param of the action (often all
+    2^n - 1 subsets); each param keeps only its own part of them, of two or
+    more fields, and says any_combination when that is every such set.
+    """
+    documented = [p for p in endpoint["params"] if p.get("valid_fields")]
+    if not documented:
+        return []
+    quote = lambda names: "[%s]" % ", ".join('"%s"' % n for n in names)
+    lines = ["    option (files.v1.list_fields) = {"]
+    for p in documented:
+        fields = p["valid_fields"]
+        combos = p.get("valid_field_combinations")
+        sets = []
+        for combination in combos or []:
+            own = [f for f in fields if f in combination]
+            if len(own) >= 2 and own not in sets:
+                sets.append(own)
+        n = len(fields)
+        free = not combos or len(sets) == 2 ** n - n - 1
+        line = '      params: {param: "%s" fields: %s' % (p["name"], quote(fields))
+        if p["name"] == "sort_by" or free:  # sort_by takes one field at a time anyway
+            lines.append(line + (" any_combination: true}"
+                                 if free and n >= 2 and p["name"] != "sort_by" else "}"))
+            continue
+        lines.append(line)
+        for own in sets:
+            lines.append("        combinations: {fields: %s}" % quote(own))
+        lines[-1] += "}"
+    lines.append("    };")
+    return lines
+
+
 def render_response(endpoint, imports):
     """Returns (response type, message lines or [])."""
     ret = endpoint["returns"]
@@ -184,6 +219,7 @@ def render_file(name, models, endpoints):
             service.append('    option (files.v1.sdk) = {resource: "%s" action: "%s" success_status: %d%s};' % (
                 e["resource"], e["action"], e["status"],
                 " paginated: true" if e["returns"] and e["returns"]["paginated"] else ""))
+            service.extend(render_list_fields(e))
             service.append("  }")
         service.append("}")
         if body:

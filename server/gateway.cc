@@ -85,6 +85,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   if (transport == nullptr) {
     client_core::CurlTransportOptions curl;
     curl.source_ip = options.source_ip;
+    curl.ca_file = options.ca_file;
     curl.max_total_connections = options.api_connections;
     transport = client_core::MakeCurlTransport(curl);
     curl.max_total_connections = options.storage_connections;

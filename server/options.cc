@@ -1,5 +1,7 @@
 #include "server/options.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -51,6 +53,7 @@ std::string UsageText() {
   --max-retry-delay=DUR       backoff cap [2s; FILESGW_MAX_RETRY_DELAY]
   --drain-timeout=DUR         SIGTERM grace for in-flight calls [20s; FILESGW_DRAIN_TIMEOUT]
   --source-ip=IP              local address for upstream connections [FILESGW_SOURCE_IP]
+  --ca-file=PATH              PEM CA bundle trusted for upstream HTTPS, besides the system store [FILESGW_CA_FILE]
   --log-level=LEVEL           debug|info|warn|error [info; FILESGW_LOG_LEVEL]
   --max-concurrent-requests=N upstream API requests in flight, all callers together [32; FILESGW_MAX_CONCURRENT_REQUESTS]
   --requests-per-second=R     upstream API request rate cap, 0 = none [0; FILESGW_REQUESTS_PER_SECOND]
@@ -252,6 +255,7 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
       {"max-retry-delay", "FILESGW_MAX_RETRY_DELAY"},
       {"drain-timeout", "FILESGW_DRAIN_TIMEOUT"},
       {"source-ip", "FILESGW_SOURCE_IP"},
+      {"ca-file", "FILESGW_CA_FILE"},
       {"log-level", "FILESGW_LOG_LEVEL"},
       {"chunk-size", "FILESGW_CHUNK_SIZE"},
       {"max-parallel-parts", "FILESGW_MAX_PARALLEL_PARTS"},
@@ -435,6 +439,13 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
     return absl::InvalidArgumentError("--emulator-upload-idle-ttl must be positive");
   }
   text("source-ip", &o.source_ip);
+  if (const Flag* f = &find("ca-file"); f->set) {
+    // Checked now: a typo would otherwise surface as every call failing TLS.
+    if (f->value.empty() || access(f->value.c_str(), R_OK) != 0) {
+      return bad(*f, "expected a readable PEM file");
+    }
+    o.ca_file = f->value;
+  }
   if (const Flag* f = &find("emulator-control-token-file"); f->set) {
     if (auto s = ReadSecretFile(f->value, &o.emulator_control_token); !s.ok()) return s;
   }

@@ -97,6 +97,9 @@ struct GatewayOptions {
   // How long SIGTERM waits for in-flight calls before cancelling them.
   absl::Duration drain_timeout = absl::Seconds(20);
   std::string source_ip;
+  // PEM CA bundle for upstream HTTPS (the API and the presigned URLs), e.g. a
+  // TLS emulator's throwaway CA. Empty: the system store only.
+  std::string ca_file;
   // From --emulator-control-token-file: when set, the embedded emulator's
   // control endpoints (faults, reset, ...) are on and accept this token;
   // otherwise they are off.

@@ -22,7 +22,7 @@ class SessionAuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
     emulator::EmulatorOptions options;
-    options.api_key = "emulator-key";
+    options.api_key = "emulatorkey0001";
     emulator_ = std::make_unique<emulator::Emulator>(options);
     ASSERT_TRUE(emulator_->Start().ok());
   }

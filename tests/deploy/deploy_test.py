@@ -872,7 +872,7 @@ class RootfsTest(unittest.TestCase):
         os.makedirs(os.path.join(root, "etc/files-gateway"), exist_ok=True)
         os.makedirs(os.path.join(root, "run/secrets"), exist_ok=True)
         with open(os.path.join(root, "run/secrets/api-key"), "w") as f:
-            f.write("emulator-key\n")
+            f.write("emulatorkey0001\n")
         with open(os.path.join(root, "etc/files-gateway/config.yaml"), "w") as f:
             f.write(f"listen: \"127.0.0.1:{grpc_port}\"\n"
                     f"health_listen: \"127.0.0.1:{health_port}\"\n"

@@ -365,22 +365,62 @@ TEST_F(EmulatorHttpTest, Pages2500UsersBothDirections) {
 }
 
 TEST_F(EmulatorHttpTest, EachFilterType) {
-  std::vector<int64_t> ids;
-  for (const char* name : {"filt-a1", "filt-a2", "filt-b1"}) ids.push_back(CreateUser(name));
+  int days = 10;
+  for (const char* name : {"filt-a1", "filt-a2", "filt-b1"}) {
+    auto res = Post("/users", absl::StrCat(R"({"username":")", name,
+                                           R"(","password_validity_days":)", days, "}"));
+    ASSERT_TRUE(res && res->status == 201) << (res ? res->body : "no response");
+    days += 10;
+  }
   auto count = [&](const std::string& query) -> int {
     auto res = Get("/users?" + query);
     EXPECT_TRUE(res && res->status == 200) << query << ": " << (res ? res->body : "");
     return res && res->status == 200 ? static_cast<int>(Parse(res->body).Size()) : -1;
   };
+  // Only the fields Files.com documents for GET /users (api.json's
+  // valid_fields, carried by the (files.v1.list_fields) option).
   EXPECT_EQ(count("filter[username]=filt-a2"), 1);
   EXPECT_EQ(count("filter_prefix[username]=filt-a"), 2);
-  EXPECT_EQ(count(absl::StrCat("filter_gt[id]=", ids[0])), 2);
-  EXPECT_EQ(count(absl::StrCat("filter_gteq[id]=", ids[0])), 3);
-  EXPECT_EQ(count(absl::StrCat("filter_lt[id]=", ids[2], "&filter_prefix[username]=filt-")), 2);
-  EXPECT_EQ(count(absl::StrCat("filter_lteq[id]=", ids[2], "&filter_prefix[username]=filt-")), 3);
+  EXPECT_EQ(count("filter_gt[password_validity_days]=10&filter_prefix[username]=filt-"), 2);
+  EXPECT_EQ(count("filter_gteq[password_validity_days]=10&filter_prefix[username]=filt-"), 3);
+  EXPECT_EQ(count("filter_lt[password_validity_days]=30&filter_prefix[username]=filt-"), 2);
+  EXPECT_EQ(count("filter_lteq[password_validity_days]=30&filter_prefix[username]=filt-"), 3);
   EXPECT_EQ(count("filter[username]=filt-a1&filter[site_admin]=false"), 1);
   auto bad = Get("/users?filter[no_such_field]=1");
   EXPECT_EQ(TypeOf(bad), "bad-request/invalid-filter-field");
+}
+
+// Issue 15: filter[not_site_admin] (the SDKs' README example) is documented
+// though no model field has that name; undocumented fields are refused even
+// when the model has them; fields go together only as documented.
+TEST_F(EmulatorHttpTest, DocumentedSortAndFilterFieldsOnly) {
+  ASSERT_EQ(Post("/users", R"({"username":"doc-admin","site_admin":true})")->status, 201);
+  ASSERT_EQ(Post("/users", R"({"username":"doc-user","site_admin":false})")->status, 201);
+  auto names = [&](const std::string& query) {
+    std::vector<std::string> out;
+    auto res = Get("/users?per_page=10000&" + query);  // other tests leave many users
+    EXPECT_TRUE(res && res->status == 200) << query << ": " << (res ? res->body : "");
+    if (!res || res->status != 200) return out;
+    JsonDoc doc = Parse(res->body);
+    for (const auto& u : doc.GetArray()) {
+      std::string name = u["username"].GetString();
+      if (absl::StartsWith(name, "doc-")) out.push_back(name);
+    }
+    return out;
+  };
+  EXPECT_EQ(names("filter[not_site_admin]=true"), std::vector<std::string>{"doc-user"});
+  EXPECT_EQ(names("filter[not_site_admin]=False"), std::vector<std::string>{"doc-admin"});
+  EXPECT_EQ(names("filter[not_site_admin]=true&filter[username]=doc-user"),
+            std::vector<std::string>{"doc-user"});
+  EXPECT_EQ(names("sort_by[username]=desc&filter_prefix[username]=doc-"),
+            (std::vector<std::string>{"doc-user", "doc-admin"}));
+  // `id` is a User field, but GET /users documents no sort or range filter on it.
+  EXPECT_EQ(TypeOf(Get("/users?sort_by[id]=asc")), "bad-request/invalid-sort-field");
+  EXPECT_EQ(TypeOf(Get("/users?filter_gt[id]=1")), "bad-request/invalid-filter-field");
+  EXPECT_EQ(TypeOf(Get("/users?filter[email]=a@b.c&filter[username]=doc-user")),
+            "bad-request/invalid-filter-alias-combination");
+  EXPECT_EQ(TypeOf(Get("/users?filter[not_site_admin]=perhaps")),
+            "bad-request/invalid-filter-param-value");
 }
 
 TEST_F(EmulatorHttpTest, BadPerPageAndBadCursorAre422) {

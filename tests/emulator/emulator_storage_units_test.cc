@@ -283,7 +283,7 @@ TEST(FileSystemDisk, RescansWhatItStoredAndSkipsSymlinks) {
 TEST(UrlSigner, ExpiresAndRejectsTampering) {
   absl::Time now = absl::FromUnixSeconds(1700000000);
   UrlSigner signer([&now] { return now; });
-  std::string query = signer.Sign("/__emulator/download/abc", absl::Seconds(60));
+  std::string query = signer.Sign("GET", "/__emulator/download/abc", absl::Seconds(60));
   EXPECT_THAT(query, ::testing::StartsWith("X-Files-Date=20231114T221320Z&X-Files-Expires=60&"));
   auto param = [&query](const std::string& key) {
     size_t at = query.find(key + "=") + key.size() + 1;
@@ -291,17 +291,20 @@ TEST(UrlSigner, ExpiresAndRejectsTampering) {
   };
   std::string date = param("X-Files-Date"), sig = param("X-Files-Signature");
   using Check = UrlSigner::Check;
-  EXPECT_EQ(signer.Verify("/__emulator/download/abc", date, "60", sig), Check::kOk);
-  EXPECT_EQ(signer.Verify("/__emulator/download/abd", date, "60", sig), Check::kBadSignature);
-  EXPECT_EQ(signer.Verify("/__emulator/download/abc", date, "600", sig), Check::kBadSignature);
-  EXPECT_EQ(signer.Verify("/__emulator/download/abc", date, "60", ""), Check::kMissing);
+  EXPECT_EQ(signer.Verify("GET", "/__emulator/download/abc", date, "60", sig), Check::kOk);
+  EXPECT_EQ(signer.Verify("GET", "/__emulator/download/abd", date, "60", sig), Check::kBadSignature);
+  EXPECT_EQ(signer.Verify("GET", "/__emulator/download/abc", date, "600", sig), Check::kBadSignature);
+  EXPECT_EQ(signer.Verify("GET", "/__emulator/download/abc", date, "60", ""), Check::kMissing);
+  // A URL for GET does not let a PUT in (HEAD goes with GET, as on S3).
+  EXPECT_EQ(signer.Verify("PUT", "/__emulator/download/abc", date, "60", sig), Check::kBadSignature);
+  EXPECT_EQ(signer.Verify("HEAD", "/__emulator/download/abc", date, "60", sig), Check::kOk);
   now += absl::Seconds(59);
-  EXPECT_EQ(signer.Verify("/__emulator/download/abc", date, "60", sig), Check::kOk);
+  EXPECT_EQ(signer.Verify("GET", "/__emulator/download/abc", date, "60", sig), Check::kOk);
   now += absl::Seconds(1);
-  EXPECT_EQ(signer.Verify("/__emulator/download/abc", date, "60", sig), Check::kExpired);
+  EXPECT_EQ(signer.Verify("GET", "/__emulator/download/abc", date, "60", sig), Check::kExpired);
   now -= absl::Seconds(30);
   signer.ExpireAll();
-  EXPECT_EQ(signer.Verify("/__emulator/download/abc", date, "60", sig), Check::kExpired);
+  EXPECT_EQ(signer.Verify("GET", "/__emulator/download/abc", date, "60", sig), Check::kExpired);
 }
 
 TEST(UploadSessions, AssembleMatchesOneShotHashInAnyArrivalOrder) {

@@ -59,6 +59,26 @@ TEST(Options, ApiKeyFileIsReadAndTrimmed) {
   EXPECT_EQ(o->base_url, "http://127.0.0.1:1");
 }
 
+// A CA bundle to trust upstream (e.g. a TLS emulator's), by flag or env;
+// an unreadable one is refused at start, not at the first call.
+TEST(Options, CaFileByFlagOrEnvMustBeReadable) {
+  std::string path = ::testing::TempDir() + "/ca.pem";
+  FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs("-----BEGIN CERTIFICATE-----\n", f);
+  std::fclose(f);
+  auto flag = ParseOptions({"--ca-file", path}, Env({}));
+  ASSERT_TRUE(flag.ok()) << flag.status();
+  EXPECT_EQ(flag->ca_file, path);
+  auto env = ParseOptions({}, Env({{"FILESGW_CA_FILE", path}}));
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_EQ(env->ca_file, path);
+  EXPECT_TRUE(ParseOptions({}, Env({}))->ca_file.empty());
+  auto missing = ParseOptions({"--ca-file=/does/not/exist.pem"}, Env({}));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("ca-file"), absl::string_view::npos)
+      << missing.status();
+}
+
 // The embedded emulator's control endpoints are off unless a token is given.
 TEST(Options, EmulatorUploadIdleTtl) {
   auto defaults = ParseOptions({}, Env({}));
