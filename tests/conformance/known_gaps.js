@@ -7,13 +7,9 @@
 
 module.exports = [
   [/^(uploadFile|uploadStream) 0 B: the file has the bytes sent$/,
-   'emulator gap (on emulator-fidelity 7763bb6; Files.com behaviour unverified): for an empty file or stream ' +
+   'emulator gap (on emulator-fidelity e18e039; Files.com behaviour unverified): for an empty file or stream ' +
    'the SDK PUTs no part and sends {action: "end", ref}; the emulator refuses it ("No part of upload ... was ' +
    'uploaded") where a user expects an empty file'],
-  [/not_site_admin/,
-   'emulator gap (issue 15 item 5): filter[not_site_admin] refused as an invalid filter field'],
-  [/^an undocumented filter field is a BadRequestError$/,
-   'emulator gap (issue 15 item 5): filters on model fields outside the documented set are accepted'],
   [/^search narrows the listing/,
    'emulator gap (not in issue 15): GET /folders/{path}?search=... ignores search and lists everything'],
   [/^search finds by partial name$/,
