@@ -126,6 +126,15 @@ async function main() {
 
   const test = spawn(process.execPath, ['--test', '--test-reporter=spec', ...opts.files],
                      { stdio: 'inherit', env });
+  // CTest's timeout signals this process only: take the children along.
+  for (const signal of ['SIGTERM', 'SIGINT']) {
+    process.once(signal, () => {
+      test.kill('SIGTERM');
+      emulator.child.kill('SIGTERM');
+      rmSync(scratch, { recursive: true, force: true });
+      process.exit(1);
+    });
+  }
   const code = await new Promise((r) => test.once('exit', (c, signal) => r(signal ? 1 : c)));
   emulator.child.removeAllListeners('exit');
   emulator.child.kill('SIGTERM');
