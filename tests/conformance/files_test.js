@@ -155,6 +155,19 @@ describe('uploads', () => {
     assert.deepEqual(listed, names.map((n) => `${folder}/sub dir é/${n}`).sort());
   });
 
+  // The README's "Paths" section: case-insensitive, NFC-normalised.
+  test('paths are case-insensitive (README: Documents/Reports/Q1.pdf)', async () => {
+    await File.uploadData(`${folder}/Documents/Reports/Q1.pdf`, 'q1', { mkdir_parents: true });
+    const found = await File.find(`${folder}/documents/reports/q1.PDF`);
+    assert.equal(Number(found.size), 2);
+  });
+
+  test('paths are NFC-normalised (README: uploads/\\u0065\\u0301.txt is uploads/é.txt)', async () => {
+    await File.uploadData(`${folder}/nfc/\u0065\u0301.txt`, 'e acute', { mkdir_parents: true });
+    const found = await File.find(`${folder}/nfc/\u00e9.txt`);
+    assert.equal(Number(found.size), 7);
+  });
+
   test('an upload replaces an existing file', { skip: downloadSkip }, async () => {
     const dest = `${folder}/replace.txt`;
     await File.uploadData(dest, 'first version');
