@@ -25,8 +25,8 @@ Files.setBaseUrl(baseUrl);
 Files.setApiKey(apiKey);
 // The SDK logs every retry at INFO; a failure is reported by the test anyway.
 Files.setLogLevel(LogLevel.ERROR);
-// A refused request must fail the test at once rather than after retries:
-// the emulator is on loopback, so there is nothing to wait for.
+// The SDK retries only when no HTTP answer came (a reset, a TLS failure);
+// on loopback that is a fault to see at once, not after seconds of backoff.
 Files.configureNetwork({ maxNetworkRetries: 0, networkTimeout: 60 });
 
 // A path no other test uses, so test files can run in parallel on one
