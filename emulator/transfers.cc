@@ -1,5 +1,6 @@
 #include "emulator/transfers.h"
 
+#include <malloc.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -336,7 +337,15 @@ int UploadSessions::DropIdle() {
   }
   // Outside mu_: waiting for a hash must not hold up every other upload.
   for (const auto& s : dropped) Release(s);
-  return static_cast<int>(dropped.size());
+  const int count = static_cast<int>(dropped.size());
+  if (count > 0) {
+    dropped.clear();
+    // Part buffers are megabytes each, and after glibc's mmap threshold has
+    // risen they live in the heap: freed, they stay resident (an embedded
+    // emulator kept 150 MiB of abandoned parts' pages) until trimmed.
+    malloc_trim(0);
+  }
+  return count;
 }
 
 void UploadSessions::SweepIfDue() {

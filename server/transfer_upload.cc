@@ -25,6 +25,10 @@
 namespace filesgw::server::transfer {
 namespace {
 
+// How long after the caller's reads end `end` waits for a cancel to show
+// (see Commit). Small next to an upload's own round trips.
+constexpr absl::Duration kCancelGrace = absl::Milliseconds(20);
+
 using client_core::ApiRequest;
 using client_core::ApiResult;
 using files::v1::UploadRequest;
@@ -84,6 +88,7 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
       // (OnCancel may run just after this, so Commit looks once more.)
       if (context_->IsCancelled()) return CallerCancelled();
       half_closed_ = true;
+      reads_ended_at_ = absl::Now();
       if (phase_ == Phase::kFirst) {
         return Fail(Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE",
                           "the upload stream ended before its first message"));
@@ -325,7 +330,27 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
 
   void Commit() {
     // The last moment to notice a cancel that raced the end of the reads:
-    // once `end` is sent the file is visible.
+    // once `end` is sent the file is visible. A client's RST_STREAM ends the
+    // pending read (ok = false, as a half-close does) a moment before gRPC
+    // marks the call cancelled: seen with grpc-js and grpc-java aborting an
+    // upload right after its first message, whose empty file was committed.
+    // So `end` waits until kCancelGrace has passed since the reads ended.
+    if (context_->IsCancelled()) return CallerCancelled();
+    const absl::Time go = reads_ended_at_ + kCancelGrace;
+    if (!grace_waited_ && absl::Now() < go) {
+      grace_waited_ = true;
+      committing_ = true;  // nothing else starts the commit meanwhile
+      auto self = shared_from_this();
+      impl_.deps.scheduler->RunAt(go, [self] {
+        self->Post([self] {
+          self->committing_ = false;
+          if (self->ended_) return;
+          if (self->failing_) return self->Unwind();
+          self->Commit();
+        });
+      });
+      return;
+    }
     if (context_->IsCancelled()) return CallerCancelled();
     committing_ = true;
     api_busy_ = true;
@@ -497,6 +522,8 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
   Phase phase_ = Phase::kFirst;
   bool reading_ = false;
   bool half_closed_ = false;
+  absl::Time reads_ended_at_ = absl::InfinitePast();
+  bool grace_waited_ = false;
   bool finish_upload_ = false;
   bool resumable_ = false;
   bool api_busy_ = false;  // a begin_upload or commit answer is awaited
