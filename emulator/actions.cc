@@ -39,7 +39,17 @@ std::string NormalizeKey(absl::string_view path) {
 // Params that steer listing rather than name model fields.
 bool IsListControl(absl::string_view key) {
   return key == "cursor" || key == "per_page" || key == "sort_by" ||
-         absl::StartsWith(key, "filter") || key == "action";
+         absl::StartsWith(key, "filter") || key == "action" || key == "search";
+}
+
+// The keys Files.com's `search` param looks in (users: partial matches of
+// username, name, email or company), those the model has.
+std::vector<std::string> SearchKeys(const Descriptor* model) {
+  std::vector<std::string> keys;
+  for (const char* key : {"username", "name", "email", "company"}) {
+    if (model != nullptr && model->FindFieldByName(key) != nullptr) keys.emplace_back(key);
+  }
+  return keys;
 }
 
 std::string CanonicalMethodName(absl::string_view name) {
@@ -217,6 +227,10 @@ HttpReply Actions::Create(const ActionRequest& r, Collection& c) const {
   for (const char* stamp : {"created_at", "updated_at"}) {
     if (model->FindFieldByName(stamp) != nullptr) SetMember(record, stamp, JsonString(now));
   }
+  // Made outside any workspace: the default one (0), else the caller's.
+  if (model->FindFieldByName("workspace_id") != nullptr) {
+    SetMember(record, "workspace_id", JsonValue(r.workspace_id.value_or(0)));
+  }
   JsonValue fields = ModelFields(r.params, model);
   for (auto& m : fields.GetObject()) {
     SetMember(record, absl::string_view(m.name.GetString(), m.name.GetStringLength()),
@@ -285,6 +299,23 @@ HttpReply Actions::List(const ActionRequest& r, Collection& c, bool paginated) c
       }
       auto filter = MakeFilter(Filter::Op::kEq, field, value);
       if (filter.ok()) query->filters.push_back(std::move(*filter));
+    }
+  }
+  if (const FieldDescriptor* workspace = c.model()->FindFieldByName("workspace_id");
+      workspace != nullptr && r.workspace_id.has_value()) {
+    auto filter = MakeFilter(Filter::Op::kEq, workspace, JsonValue(*r.workspace_id));
+    if (filter.ok()) query->filters.push_back(std::move(*filter));
+  }
+  if (const JsonValue* search = Member(r.params, "search");
+      search != nullptr && search->IsString() && search->GetStringLength() > 0) {
+    std::vector<std::string> keys = SearchKeys(c.model());
+    if (!keys.empty()) {
+      Filter filter;
+      filter.op = Filter::Op::kSearch;
+      filter.key = keys.front();
+      filter.also_keys.assign(keys.begin() + 1, keys.end());
+      filter.value = JsonString(search->GetString());
+      query->filters.push_back(std::move(filter));
     }
   }
   Collection::ListResult page = c.List(*query);

@@ -39,6 +39,10 @@ struct ActionRequest {
   std::string path;  // after /api/rest/v1, as received
   std::string body;  // the raw body
   std::string host;  // the Host header ("127.0.0.1:8080"): base of URLs the emulator serves
+  // X-Files-Workspace-Id: records created carry it as workspace_id, lists
+  // show only that workspace's records (models with a workspace_id field).
+  std::optional<int64_t> workspace_id;
+  std::string language;  // Accept-Language as sent (echoed as Content-Language)
   std::optional<int64_t> session_user;  // set when authenticated by a session
   std::string session_id;               // secret: never log
 };

@@ -24,6 +24,9 @@
 #include "emulator/params.h"
 #include "emulator/router.h"
 #include "httplib.h"
+#include "rapidjson/document.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
 
 namespace filesgw::emulator {
 namespace {
@@ -120,6 +123,26 @@ absl::StatusOr<std::unique_ptr<httplib::Server>> NewTlsServer(const std::string&
         "cannot use the TLS certificate and key (PEM expected; the key must match the certificate)");
   }
   return std::unique_ptr<httplib::Server>(std::move(server));
+}
+
+// The emulator has no translations. What it does with Accept-Language, so a
+// client can see its language arrived: the answer says Content-Language, and
+// an error's message (Files.com's localised part) starts with "[<language>] ".
+void Localize(const std::string& language, HttpReply* reply) {
+  reply->headers.emplace_back("Content-Language", language);
+  if (reply->status < 400 || reply->body.empty()) return;
+  rapidjson::Document doc;
+  doc.Parse(reply->body.data(), reply->body.size());
+  if (doc.HasParseError() || !doc.IsObject()) return;
+  auto error = doc.FindMember("error");
+  if (error == doc.MemberEnd() || !error->value.IsString()) return;
+  const std::string text = absl::StrCat("[", language, "] ", error->value.GetString());
+  error->value.SetString(text.data(), static_cast<rapidjson::SizeType>(text.size()),
+                         doc.GetAllocator());
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc.Accept(writer);
+  reply->body.assign(buffer.GetString(), buffer.GetSize());
 }
 
 FileSystemOptions FsOptions(const EmulatorOptions& o, std::function<absl::Time()> clock) {
@@ -299,6 +322,16 @@ HttpReply Emulator::Impl::Api(const httplib::Request& req, const std::string& pa
   if (absl::Status auth = Authenticate(req, &action); !auth.ok() && !is_login) {
     return ErrorReply(auth);
   }
+  if (req.has_header("X-Files-Workspace-Id")) {
+    int64_t workspace = 0;
+    if (!absl::SimpleAtoi(req.get_header_value("X-Files-Workspace-Id"), &workspace) ||
+        workspace < 0) {
+      return ErrorReply("bad-request/invalid-workspace-id-header",
+                        "X-Files-Workspace-Id must be a workspace id (an integer).");
+    }
+    action.workspace_id = workspace;
+  }
+  action.language = req.get_header_value("Accept-Language");
   const auto* request_type = route.method->input_type();
   FlatParams flat(req.params.begin(), req.params.end());  // query (and urlencoded form)
   for (const auto& [name, part] : req.files) flat.emplace_back(name, part.content);
@@ -323,6 +356,7 @@ HttpReply Emulator::Impl::Api(const httplib::Request& req, const std::string& pa
   if (absl::Status s = CheckRequired(request_type, action.params); !s.ok()) return ErrorReply(s);
   HttpReply reply = actions.Handle(action);
   reply.headers.emplace_back("X-Emulator-Rpc", route.method->full_name());
+  if (!action.language.empty()) Localize(action.language, &reply);
   return reply;
 }
 

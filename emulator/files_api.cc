@@ -431,8 +431,18 @@ HttpReply FilesApi::EndUpload(const ActionRequest& r) {
     for (const auto& [number, part] : *parts) chosen.emplace_back(number, part.md5);
   }
   if (chosen.empty()) {
-    return ErrorReply("processing-failure/file-not-uploaded",
-                      absl::StrCat("No part of upload ", ref, " was uploaded."));
+    // No part PUT and none named: an empty file, as Files.com makes it (the
+    // SDKs upload 0 bytes so: `put`, then `end` with no part). A size above
+    // 0 means parts were meant to come.
+    if (auto size = IntParam(r, "size"); size && *size > 0) {
+      return ErrorReply("processing-failure/file-not-uploaded",
+                        absl::StrCat("No part of upload ", ref, " was uploaded."));
+    }
+    if (absl::Status s = fs_->CheckWritable(path, mkdir_parents); !s.ok()) return ErrorReply(s);
+    auto entry = fs_->CommitFile(path, mkdir_parents, MemoryBlob(""), DigestsOf(""), *provided);
+    if (!entry.ok()) return ErrorReply(entry.status());
+    uploads_.Finish(ref);
+    return EntryReply(r.route->sdk.success_status(), *entry);
   }
   std::sort(chosen.begin(), chosen.end());
   int64_t total = 0;
@@ -535,6 +545,15 @@ HttpReply FilesApi::CopyOrMove(const ActionRequest& r, bool move) {
 HttpReply FilesApi::List(const ActionRequest& r) {
   auto entries = fs_->List(TextParam(r, "path"));
   if (!entries.ok()) return ErrorReply(entries.status());
+  // `search`: entries whose name holds the text (letters without case), as
+  // Files.com's folder listing narrows by name.
+  if (std::string search = TextParam(r, "search"); !search.empty()) {
+    entries->erase(std::remove_if(entries->begin(), entries->end(),
+                                  [&search](const Entry& e) {
+                                    return !ContainsNoCase(e.name, search);
+                                  }),
+                   entries->end());
+  }
   std::string type = TextParam(r, "type");
   if (type == "file" || type == "directory" || type == "folder") {
     bool folders = type != "file";

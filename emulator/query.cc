@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -287,8 +288,23 @@ absl::StatusOr<ListQuery> ParseListQuery(const JsonValue& params, const Descript
   return q;
 }
 
+bool ContainsNoCase(absl::string_view haystack, absl::string_view needle) {
+  return absl::StrContains(absl::AsciiStrToLower(haystack), absl::AsciiStrToLower(needle));
+}
+
 bool MatchesFilters(const std::vector<Filter>& filters, const JsonValue& record) {
   for (const auto& f : filters) {
+    if (f.op == Filter::Op::kSearch) {
+      const absl::string_view needle(f.value.GetString(), f.value.GetStringLength());
+      bool found = false;
+      for (size_t i = 0; i <= f.also_keys.size() && !found; ++i) {
+        const JsonValue* v = Member(record, i == 0 ? f.key : f.also_keys[i - 1]);
+        if (v == nullptr || !v->IsString()) continue;
+        found = ContainsNoCase(absl::string_view(v->GetString(), v->GetStringLength()), needle);
+      }
+      if (!found) return false;
+      continue;
+    }
     const JsonValue* v = Member(record, f.key);
     if (v == nullptr || v->IsNull()) return false;
     if (f.op == Filter::Op::kPrefix) {
@@ -307,7 +323,7 @@ bool MatchesFilters(const std::vector<Filter>& filters, const JsonValue& record)
       case Filter::Op::kGteq: ok = c >= 0; break;
       case Filter::Op::kLt: ok = c < 0; break;
       case Filter::Op::kLteq: ok = c <= 0; break;
-      case Filter::Op::kPrefix: break;
+      case Filter::Op::kPrefix: case Filter::Op::kSearch: break;
     }
     if (!ok) return false;
   }

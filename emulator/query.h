@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "emulator/json.h"
 #include "files/v1/options.pb.h"
 #include "google/protobuf/descriptor.h"
@@ -24,11 +25,17 @@ inline constexpr int64_t kDefaultPerPage = 1000;
 inline constexpr int64_t kMaxPerPage = 10000;
 
 struct Filter {
-  enum class Op { kEq, kPrefix, kGt, kGteq, kLt, kLteq };
+  // kSearch: Files.com's `search` param: the string value (ASCII case
+  // folded) is part of the record's `key` or of any of `also_keys`.
+  enum class Op { kEq, kPrefix, kGt, kGteq, kLt, kLteq, kSearch };
   Op op = Op::kEq;
   std::string key;  // JSON key in the record
-  JsonValue value;  // of the field's type (string for kPrefix)
+  JsonValue value;  // of the field's type (string for kPrefix and kSearch)
+  std::vector<std::string> also_keys;  // kSearch only
 };
+
+// True when `needle` is part of `haystack`, ASCII letters compared without case.
+bool ContainsNoCase(absl::string_view haystack, absl::string_view needle);
 
 struct ListQuery {
   int64_t per_page = kDefaultPerPage;

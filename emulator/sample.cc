@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "emulator/params.h"
+#include "proto/api_pool.h"
 
 namespace filesgw::emulator {
 namespace {
@@ -77,6 +78,8 @@ JsonValue SampleValue(const FieldDescriptor* field, int64_t id, absl::string_vie
                       int depth) {
   const std::string& n = WireKey(field);
   if (IsSecretField(n) || field->type() == FieldDescriptor::TYPE_BYTES) return JsonValue();
+  // The gateway's own field for keys the protos lack: never a Files.com key.
+  if (proto::IsUnmappedFields(field)) return JsonValue();
   if (field->is_map()) return JsonValue(rapidjson::kObjectType);
   JsonValue one;
   switch (field->cpp_type()) {
@@ -85,6 +88,7 @@ JsonValue SampleValue(const FieldDescriptor* field, int64_t id, absl::string_vie
     case FieldDescriptor::CPPTYPE_UINT64:
     case FieldDescriptor::CPPTYPE_UINT32:
       if (n == "id") one.SetInt64(id);
+      else if (n == "workspace_id") one.SetInt64(0);  // the default workspace
       else if (Ends(n, "_id") || Ends(n, "_ids")) one.SetInt64(1);
       else if (Has(n, "size") || Has(n, "bytes")) one.SetInt64(1024 * id);
       else one.SetInt64(id);

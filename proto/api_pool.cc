@@ -112,6 +112,19 @@ const files::v1::SdkMethod* SdkMethodOf(const google::protobuf::MethodDescriptor
   return &options.GetExtension(files::v1::sdk);
 }
 
+bool IsUnmappedFields(const google::protobuf::FieldDescriptor* field) {
+  return field != nullptr && field->number() == kUnmappedFieldsNumber &&
+         field->name() == "unmapped_fields" &&
+         field->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE &&
+         field->message_type()->full_name() == "google.protobuf.Struct";
+}
+
+const google::protobuf::FieldDescriptor* UnmappedFieldsOf(const google::protobuf::Descriptor* type) {
+  if (type == nullptr) return nullptr;
+  const google::protobuf::FieldDescriptor* field = type->FindFieldByNumber(kUnmappedFieldsNumber);
+  return IsUnmappedFields(field) ? field : nullptr;
+}
+
 bool IsRequired(const google::protobuf::FieldDescriptor* field) {
   return field->options().GetExtension(files::v1::required);
 }

@@ -45,6 +45,15 @@ const files::v1::SdkMethod* SdkMethodOf(const google::protobuf::MethodDescriptor
 // True when the field carries (files.v1.required) = true.
 bool IsRequired(const google::protobuf::FieldDescriptor* field);
 
+// Every generated model and request message has `google.protobuf.Struct
+// unmapped_fields = 500000` (proto/generate.py): Files.com keys the message
+// lacks or whose shape does not fit (answers), extra params (requests). It is
+// never a Files.com key itself.
+inline constexpr int kUnmappedFieldsNumber = 500000;
+bool IsUnmappedFields(const google::protobuf::FieldDescriptor* field);
+// The message's unmapped_fields field, or nullptr when it has none.
+const google::protobuf::FieldDescriptor* UnmappedFieldsOf(const google::protobuf::Descriptor* type);
+
 // The Files.com JSON key of a field: its explicit json_name ("subfolders_locked?")
 // when the proto sets one, else its name.
 const std::string& FilesJsonKey(const google::protobuf::FieldDescriptor* field);

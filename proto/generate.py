@@ -96,19 +96,42 @@ def json_option(name, json_key, extra=None):
     return (" [" + ", ".join(opts) + "]") if opts else ""
 
 
-class Model:
-    def __init__(self, name, spec):
-        self.name = name
-        self.spec = spec
+# Every model and request message ends with this field (numbered far above any
+# generated one, so it never collides): on answers, each JSON key Files.com sent
+# that the message lacks, and each key whose JSON shape does not fit its field
+# (raw value, typed field unset); on requests, extra params sent as they are.
+UNMAPPED_NUMBER = 500000
 
 
-def render_model(name, spec, imports, indent=""):
+def unmapped_lines(indent, imports, what):
+    imports.add("google/protobuf/struct.proto")
+    return [indent + "  // %s" % line for line in what] + [
+        indent + "  google.protobuf.Struct unmapped_fields = %d;" % UNMAPPED_NUMBER]
+
+
+MODEL_UNMAPPED = ["Keys of Files.com's answer that this message lacks, and keys whose JSON",
+                  "shape does not fit their field (the raw value here, the field unset)."]
+REQUEST_UNMAPPED = ["Extra params, sent to Files.com as they are (top-level keys): for params",
+                    "these protos do not know yet."]
+
+
+def render_model(name, spec, imports, indent="", what=MODEL_UNMAPPED):
     lines = [indent + "message %s {" % name]
+    if name == "Auto":
+        # Free-form: any JSON value. `dynamic` holds it when it is an object.
+        imports.add("google/protobuf/struct.proto")
+        lines.append(indent + "  // The value when it is a JSON object (as `value`'s struct_value).")
+        lines.append(indent + "  google.protobuf.Struct dynamic = 1;")
+        lines.append(indent + "  // The value, whatever its JSON type (object, array, string, number, bool, null).")
+        lines.append(indent + "  google.protobuf.Value value = 2;")
+        lines.append(indent + "}")
+        return lines
     for number, f in enumerate(spec["fields"], start=1):
         label, proto = field_decl(f["type"], f["repeated"], imports)
         name = field_name(f["name"])
         lines.append(indent + "  %s%s %s = %d%s;" % (
             label, proto, name, number, json_option(name, f["json"])))
+    lines.extend(unmapped_lines(indent, imports, what))
     lines.append(indent + "}")
     return lines
 
@@ -126,13 +149,15 @@ def render_request(endpoint, imports):
             decl = "map<string, string> %s = %d" % (p["name"], number)
         elif p["type"] == "object" and p.get("fields"):
             sub = pascal(p["name"][:-1] if p["name"].endswith("s") else p["name"])
-            nested.extend(render_model(sub, {"fields": p["fields"]}, imports, "  "))
+            nested.extend(render_model(sub, {"fields": p["fields"]}, imports, "  ",
+                                       REQUEST_UNMAPPED))
             decl = "%s%s %s = %d" % ("repeated " if p["repeated"] else "", sub,
                                      p["name"], number)
         else:
             label, proto = field_decl(p["type"], p["repeated"], imports)
             decl = "%s%s %s = %d" % (label, proto, p["name"], number)
         lines.append("  %s%s;" % (decl, json_option(p["name"], p["json"], extra)))
+    lines.extend(unmapped_lines("", imports, REQUEST_UNMAPPED))
     return lines[:2] + nested + lines[2:] + ["}"]
 
 

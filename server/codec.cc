@@ -10,7 +10,8 @@
 namespace filesgw::server {
 
 absl::Status DecodeResponse(const Route& route, std::string_view json,
-                            std::string_view next_cursor, std::string* out) {
+                            std::string_view next_cursor, std::string* out,
+                            UnmappedReport* report) {
   if (out == nullptr || route.response_type == nullptr) {
     return absl::InvalidArgumentError("DecodeResponse: null argument");
   }
@@ -19,7 +20,7 @@ absl::Status DecodeResponse(const Route& route, std::string_view json,
   // 201/204 answers sometimes come without a body: an empty message or list.
   const bool blank = absl::StripAsciiWhitespace(absl::string_view(json.data(), json.size())).empty();
   if (route.response_kind == ResponseKind::kMessage) {
-    return blank ? absl::OkStatus() : JsonToBinary(route.response_type, json, out);
+    return blank ? absl::OkStatus() : JsonToBinary(route.response_type, json, out, report);
   }
   const auto* items = route.response_type->FindFieldByName("items");
   if (items == nullptr) {
@@ -27,7 +28,8 @@ absl::Status DecodeResponse(const Route& route, std::string_view json,
         absl::StrCat(route.response_type->full_name(), " has no `items` field"));
   }
   if (!blank) {
-    absl::Status status = codec_internal::JsonArrayToBinary(route.response_type, items, json, out);
+    absl::Status status = codec_internal::JsonArrayToBinary(route.response_type, items, json, out,
+                                                              report);
     if (!status.ok()) return status;
   }
   if (route.response_kind == ResponseKind::kPaginatedList && !next_cursor.empty()) {

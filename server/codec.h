@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -47,18 +48,35 @@ absl::Status CheckRequestUrlSize(std::string_view what, std::string_view path_an
 absl::StatusOr<EncodedRequest> EncodeRequest(const Route& route,
                                              const google::protobuf::Message& request);
 
-// Converts a Files.com JSON value to `type` in protobuf wire format. Ignores
-// unknown keys, accepts null as absent, int64 as numbers or strings, numbers
-// for string fields (decimals), strings for bools/numbers where unambiguous,
-// and keys such as "subfolders_locked?" (via json_name). INVALID_ARGUMENT on
-// malformed JSON or a value of the wrong shape, naming the field.
+// What a conversion put into `unmapped_fields` (codec_json_to_binary.cc):
+// keys the message lacks (unknown) and keys whose JSON shape did not fit their
+// field (misfit), with the first few field paths (names only, never values).
+struct UnmappedReport {
+  static constexpr size_t kMaxPaths = 8;
+  int64_t unknown = 0;
+  int64_t misfit = 0;
+  std::vector<std::string> paths;  // "files.v1.ListUsersResponse.items[].new_key"
+};
+
+// Converts a Files.com JSON value to `type` in protobuf wire format. Accepts
+// null as absent, int64 as numbers or strings, numbers for string fields
+// (decimals), strings for bools/numbers where unambiguous, and keys such as
+// "subfolders_locked?" (via json_name). In a message with `unmapped_fields`
+// (every generated model), a key the message lacks and a key whose value does
+// not fit its field (a string where an object is declared, an object where a
+// string is, a repeated field with one bad element, an unknown enum name) keep
+// their raw JSON value there, under their JSON key, and the field stays
+// unset; elsewhere unknown keys are skipped and a misfit is INVALID_ARGUMENT
+// naming the field. files.v1.Auto takes any value (`value`; objects also in
+// `dynamic`). INVALID_ARGUMENT on malformed JSON. `report` may be null.
 absl::Status JsonToBinary(const google::protobuf::Descriptor* type, std::string_view json,
-                          std::string* out);
+                          std::string* out, UnmappedReport* report = nullptr);
 
 // Builds the response bytes for `route` from the 2xx body: Empty -> "";
 // message -> JsonToBinary; list -> items (+ next_cursor for paginated lists).
 absl::Status DecodeResponse(const Route& route, std::string_view json,
-                            std::string_view next_cursor, std::string* out);
+                            std::string_view next_cursor, std::string* out,
+                            UnmappedReport* report = nullptr);
 
 // Writes `message` as a Files.com JSON object (Files.com keys, int64 as numbers,
 // bytes as base64, Struct/ListValue as plain JSON, maps as objects).

@@ -13,6 +13,7 @@
 #include "google/protobuf/message.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "server/codec.h"
 
 namespace filesgw::server::codec_internal {
 
@@ -27,7 +28,8 @@ const std::string& FilesKey(const google::protobuf::FieldDescriptor* field);
 // answer -> `items`). Replaces *out. Anything but an array is INVALID_ARGUMENT.
 absl::Status JsonArrayToBinary(const google::protobuf::Descriptor* type,
                                const google::protobuf::FieldDescriptor* repeated_field,
-                               std::string_view json, std::string* out);
+                               std::string_view json, std::string* out,
+                               UnmappedReport* report = nullptr);
 
 // Writes `message` as a JSON object: set fields only, Files.com keys.
 void WriteMessageJson(const google::protobuf::Message& message, JsonWriter* writer);

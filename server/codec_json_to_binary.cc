@@ -11,6 +11,14 @@
 //   scratch buffer and copied. 1,000 users: ~215 MB/s (bench/converter_bench.cc).
 // - Repeated scalars are written unpacked; every parser accepts both forms and
 //   the element count is not known up front.
+// - Nothing Files.com sends is lost. A key the message lacks, or whose JSON
+//   shape does not fit its field, goes to the message's `unmapped_fields`
+//   Struct (field 500000) as one occurrence of that field per key: parsers
+//   merge repeated occurrences of a message field, and the map entries with
+//   it, so no Struct is built or buffered. A misfit element of a repeated
+//   field is found after earlier elements are written: those are cut off
+//   again and the whole array is re-read from the input text into
+//   `unmapped_fields` once it ends. Known keys cost nothing more.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -29,6 +37,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client_core/utf8.h"
+#include "proto/api_pool.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
 #include "rapidjson/stringbuffer.h"
@@ -50,6 +59,7 @@ enum class Kind : uint8_t {
   kInt32, kInt64, kUInt32, kUInt64, kSInt32, kSInt64, kFixed32, kFixed64, kSFixed32,
   kSFixed64, kFloat, kDouble, kBool, kEnum, kString, kBytes,
   kMessage, kStruct, kValue, kListValue, kMap,
+  kAuto,  // files.v1.Auto {Struct dynamic = 1; Value value = 2}: any JSON value
 };
 
 constexpr uint32_t kWireVarint = 0;
@@ -68,6 +78,9 @@ constexpr char kValueBoolTag = (4 << 3) | kWireVarint;
 constexpr char kValueStructTag = (5 << 3) | kWireLen;
 constexpr char kValueListTag = (6 << 3) | kWireLen;
 constexpr char kListValuesTag = (1 << 3) | kWireLen;
+// files.v1.Auto fields (proto/generate.py).
+constexpr char kAutoDynamicTag = (1 << 3) | kWireLen;
+constexpr char kAutoValueTag = (2 << 3) | kWireLen;
 
 struct Table;
 
@@ -86,7 +99,19 @@ struct Table {
   const Descriptor* descriptor = nullptr;
   std::vector<FieldInfo> fields;
   absl::flat_hash_map<std::string_view, const FieldInfo*> by_key;
+  // `unmapped_fields` (in `fields`, never in `by_key`), or null.
+  const FieldInfo* unmapped = nullptr;
 };
+
+bool IsAuto(const Descriptor* type) {
+  if (type->full_name() != "files.v1.Auto") return false;
+  const FieldDescriptor* dynamic = type->FindFieldByNumber(1);
+  const FieldDescriptor* value = type->FindFieldByNumber(2);
+  return dynamic != nullptr && value != nullptr && dynamic->message_type() != nullptr &&
+         value->message_type() != nullptr && !dynamic->is_repeated() && !value->is_repeated() &&
+         dynamic->message_type()->full_name() == "google.protobuf.Struct" &&
+         value->message_type()->full_name() == "google.protobuf.Value";
+}
 
 Kind KindOf(const FieldDescriptor* field) {
   if (field->is_map()) return Kind::kMap;
@@ -113,6 +138,7 @@ Kind KindOf(const FieldDescriptor* field) {
       if (name == "google.protobuf.Struct") return Kind::kStruct;
       if (name == "google.protobuf.Value") return Kind::kValue;
       if (name == "google.protobuf.ListValue") return Kind::kListValue;
+      if (IsAuto(field->message_type())) return Kind::kAuto;
       return Kind::kMessage;
     }
   }
@@ -124,7 +150,7 @@ uint32_t WireTypeOf(Kind kind) {
     case Kind::kFixed64: case Kind::kSFixed64: case Kind::kDouble: return kWireFixed64;
     case Kind::kFixed32: case Kind::kSFixed32: case Kind::kFloat: return kWireFixed32;
     case Kind::kString: case Kind::kBytes: case Kind::kMessage: case Kind::kStruct:
-    case Kind::kValue: case Kind::kListValue: case Kind::kMap: return kWireLen;
+    case Kind::kValue: case Kind::kListValue: case Kind::kMap: case Kind::kAuto: return kWireLen;
     default: return kWireVarint;
   }
 }
@@ -173,6 +199,10 @@ class Registry {
       if (info.kind == Kind::kEnum) info.enum_type = field->enum_type();
     }
     for (const FieldInfo& info : table->fields) {
+      if (proto::IsUnmappedFields(info.field)) {
+        table->unmapped = &info;
+        continue;
+      }
       table->by_key.emplace(info.key, &info);
       // The proto name too, for keys whose Files.com spelling differs ("x?").
       table->by_key.emplace(info.field->name(), &info);
@@ -215,7 +245,7 @@ const char* Expected(Kind kind) {
     case Kind::kString: return "a string";
     case Kind::kBytes: return "a base64 string";
     case Kind::kMessage: case Kind::kStruct: case Kind::kMap: return "an object";
-    case Kind::kValue: return "a JSON value";
+    case Kind::kValue: case Kind::kAuto: return "a JSON value";
     case Kind::kListValue: return "an array";
   }
   return "a value";
@@ -268,24 +298,54 @@ constexpr int kMaxNesting = 100;
 
 enum class FrameType : uint8_t { kMessage, kArray, kMap, kStruct, kList, kSkip, kStringify };
 
+size_t VarintSize(uint64_t value) {
+  size_t n = 1;
+  while (value >= 0x80) {
+    value >>= 7;
+    ++n;
+  }
+  return n;
+}
+
 struct Frame {
   FrameType type = FrameType::kMessage;
   uint8_t open_count = 0;
+  bool auto_object = false;  // kStruct: an Auto's `dynamic`, copied to its `value` at the end
   int32_t depth = 0;     // kSkip / kStringify: container nesting
   int32_t index = -1;    // kArray / kList: the element being read
   uint32_t hint = 0;     // kMessage: the field expected next (keys usually come in order)
   const Table* table = nullptr;        // kMessage: its type; kMap: the entry type
   const FieldInfo* field = nullptr;    // kArray: element field; kMap: the map; kStringify: target
   const FieldInfo* pending = nullptr;  // kMessage: field of the last key, null when unknown
-  std::string_view key;                // kMessage / kMap / kStruct: the last key
-  size_t opens[3] = {};                // length prefixes to close, innermost last
+  std::string_view key;                // kMessage / kMap / kStruct: the last key;
+                                       // kArray / kSkip with `owner`: the array's key
+  size_t opens[4] = {};                // length prefixes to close, innermost last
+  // kArray of a message that has unmapped_fields (and the kSkip it turns into
+  // when an element misfits): that field, where the array starts in the
+  // input ('[') and how long the output was before its first element.
+  // kStruct / kList with `unmapped_root`: the value of an unmapped_fields
+  // entry (same `owner`, `key`, `in_start`; `out_start` before the entry's
+  // tag), kept as its JSON text if it nests too deep for protobuf.
+  const FieldInfo* owner = nullptr;
+  size_t in_start = 0;
+  size_t out_start = 0;
+  int32_t nesting_at = 0;      // unmapped_root: output nesting before the entry
+  bool unmapped_root = false;
+  bool as_text = false;        // kSkip with `owner`: keep the value as a JSON string
 };
+
+enum class Put : uint8_t { kOk, kMisfit, kError };
 
 class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> {
  public:
-  // `list_field` set: the document must be an array of its elements.
-  Encoder(const Table* root, const FieldInfo* list_field, std::string* out)
-      : root_(root), list_field_(list_field), out_(out) {
+  // `list_field` set: the document must be an array of its elements. `json`
+  // is the caller's text (not the in-situ copy `stream` reads), from which a
+  // misfit array is re-read. `report` may be null.
+  Encoder(const Table* root, const FieldInfo* list_field, std::string* out,
+          std::string_view json, rapidjson::InsituStringStream* stream,
+          UnmappedReport* report)
+      : root_(root), list_field_(list_field), out_(out), json_(json), stream_(stream),
+        report_(report) {
     stack_.reserve(16);
   }
 
@@ -312,13 +372,14 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
       case FrameType::kMessage: {
         frame.key = key;
         const auto& fields = frame.table->fields;
-        if (frame.hint < fields.size() && fields[frame.hint].key == key) {
+        if (frame.hint < fields.size() && fields[frame.hint].key == key &&
+            &fields[frame.hint] != frame.table->unmapped) {
           frame.pending = &fields[frame.hint++];
           return true;
         }
         auto it = frame.table->by_key.find(key);
         if (it == frame.table->by_key.end()) {
-          frame.pending = nullptr;  // unknown keys are skipped
+          frame.pending = nullptr;  // to unmapped_fields, or skipped when the message has none
           return true;
         }
         frame.pending = it->second;
@@ -402,6 +463,21 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
   // reach the caller as bytes its stub cannot parse, so it is refused here.
   bool DepthOk() {
     if (deepest_ <= kMaxNesting) return true;
+    // A value bound for unmapped_fields that nests too deep is kept as its
+    // JSON text instead: what was written of it goes, the rest is skipped.
+    for (size_t i = 0; i < stack_.size(); ++i) {
+      Frame& frame = stack_[i];
+      if (!frame.unmapped_root) continue;
+      const auto levels = static_cast<int32_t>(stack_.size() - i);
+      out_->resize(frame.out_start);
+      nesting_ = deepest_ = frame.nesting_at;
+      frame.type = FrameType::kSkip;
+      frame.depth = levels;
+      frame.as_text = true;
+      frame.unmapped_root = false;
+      stack_.resize(i + 1);
+      return true;
+    }
     deepest_ = 0;  // report once
     return FailText(absl::StrCat("nested more than ", kMaxNesting,
                                  " messages deep (the limit of protobuf parsers)"));
@@ -440,8 +516,122 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
     status_ = absl::InvalidArgumentError(absl::StrCat(Path(), ": ", AsAbsl(what)));
     return false;
   }
+  // The error for the misfit PutScalar last reported, where nothing can hold it.
+  bool FailMisfit(Json got) {
+    if (!misfit_text_.empty()) return FailText(misfit_text_);
+    return Fail(misfit_expected_, got);
+  }
+  Put Misfit(const char* expected) {
+    misfit_expected_ = expected;
+    misfit_text_.clear();
+    return Put::kMisfit;
+  }
+  Put MisfitText(std::string text) {
+    misfit_text_ = std::move(text);
+    return Put::kMisfit;
+  }
+
+  // ---- unmapped_fields ----
+  // Counts one key and keeps the first few paths for the log line: message
+  // and field names only ("files.v1.ListUsersResponse.items[].new_key"),
+  // never a value or an index.
+  void Note(bool misfit, std::string_view key) {
+    if (report_ == nullptr) return;
+    ++(misfit ? report_->misfit : report_->unknown);
+    if (report_->paths.size() >= UnmappedReport::kMaxPaths) return;
+    std::string path(root_ != nullptr ? root_->descriptor->full_name() : "");
+    if (list_field_ != nullptr) absl::StrAppend(&path, ".", AsAbsl(list_field_->key));
+    for (const Frame& frame : stack_) {
+      if (frame.type == FrameType::kMessage && frame.pending != nullptr) {
+        absl::StrAppend(&path, ".", AsAbsl(frame.key));
+      } else if (frame.type == FrameType::kArray || frame.type == FrameType::kSkip) {
+        path += "[]";
+      }
+    }
+    const Frame& top = stack_.back();
+    if (top.type == FrameType::kMessage && top.pending == nullptr) {
+      absl::StrAppend(&path, ".", AsAbsl(key));
+    }
+    if (std::find(report_->paths.begin(), report_->paths.end(), path) == report_->paths.end()) {
+      report_->paths.push_back(std::move(path));
+    }
+  }
+  // unmapped_fields {fields {key: <scalar>}}, as its own occurrence.
+  void PutUnmappedScalar(const FieldInfo& unmapped, std::string_view key, Json json,
+                         std::string_view text) {
+    PutTag(unmapped);
+    const size_t wrapper = Open();
+    size_t value;
+    const size_t entry = OpenStructEntry(key, &value);
+    PutValueScalar(json, text);
+    Close(value);
+    Close(entry);
+    Close(wrapper);
+  }
+  // unmapped_fields {fields {key: <object or array>}}: the frame that reads
+  // the container closes all four.
+  void StartUnmappedContainer(const FieldInfo& unmapped, std::string_view key, Json json) {
+    const size_t out_start = out_->size();
+    const int32_t nesting_at = nesting_;
+    PutTag(unmapped);
+    const size_t wrapper = Open();
+    size_t value;
+    const size_t entry = OpenStructEntry(key, &value);
+    out_->push_back(json == Json::kObject ? kValueStructTag : kValueListTag);
+    const size_t inner = Open();
+    Frame& child = Push(json == Json::kObject ? FrameType::kStruct : FrameType::kList);
+    child.opens[0] = wrapper;
+    child.opens[1] = entry;
+    child.opens[2] = value;
+    child.opens[3] = inner;
+    child.open_count = 4;
+    child.unmapped_root = true;
+    child.owner = &unmapped;
+    child.key = key;
+    child.in_start = stream_ != nullptr ? stream_->Tell() : 0;  // at the '{' or '['
+    child.out_start = out_start;
+    child.nesting_at = nesting_at;
+  }
+  // An element of the array in `frame` (a kArray with an owner) does not fit:
+  // what the array wrote so far is cut off, the rest of it is skipped, and
+  // when it ends the whole array is re-read into unmapped_fields.
+  void AbandonArray(Frame* frame, bool at_container) {
+    Note(/*misfit=*/true, frame->key);
+    out_->resize(frame->out_start);
+    frame->type = FrameType::kSkip;
+    frame->depth = at_container ? 2 : 1;
+  }
+  // `raw` (one JSON value, from the caller's text) as unmapped_fields[key].
+  bool PutUnmappedRaw(const FieldInfo& unmapped, std::string_view key, std::string_view raw) {
+    const size_t before = out_->size();
+    std::string copy;
+    copy.reserve(raw.size() + 4);
+    copy.append(raw.data(), raw.size());
+    copy.append(4, '\0');
+    PutTag(unmapped);
+    const size_t wrapper = Open();
+    Encoder sub(nullptr, nullptr, out_, raw, nullptr, nullptr);
+    sub.nesting_at_start_ = nesting_ - 1;  // before `wrapper`
+    sub.nesting_ = nesting_;
+    sub.deepest_ = deepest_;
+    Frame& seed = sub.Push(FrameType::kStruct);
+    seed.key = key;
+    rapidjson::Reader reader;
+    rapidjson::InsituStringStream stream(copy.data());
+    reader.Parse<rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag |
+                 rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(stream, sub);
+    if (!sub.status_.ok()) {
+      // Too deep for protobuf: its JSON text instead.
+      out_->resize(before);
+      nesting_ = deepest_ = sub.nesting_at_start_;
+      PutUnmappedScalar(unmapped, key, Json::kString, raw);
+      return true;
+    }
+    Close(wrapper);
+    return true;
+  }
   std::string Path() const {
-    std::string path(root_->descriptor->full_name());
+    std::string path(root_ != nullptr ? root_->descriptor->full_name() : "");
     if (list_field_ != nullptr) absl::StrAppend(&path, ".", AsAbsl(list_field_->key));
     for (const Frame& frame : stack_) {
       switch (frame.type) {
@@ -465,19 +655,20 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
 
   // ---- values ----
   // One scalar JSON value for `field` (an element when the field is repeated).
-  bool PutScalar(const FieldInfo& field, Json json, std::string_view text) {
+  // kMisfit: nothing written, the value does not fit the field.
+  Put PutScalar(const FieldInfo& field, Json json, std::string_view text) {
     switch (field.kind) {
       case Kind::kString:
         // Decimals sent as numbers keep their exact text; bools their name.
         if (json == Json::kObject || json == Json::kArray) break;
         PutTag(field);
         PutBytes(text);
-        return true;
+        return Put::kOk;
       case Kind::kBool:
         if (json == Json::kBool || (json == Json::kString && (text == "true" || text == "false"))) {
           PutTag(field);
           out_->push_back(text == "true" ? 1 : 0);
-          return true;
+          return Put::kOk;
         }
         break;
       case Kind::kBytes: {
@@ -485,11 +676,11 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
         std::string decoded;
         if (!absl::Base64Unescape(AsAbsl(text), &decoded) &&
             !absl::WebSafeBase64Unescape(AsAbsl(text), &decoded)) {
-          return FailText("invalid base64");
+          return MisfitText("invalid base64");
         }
         PutTag(field);
         PutBytes(decoded);
-        return true;
+        return Put::kOk;
       }
       case Kind::kDouble:
       case Kind::kFloat: {
@@ -506,20 +697,22 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
           std::memcpy(&bits, &narrow, 4);
           PutFixed32(bits);
         }
-        return true;
+        return Put::kOk;
       }
       case Kind::kEnum: {
         int32_t number = 0;
         if (json == Json::kString) {
           const auto* value = field.enum_type->FindValueByName(std::string(text));
           if (value != nullptr) number = value->number();
-          else if (!ParseInteger(text, &number)) return FailText(absl::StrCat("unknown enum value \"", AsAbsl(text), "\""));
+          else if (!ParseInteger(text, &number)) {
+            return MisfitText(absl::StrCat("unknown enum value \"", AsAbsl(text), "\""));
+          }
         } else if (json != Json::kNumber || !ParseInteger(text, &number)) {
           break;
         }
         PutTag(field);
         PutVarint(static_cast<uint64_t>(static_cast<int64_t>(number)));
-        return true;
+        return Put::kOk;
       }
       case Kind::kInt32: case Kind::kSInt32: case Kind::kSFixed32: {
         int32_t value = 0;
@@ -528,7 +721,7 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
         if (field.kind == Kind::kInt32) PutVarint(static_cast<uint64_t>(static_cast<int64_t>(value)));
         else if (field.kind == Kind::kSInt32) PutVarint((static_cast<uint32_t>(value) << 1) ^ static_cast<uint32_t>(value >> 31));
         else PutFixed32(static_cast<uint32_t>(value));
-        return true;
+        return Put::kOk;
       }
       case Kind::kInt64: case Kind::kSInt64: case Kind::kSFixed64: {
         int64_t value = 0;
@@ -537,7 +730,7 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
         if (field.kind == Kind::kInt64) PutVarint(static_cast<uint64_t>(value));
         else if (field.kind == Kind::kSInt64) PutVarint((static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63));
         else PutFixed64(static_cast<uint64_t>(value));
-        return true;
+        return Put::kOk;
       }
       case Kind::kUInt32: case Kind::kFixed32: {
         uint32_t value = 0;
@@ -545,7 +738,7 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
         PutTag(field);
         if (field.kind == Kind::kUInt32) PutVarint(value);
         else PutFixed32(value);
-        return true;
+        return Put::kOk;
       }
       case Kind::kUInt64: case Kind::kFixed64: {
         uint64_t value = 0;
@@ -553,19 +746,29 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
         PutTag(field);
         if (field.kind == Kind::kUInt64) PutVarint(value);
         else PutFixed64(value);
-        return true;
+        return Put::kOk;
       }
       case Kind::kValue: {
         PutTag(field);
         const size_t at = Open();
         PutValueScalar(json, text);
         Close(at);
-        return true;
+        return Put::kOk;
+      }
+      case Kind::kAuto: {
+        PutTag(field);
+        const size_t at = Open();
+        out_->push_back(kAutoValueTag);
+        const size_t value = Open();
+        PutValueScalar(json, text);
+        Close(value);
+        Close(at);
+        return Put::kOk;
       }
       case Kind::kMessage: case Kind::kStruct: case Kind::kListValue: case Kind::kMap:
         break;
     }
-    return Fail(Expected(field.kind), json);
+    return Misfit(Expected(field.kind));
   }
 
   // The body of a google.protobuf.Value holding a scalar.
@@ -617,7 +820,9 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
       PutBytes(frame.key);
       return true;
     }
-    return PutScalar(key, key.kind == Kind::kBool ? Json::kString : Json::kNumber, frame.key);
+    const Json json = key.kind == Kind::kBool ? Json::kString : Json::kNumber;
+    const Put put = PutScalar(key, json, frame.key);
+    return put == Put::kOk || (put == Put::kMisfit && FailMisfit(json));
   }
 
   bool Scalar(Json json, std::string_view text) {
@@ -628,18 +833,38 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
     }
     Frame& frame = stack_.back();
     switch (frame.type) {
-      case FrameType::kMessage:
-        if (frame.pending == nullptr || json == Json::kNull) return true;
-        return PutScalar(*frame.pending, json, text);
-      case FrameType::kArray:
+      case FrameType::kMessage: {
+        const FieldInfo* unmapped = frame.table->unmapped;
+        if (frame.pending == nullptr) {
+          if (unmapped == nullptr) return true;
+          Note(/*misfit=*/false, frame.key);
+          PutUnmappedScalar(*unmapped, frame.key, json, text);
+          return true;
+        }
+        if (json == Json::kNull && frame.pending->kind != Kind::kAuto) return true;
+        const Put put = PutScalar(*frame.pending, json, text);
+        if (put != Put::kMisfit) return put == Put::kOk;
+        if (unmapped == nullptr) return FailMisfit(json);
+        Note(/*misfit=*/true, frame.key);
+        PutUnmappedScalar(*unmapped, frame.key, json, text);
+        return true;
+      }
+      case FrameType::kArray: {
         ++frame.index;
         if (json == Json::kNull) return true;
-        return PutScalar(*frame.field, json, text);
+        const Put put = PutScalar(*frame.field, json, text);
+        if (put != Put::kMisfit) return put == Put::kOk;
+        if (frame.owner == nullptr) return FailMisfit(json);
+        AbandonArray(&frame, /*at_container=*/false);
+        return true;
+      }
       case FrameType::kMap: {
         if (json == Json::kNull) return true;
         size_t entry;
         if (!OpenMapEntry(frame, &entry)) return false;
-        if (!PutScalar(frame.table->fields[1], json, text)) return false;
+        const Put put = PutScalar(frame.table->fields[1], json, text);
+        if (put == Put::kMisfit) return FailMisfit(json);
+        if (put == Put::kError) return false;
         Close(entry);
         return true;
       }
@@ -680,6 +905,18 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
     return stack_.back();
   }
 
+  // Whether a container of type `json` can be the value of `field` (or one
+  // element of it): StartFor's cases.
+  static bool Fits(const FieldInfo& field, Json json, bool element) {
+    if (json == Json::kArray && field.repeated && !element) return true;
+    switch (field.kind) {
+      case Kind::kMap: case Kind::kMessage: case Kind::kStruct: return json == Json::kObject;
+      case Kind::kListValue: return json == Json::kArray;
+      case Kind::kValue: case Kind::kAuto: return true;
+      default: return false;
+    }
+  }
+
   // A container that is the value of `field` (or one element of it). The
   // positions in `opens` (wrappers already written) close when it ends.
   bool StartFor(const FieldInfo& field, Json json, bool element,
@@ -705,6 +942,23 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
       PutTag(field);
       frame.type = FrameType::kList;
       frame.opens[frame.open_count++] = Open();
+    } else if (field.kind == Kind::kAuto) {
+      // Auto {dynamic: the object; value: any JSON value}. An object is
+      // written once as `dynamic` and copied into `value` when it ends.
+      PutTag(field);
+      frame.opens[frame.open_count++] = Open();
+      if (json == Json::kObject) {
+        out_->push_back(kAutoDynamicTag);
+        frame.type = FrameType::kStruct;
+        frame.auto_object = true;
+        frame.opens[frame.open_count++] = Open();
+      } else {
+        out_->push_back(kAutoValueTag);
+        frame.opens[frame.open_count++] = Open();
+        out_->push_back(kValueListTag);
+        frame.type = FrameType::kList;
+        frame.opens[frame.open_count++] = Open();
+      }
     } else if (field.kind == Kind::kValue) {
       PutTag(field);
       const size_t value = Open();
@@ -719,7 +973,7 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
     }
     // Wrappers opened by the caller sit before this frame's own prefixes.
     if (opens.size() > 0) {
-      size_t merged[3];
+      size_t merged[4];
       size_t n = 0;
       for (size_t at : opens) merged[n++] = at;
       for (int i = 0; i < frame.open_count; ++i) merged[n++] = frame.opens[i];
@@ -750,14 +1004,41 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
     }
     Frame& frame = stack_.back();
     switch (frame.type) {
-      case FrameType::kMessage:
+      case FrameType::kMessage: {
+        const FieldInfo* unmapped = frame.table->unmapped;
         if (frame.pending == nullptr) {
-          Push(FrameType::kSkip).depth = 1;
+          if (unmapped == nullptr) {
+            Push(FrameType::kSkip).depth = 1;
+            return true;
+          }
+          Note(/*misfit=*/false, frame.key);
+          StartUnmappedContainer(*unmapped, frame.key, json);
           return true;
         }
-        return StartFor(*frame.pending, json, false, {});
+        const FieldInfo& field = *frame.pending;
+        if (unmapped != nullptr && !Fits(field, json, false)) {
+          Note(/*misfit=*/true, frame.key);
+          StartUnmappedContainer(*unmapped, frame.key, json);
+          return true;
+        }
+        const std::string_view key = frame.key;
+        const size_t out_start = out_->size();
+        if (!StartFor(field, json, false, {})) return false;
+        if (unmapped != nullptr && stack_.back().type == FrameType::kArray) {
+          Frame& array = stack_.back();
+          array.owner = unmapped;
+          array.key = key;
+          array.in_start = stream_ != nullptr ? stream_->Tell() : 0;  // at the '['
+          array.out_start = out_start;
+        }
+        return true;
+      }
       case FrameType::kArray:
         ++frame.index;
+        if (frame.owner != nullptr && !Fits(*frame.field, json, true)) {
+          AbandonArray(&frame, /*at_container=*/true);
+          return true;
+        }
         return StartFor(*frame.field, json, true, {});
       case FrameType::kMap: {
         const FieldInfo& value = frame.table->fields[1];
@@ -814,8 +1095,17 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
   bool EndContainer(Json json) {
     Frame& frame = stack_.back();
     if (frame.type == FrameType::kSkip) {
-      if (--frame.depth == 0) stack_.pop_back();
-      return true;
+      if (--frame.depth > 0) return true;
+      const Frame done = frame;
+      stack_.pop_back();
+      if (done.owner == nullptr || stream_ == nullptr) return true;
+      const size_t end = stream_->Tell() + 1;  // past the ']' or '}'
+      const std::string_view raw = json_.substr(done.in_start, end - done.in_start);
+      if (done.as_text) {
+        PutUnmappedScalar(*done.owner, done.key, Json::kString, raw);
+        return true;
+      }
+      return PutUnmappedRaw(*done.owner, done.key, raw);
     }
     if (frame.type == FrameType::kStringify) {
       if (!(json == Json::kObject ? stringify_.EndObject() : stringify_.EndArray())) {
@@ -831,6 +1121,24 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
     }
     const Frame done = frame;
     stack_.pop_back();
+    if (done.auto_object) {
+      // opens: [Auto, dynamic]. Close `dynamic`, then copy its body as
+      // value {struct_value {...}} (same Struct bytes).
+      const size_t at = done.opens[1];
+      const uint64_t length = out_->size() - at - 1;
+      Close(at);
+      const size_t body = at + VarintSize(length);
+      out_->push_back(kAutoValueTag);
+      const size_t value = Open();
+      out_->push_back(kValueStructTag);
+      const size_t inner = Open();
+      out_->reserve(out_->size() + length + 16);
+      out_->append(out_->data() + body, length);
+      Close(inner);
+      Close(value);
+      Close(done.opens[0]);
+      return true;
+    }
     CloseAll(done);
     return true;
   }
@@ -838,6 +1146,12 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
   const Table* root_;
   const FieldInfo* list_field_;
   std::string* out_;
+  std::string_view json_;
+  rapidjson::InsituStringStream* stream_;
+  UnmappedReport* report_;
+  const char* misfit_expected_ = "a value";
+  int nesting_at_start_ = 0;  // a sub-encoder: the caller's nesting before its wrapper
+  std::string misfit_text_;
   std::vector<Frame> stack_;
   int nesting_ = 0;  // length-prefixed messages open in the output
   int deepest_ = 0;
@@ -856,7 +1170,7 @@ constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag |
 constexpr unsigned kValidatingParseFlags = kParseFlags | rapidjson::kParseValidateEncodingFlag;
 
 absl::Status Run(const Table* table, const FieldInfo* list_field, std::string_view json,
-                 std::string* out) {
+                 std::string* out, UnmappedReport* report) {
   out->clear();
   // find(), not memchr(): an empty view may have a null data() (memchr's UB).
   if (json.find('\0') != std::string_view::npos) {
@@ -877,9 +1191,9 @@ absl::Status Run(const Table* table, const FieldInfo* list_field, std::string_vi
   buffer.append(json.data(), json.size());
   buffer.append(kPadding, '\0');
   out->reserve(json.size());
-  Encoder encoder(table, list_field, out);
   rapidjson::Reader reader;
   rapidjson::InsituStringStream stream(buffer.data());
+  Encoder encoder(table, list_field, out, json, &stream, report);
   // One pass over the whole text (eight ASCII bytes per step) is far cheaper
   // than RapidJSON's check of each string byte (13 % of a 1,000-user page's
   // conversion).
@@ -901,21 +1215,22 @@ absl::Status Run(const Table* table, const FieldInfo* list_field, std::string_vi
 
 }  // namespace
 
-absl::Status JsonToBinary(const Descriptor* type, std::string_view json, std::string* out) {
+absl::Status JsonToBinary(const Descriptor* type, std::string_view json, std::string* out,
+                          UnmappedReport* report) {
   if (type == nullptr || out == nullptr) return absl::InvalidArgumentError("JsonToBinary: null argument");
-  return Run(Tables().Get(type), nullptr, json, out);
+  return Run(Tables().Get(type), nullptr, json, out, report);
 }
 
 namespace codec_internal {
 
 absl::Status JsonArrayToBinary(const Descriptor* type, const FieldDescriptor* repeated_field,
-                               std::string_view json, std::string* out) {
+                               std::string_view json, std::string* out, UnmappedReport* report) {
   if (type == nullptr || repeated_field == nullptr || out == nullptr ||
       repeated_field->containing_type() != type || !repeated_field->is_repeated()) {
     return absl::InvalidArgumentError("JsonArrayToBinary: bad arguments");
   }
   const Table* table = Tables().Get(type);
-  return Run(table, &table->fields[repeated_field->index()], json, out);
+  return Run(table, &table->fields[repeated_field->index()], json, out, report);
 }
 
 }  // namespace codec_internal

@@ -10,6 +10,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "proto/api_pool.h"
 #include "server/codec.h"
 #include "server/codec_internal.h"
 
@@ -108,11 +109,35 @@ void WriteListValueJson(const Message& message, JsonWriter* writer) {
   writer->EndArray();
 }
 
+// files.v1.Auto is any JSON value: `value` when set, else the `dynamic` object.
+bool WriteAutoJson(const Message& message, JsonWriter* writer) {
+  const auto* type = message.GetDescriptor();
+  if (type->full_name() != "files.v1.Auto") return false;
+  const FieldDescriptor* dynamic = type->FindFieldByNumber(1);
+  const FieldDescriptor* value = type->FindFieldByNumber(2);
+  if (dynamic == nullptr || value == nullptr || dynamic->message_type() == nullptr ||
+      value->message_type() == nullptr ||
+      value->message_type()->full_name() != "google.protobuf.Value") {
+    return false;
+  }
+  const Reflection* reflection = message.GetReflection();
+  if (reflection->HasField(message, value)) {
+    WriteValueJson(reflection->GetMessage(message, value), writer);
+  } else if (reflection->HasField(message, dynamic)) {
+    WriteStructJson(reflection->GetMessage(message, dynamic), writer);
+  } else {
+    writer->StartObject();
+    writer->EndObject();
+  }
+  return true;
+}
+
 void WriteMessageOrWellKnown(const Message& message, JsonWriter* writer) {
   const std::string& name = message.GetDescriptor()->full_name();
   if (name == "google.protobuf.Struct") return WriteStructJson(message, writer);
   if (name == "google.protobuf.Value") return WriteValueJson(message, writer);
   if (name == "google.protobuf.ListValue") return WriteListValueJson(message, writer);
+  if (WriteAutoJson(message, writer)) return;
   WriteMessageJson(message, writer);
 }
 
@@ -202,10 +227,28 @@ void WriteMessageJson(const Message& message, JsonWriter* writer) {
   // ListFields is exactly "set": HasField for fields with presence, non-empty
   // for repeated, non-default for proto3 implicit scalars.
   message.GetReflection()->ListFields(message, &fields);
+  const FieldDescriptor* unmapped = nullptr;
   for (const FieldDescriptor* field : fields) {
     if (field->is_extension()) continue;
+    if (proto::IsUnmappedFields(field)) {
+      unmapped = field;
+      continue;
+    }
     WriteString(FilesKey(field), writer);
     WriteFieldJson(message, field, writer);
+  }
+  // unmapped_fields are Files.com keys again, beside the others; a key that
+  // is also a set field is that field's (it was written above).
+  if (unmapped != nullptr) {
+    const Message& bag = message.GetReflection()->GetMessage(message, unmapped);
+    for (const auto& [key, entry] : SortedEntries(bag, bag.GetDescriptor()->FindFieldByNumber(1))) {
+      bool taken = false;
+      for (const FieldDescriptor* field : fields) taken = taken || FilesKey(field) == key;
+      if (taken) continue;
+      WriteString(key, writer);
+      const FieldDescriptor* value = entry->GetDescriptor()->map_value();
+      WriteValueJson(entry->GetReflection()->GetMessage(*entry, value), writer);
+    }
   }
   writer->EndObject();
 }

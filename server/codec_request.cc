@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "client_core/path_util.h"
 #include "client_core/status_reason.h"
+#include "proto/api_pool.h"
 #include "server/codec.h"
 #include "server/codec_internal.h"
 
@@ -147,6 +148,12 @@ class Flattener {
     r->ListFields(message, &fields);
     for (const FieldDescriptor* field : fields) {
       if (field->is_extension()) continue;
+      if (proto::IsUnmappedFields(field)) {
+        // Extra keys of a nested param, beside its other keys: name[key].
+        const Message& bag = r->GetMessage(message, field);
+        Field(name, bag, bag.GetDescriptor()->FindFieldByNumber(1));
+        continue;
+      }
       Field(absl::StrCat(name, "[", codec_internal::FilesKey(field), "]"), message, field);
     }
   }
@@ -154,6 +161,46 @@ class Flattener {
   bool indexed_arrays_;
   Emit emit_;
 };
+
+// The request's unmapped_fields entries (key, map entry), sorted by key:
+// extra params sent as top-level keys, for params the protos lack.
+std::vector<std::pair<std::string, const Message*>> ExtraParams(const Route& route,
+                                                                 const Message& request) {
+  std::vector<std::pair<std::string, const Message*>> extra;
+  if (route.unmapped == nullptr || !IsSet(request, route.unmapped)) return extra;
+  const Message& bag = request.GetReflection()->GetMessage(request, route.unmapped);
+  const FieldDescriptor* fields = bag.GetDescriptor()->FindFieldByNumber(1);
+  const Reflection* r = bag.GetReflection();
+  for (int i = 0; i < r->FieldSize(bag, fields); ++i) {
+    const Message& entry = r->GetRepeatedMessage(bag, fields, i);
+    extra.emplace_back(ScalarText(entry, entry.GetDescriptor()->map_key(), -1), &entry);
+  }
+  std::stable_sort(extra.begin(), extra.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  return extra;
+}
+
+// An extra param may not be empty nor name a field the request has: set the
+// field instead (two values for one param would leave Files.com to pick).
+absl::Status CheckExtraParams(const Route& route, const Message& request) {
+  for (const auto& [key, entry] : ExtraParams(route, request)) {
+    if (key.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(route.full_method, ": unmapped_fields has an empty key"));
+    }
+    const auto* type = route.request_type;
+    for (int i = 0; i < type->field_count(); ++i) {
+      const FieldDescriptor* field = type->field(i);
+      if (field == route.unmapped) continue;
+      if (codec_internal::FilesKey(field) == key || field->name() == key) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            route.full_method, ": unmapped_fields key `", key, "` is a field of ",
+            type->full_name(), "; set the field `", field->name(), "` instead"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
 
 std::string EncodeQuery(const Route& route, const Message& request) {
   std::string query;
@@ -165,6 +212,9 @@ std::string EncodeQuery(const Route& route, const Message& request) {
   });
   for (const FieldDescriptor* field : route.params) {
     if (IsSet(request, field)) flattener.Field(codec_internal::FilesKey(field), request, field);
+  }
+  for (const auto& [key, entry] : ExtraParams(route, request)) {
+    flattener.Field(key, *entry, entry->GetDescriptor()->map_value());
   }
   return query;
 }
@@ -178,6 +228,10 @@ std::string EncodeJsonBody(const Route& route, const Message& request) {
     const std::string& key = codec_internal::FilesKey(field);
     writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
     codec_internal::WriteFieldJson(request, field, &writer);
+  }
+  for (const auto& [key, entry] : ExtraParams(route, request)) {
+    writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+    codec_internal::WriteFieldJson(*entry, entry->GetDescriptor()->map_value(), &writer);
   }
   writer.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
@@ -228,6 +282,9 @@ EncodedRequest EncodeMultipart(const Route& route, const Message& request) {
     } else {
       parts.push_back(Part{key, r->GetString(request, field), true});
     }
+  }
+  for (const auto& [key, entry] : ExtraParams(route, request)) {
+    flattener.Field(key, *entry, entry->GetDescriptor()->map_value());
   }
 
   // A boundary derived from the content (deterministic, so requests are
@@ -353,6 +410,7 @@ absl::StatusOr<EncodedRequest> EncodeRequest(const Route& route, const Message& 
     codec_internal::PercentEncode(text, field->type() == FieldDescriptor::TYPE_STRING, &path);
   }
   EscapeDotSegments(&path);
+  if (absl::Status extra = CheckExtraParams(route, request); !extra.ok()) return extra;
 
   EncodedRequest encoded;
   if (route.params_in_query) {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
@@ -57,6 +58,9 @@ class Forwarder::Call : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::B
   // Admission, from the metadata alone: nothing of the request is read yet.
   void Start() {
     if (!auth_.ok()) return Done(auth_, 0, 0, kRefused);  // nothing goes upstream
+    if (!rc_->metadata_status().ok()) {
+      return Done(FromLocalStatus(rc_->metadata_status(), "INVALID_METADATA"), 0, 0, kRefused);
+    }
     if (owner_->quotas_ != nullptr) {
       grpc::Status admitted = owner_->quotas_->Admit(caller_->fairness_key, caller_->name,
                                                      CallerQuotas::kCall, &call_slot_);
@@ -207,7 +211,10 @@ class Forwarder::Call : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::B
                                             route_->send_auth && !caller_->credential.has_value());
     if (result.status.ok()) {
       std::string bytes;
-      absl::Status decoded = DecodeResponse(*route_, result.body, result.next_cursor, &bytes);
+      UnmappedReport unmapped;
+      absl::Status decoded =
+          DecodeResponse(*route_, result.body, result.next_cursor, &bytes, &unmapped);
+      if (decoded.ok() && (unmapped.unknown > 0 || unmapped.misfit > 0)) ReportUnmapped(unmapped);
       if (!decoded.ok()) {
         return Done(FromLocalStatus(absl::InternalError(absl::StrCat(
                                         "upstream answer does not fit ",
@@ -228,6 +235,22 @@ class Forwarder::Call : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::B
     if (absl::IsCancelled(result.status)) reason = "CANCELLED";
     if (absl::IsResourceExhausted(result.status)) reason = "GATEWAY_RATE_LIMITED";
     Done(FromLocalStatus(result.status, reason, result.retry_after), result.attempts);
+  }
+
+  // Keys kept in unmapped_fields: counted, and logged at debug with the
+  // field paths only (values may be anything a user stored).
+  void ReportUnmapped(const UnmappedReport& unmapped) {
+    if (owner_->telemetry_.metrics != nullptr) {
+      owner_->telemetry_.metrics->UnmappedFields(unmapped.unknown, unmapped.misfit);
+    }
+    if (!owner_->log_->Enabled(LogLevel::kDebug)) return;
+    ScopedLogFields ids(rc_->request_id(),
+                        rc_->trace().has_value() ? rc_->trace()->trace_id : std::string());
+    owner_->log_->Log(LogLevel::kDebug, "upstream answer has unmapped fields",
+                      {{"method", route_->full_method},
+                       {"unknown", unmapped.unknown},
+                       {"misfit", unmapped.misfit},
+                       {"paths", absl::StrJoin(unmapped.paths, ",")}});
   }
 
   static constexpr bool kRefused = true;

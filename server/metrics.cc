@@ -183,11 +183,19 @@ Metrics::Metrics()
                             .Help("Calls refused or ended by an isolation limit (per-caller "
                                   "share, request size, idle stream), by limit")
                             .Register(*registry_)),
+      unmapped_fields_(prometheus::BuildCounter()
+                           .Name("filesgw_upstream_unmapped_fields_total")
+                           .Help("Keys of Files.com answers kept in unmapped_fields: unknown "
+                                 "(the proto lacks the key) or misfit (its JSON shape does not "
+                                 "fit the field)")
+                           .Register(*registry_)),
       inflight_unary_(&inflight_calls_.Add({})),
       inflight_upload_(&inflight_streams_.Add({{"direction", "upload"}})),
       inflight_download_(&inflight_streams_.Add({{"direction", "download"}})),
       bytes_up_(&transfer_bytes_.Add({{"direction", "upload"}})),
       bytes_down_(&transfer_bytes_.Add({{"direction", "download"}})),
+      unmapped_unknown_(&unmapped_fields_.Add({{"kind", "unknown"}})),
+      unmapped_misfit_(&unmapped_fields_.Add({{"kind", "misfit"}})),
       serving_gauge_(&serving_.Add({})),
       rejected_gauge_(&credential_rejected_.Add({})) {}
 
@@ -321,6 +329,11 @@ void Metrics::GovernorWait(std::string_view profile, absl::Duration waited) {
 
 void Metrics::GovernorRejection(std::string_view profile) {
   governor_rejections_.Add({{"profile", std::string(profile)}}).Increment();
+}
+
+void Metrics::UnmappedFields(int64_t unknown, int64_t misfit) {
+  if (unknown > 0) unmapped_unknown_->Increment(static_cast<double>(unknown));
+  if (misfit > 0) unmapped_misfit_->Increment(static_cast<double>(misfit));
 }
 
 void Metrics::LimitRejection(std::string_view limit) {

@@ -98,6 +98,10 @@ class Metrics {
   // stream_idle, ...): never caller input.
   void LimitRejection(std::string_view limit);
 
+  // Keys of Files.com answers kept in `unmapped_fields` (server/codec.h):
+  // `unknown` keys the protos lack, `misfit` keys whose JSON shape did not fit.
+  void UnmappedFields(int64_t unknown, int64_t misfit);
+
  private:
   struct MethodSeries;
   MethodSeries& SeriesFor(std::string_view full_method);
@@ -117,12 +121,15 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& governor_wait_;
   prometheus::Family<prometheus::Counter>& governor_rejections_;
   prometheus::Family<prometheus::Counter>& limit_rejections_;
+  prometheus::Family<prometheus::Counter>& unmapped_fields_;
 
   prometheus::Gauge* inflight_unary_;
   prometheus::Gauge* inflight_upload_;
   prometheus::Gauge* inflight_download_;
   prometheus::Counter* bytes_up_;
   prometheus::Counter* bytes_down_;
+  prometheus::Counter* unmapped_unknown_;
+  prometheus::Counter* unmapped_misfit_;
   prometheus::Gauge* serving_gauge_;
   prometheus::Gauge* rejected_gauge_;
 

@@ -1,10 +1,14 @@
 #include "server/request_context.h"
 
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <iterator>
 #include <utility>
 
 #include "absl/random/random.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -98,6 +102,54 @@ std::string NewSpanId() {
   return absl::StrFormat("%016x", id);
 }
 
+namespace {
+
+// The one value of metadata `key`: nullopt when absent, an error when given twice.
+absl::StatusOr<std::optional<std::string_view>> OneValue(const RequestContext::Metadata& metadata,
+                                                         const char* key) {
+  auto range = metadata.equal_range(key);
+  if (range.first == range.second) return std::optional<std::string_view>();
+  if (std::next(range.first) != range.second) {
+    return absl::InvalidArgumentError(absl::StrCat("metadata ", key, " is given more than once"));
+  }
+  return std::optional<std::string_view>(View(range.first->second));
+}
+
+// Files.com's per-request options. The values are the caller's: the errors
+// say what is wrong, never echo them.
+absl::Status ParseFilesOptions(const RequestContext::Metadata& metadata, std::string* workspace_id,
+                               std::string* language) {
+  auto workspace = OneValue(metadata, kWorkspaceIdMetadata);
+  if (!workspace.ok()) return workspace.status();
+  if (workspace->has_value()) {
+    const std::string_view text = **workspace;
+    uint64_t id = 0;
+    bool digits = !text.empty() && text.size() <= 19;
+    for (char c : text) digits = digits && c >= '0' && c <= '9';
+    if (!digits || !absl::SimpleAtoi(absl::string_view(text.data(), text.size()), &id) ||
+        id > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "metadata ", kWorkspaceIdMetadata,
+          " must be a Files.com workspace id: a decimal integer (digits only, at most 19)"));
+    }
+    *workspace_id = absl::StrCat(id);
+  }
+  auto lang = OneValue(metadata, kLanguageMetadata);
+  if (!lang.ok()) return lang.status();
+  if (lang->has_value()) {
+    const std::string_view text = **lang;
+    if (text.empty() || text.size() > kMaxLanguageTag || !IsPrintable(text)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "metadata ", kLanguageMetadata, " must be a language tag (e.g. \"de\" or \"pt-BR\"): 1 to ",
+          kMaxLanguageTag, " printable ASCII characters"));
+    }
+    *language = std::string(text);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 std::shared_ptr<const RequestContext> RequestContext::FromMetadata(
     const Metadata& metadata, std::string_view full_method,
     std::shared_ptr<const CallerIdentity> caller) {
@@ -134,6 +186,11 @@ std::shared_ptr<const RequestContext> RequestContext::FromMetadata(
       rc->dropped_trace_ = std::move(why);
     }
   }
+  rc->metadata_status_ = ParseFilesOptions(metadata, &rc->workspace_id_, &rc->language_);
+  if (!rc->metadata_status_.ok()) {
+    rc->workspace_id_.clear();
+    rc->language_.clear();
+  }
   return rc;
 }
 
@@ -151,6 +208,8 @@ std::shared_ptr<const RequestContext> RequestContext::Make(std::string request_i
 
 void RequestContext::AddUpstreamHeaders(client_core::HeaderList* headers) const {
   headers->emplace_back("X-Request-Id", request_id_);
+  if (!workspace_id_.empty()) headers->emplace_back("X-Files-Workspace-Id", workspace_id_);
+  if (!language_.empty()) headers->emplace_back("Accept-Language", language_);
   if (!trace_.has_value()) return;
   TraceParent child = *trace_;
   child.parent_id = NewSpanId();

@@ -2,7 +2,10 @@
 // requests: the request id (the caller's `x-request-id` when sane, else a new
 // one) and the caller's W3C trace context (`traceparent`/`tracestate`, kept
 // only when well formed). Each upstream Files.com request carries the id as
-// X-Request-Id and, when the caller sent a trace, a child span of it.
+// X-Request-Id and, when the caller sent a trace, a child span of it. The
+// Files.com per-request options the SDKs take ride along too: metadata
+// `x-files-workspace-id` -> X-Files-Workspace-Id and `x-files-language` ->
+// Accept-Language (API requests only, never presigned storage URLs).
 //
 //   auto rc = RequestContext::FromMetadata(context->client_metadata(), route->full_method);
 //   context->AddInitialMetadata("x-request-id", rc->request_id());
@@ -20,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
 #include "client_core/http_transport.h"
 #include "grpcpp/support/string_ref.h"
 #include "server/log.h"
@@ -42,6 +46,11 @@ std::optional<TraceParent> ParseTraceParent(std::string_view value, std::string*
 
 // True for 1..128 printable ASCII characters without surrounding spaces.
 bool IsSaneRequestId(std::string_view id);
+
+// The call metadata keys of Files.com's per-request options.
+inline constexpr char kWorkspaceIdMetadata[] = "x-files-workspace-id";
+inline constexpr char kLanguageMetadata[] = "x-files-language";
+inline constexpr size_t kMaxLanguageTag = 64;
 
 // A fresh random request id (UUID version 4 text).
 std::string NewRequestId();
@@ -70,13 +79,23 @@ class RequestContext {
   const std::string& tracestate() const { return tracestate_; }
   // Why the caller's trace context was dropped (empty when none was dropped).
   const std::string& dropped_trace() const { return dropped_trace_; }
+  // Files.com's per-request options (empty when not given).
+  const std::string& workspace_id() const { return workspace_id_; }
+  const std::string& language() const { return language_; }
+  // OK, or INVALID_ARGUMENT saying which per-request option metadata is
+  // malformed (a workspace id that is not a decimal integer, a language that
+  // is not 1-64 printable ASCII characters, either given twice). Calls with
+  // such metadata must be refused before anything goes upstream.
+  const absl::Status& metadata_status() const { return metadata_status_; }
   // Who makes the call and with which profile (null: not authenticated).
   const std::shared_ptr<const CallerIdentity>& caller() const { return caller_; }
   // The caller gave the request id (rather than the gateway making one up).
   bool request_id_from_caller() const { return request_id_from_caller_; }
 
   // X-Request-Id, and when the caller sent a valid trace: traceparent as a new
-  // child span (same trace id and flags, fresh parent id) and tracestate.
+  // child span (same trace id and flags, fresh parent id) and tracestate;
+  // X-Files-Workspace-Id and Accept-Language when the caller gave them. For
+  // Files.com API requests only: never add these to presigned URLs.
   void AddUpstreamHeaders(client_core::HeaderList* headers) const;
 
   // Logs at debug level that the caller's trace context was dropped, if it was.
@@ -94,6 +113,9 @@ class RequestContext {
   std::optional<TraceParent> trace_;
   std::string tracestate_;
   std::string dropped_trace_;
+  std::string workspace_id_;
+  std::string language_;
+  absl::Status metadata_status_;
   std::shared_ptr<const CallerIdentity> caller_;
 };
 

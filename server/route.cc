@@ -80,7 +80,11 @@ absl::StatusOr<Route> BuildRoute(const MethodDescriptor* method) {
     const FieldDescriptor* field = route.request_type->field(i);
     bool in_path = false;
     for (const auto& segment : route.path) in_path = in_path || segment.field == field;
-    if (!in_path) route.params.push_back(field);
+    if (proto::IsUnmappedFields(field)) {
+      route.unmapped = field;
+    } else if (!in_path) {
+      route.params.push_back(field);
+    }
   }
 
   const std::string& verb = route.http_method;

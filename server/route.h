@@ -32,6 +32,8 @@ struct Route {
   std::vector<PathSegment> path;
   // Request fields that are not path params (sent in the query or the body).
   std::vector<const google::protobuf::FieldDescriptor*> params;
+  // The request's `unmapped_fields` (extra params sent as top-level keys), or null.
+  const google::protobuf::FieldDescriptor* unmapped = nullptr;
   bool params_in_query = false;  // GET/HEAD/DELETE
   bool idempotent = false;       // GET/HEAD/PUT/DELETE
   bool send_auth = true;         // false for POST /sessions (login)

@@ -74,6 +74,9 @@ CallScope::CallScope(TransferService::Impl& impl, grpc::CallbackServerContext* c
       m->UnaryStarted();
     }
   }
+  if (admitted_.ok() && !info_.rc->metadata_status().ok()) {
+    admitted_ = FromLocalStatus(info_.rc->metadata_status(), "INVALID_METADATA");
+  }
   if (admitted_.ok() && impl_.deps.quotas != nullptr) {
     admitted_ = impl_.deps.quotas->Admit(info_.quota_key, info_.caller_name(),
                                          CallerQuotas::kCall, &call_slot_);

@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "google/protobuf/struct.pb.h"
 #include "proto/api_pool.h"
 #include "server/codec.h"
 #include "server/codec_internal.h"
@@ -68,14 +69,24 @@ TEST(JsonToBinary, EmptyViewIsMalformedJson) {
 // overflow the stack (found with the codec_json fuzz target).
 TEST(JsonToBinary, DeepNestingDoesNotExhaustTheStack) {
   const std::string deep = std::string(300000, '[') + std::string(300000, ']');
-  EXPECT_EQ(Json("User", R"({"id":1,"unknown":)" + deep + "}"), R"({"id":1})");
+  // Kept in unmapped_fields as its JSON text: too deep for any protobuf parser.
+  auto user = Decode(Type("User"), R"({"id":1,"unknown":)" + deep + "}");
+  const auto* unmapped = user->GetDescriptor()->FindFieldByName("unmapped_fields");
+  google::protobuf::Struct bag;
+  bag.CopyFrom(user->GetReflection()->GetMessage(*user, unmapped));
+  ASSERT_EQ(bag.fields().count("unknown"), 1u);
+  EXPECT_EQ(bag.fields().at("unknown").string_value(), deep);
   EXPECT_EQ(Error("User", R"({"id":1,"unknown":)" + std::string(300000, '[') + "}").code(),
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(JsonToBinary, IgnoresUnknownKeysAtAnyDepth) {
+TEST(JsonToBinary, KeepsUnknownKeysInUnmappedFields) {
+  // MessageToJson writes them back as keys beside the others (sorted).
   EXPECT_EQ(Json("User", R"({"zzz":{"a":[1,{"b":null}]},"id":1,"new_thing":[[]],"x":"y"})"),
-            R"({"id":1})");
+            R"({"id":1,"new_thing":[[]],"x":"y","zzz":{"a":[1,{"b":null}]}})");
+  // Messages without unmapped_fields (list wrappers) still skip them.
+  EXPECT_EQ(Json("ListUsersResponse", R"({"zzz":{"a":[1]},"items":[{"id":1}]})"),
+            R"({"items":[{"id":1}]})");
 }
 
 TEST(JsonToBinary, NullIsAbsent) {
@@ -229,23 +240,15 @@ TEST(JsonToBinary, WrongShapesNameTheField) {
     const char* json;
     const char* message;
   };
+  // Only where no unmapped_fields can hold the value (list wrappers, the
+  // document itself); in models a misfit is kept (MisfitsKeepTheirRawValue).
   const Case cases[] = {
-      {"User", R"({"id":{}})", "files.v1.User.id: expected an int64, got an object"},
-      {"User", R"({"id":"abc"})", "files.v1.User.id: expected an int64, got a string"},
-      {"User", R"({"id":1.5})", "files.v1.User.id: expected an int64, got a number"},
-      {"User", R"({"id":"9223372036854775808"})", "files.v1.User.id: expected an int64"},
-      {"User", R"({"id":true})", "files.v1.User.id: expected an int64, got a boolean"},
-      {"User", R"({"site_admin":"yes"})", "files.v1.User.site_admin: expected a boolean"},
-      {"User", R"({"site_admin":1})", "files.v1.User.site_admin: expected a boolean"},
-      {"User", R"({"username":{"a":1}})", "files.v1.User.username: expected a string"},
-      {"User", R"({"admin_group_ids":[1,{"x":1}]})", "files.v1.User.admin_group_ids[1]"},
-      {"User", R"({"admin_group_ids":[[1]]})", "files.v1.User.admin_group_ids[0]"},
-      {"User", R"({"avatar_file":"***"})", "files.v1.User.avatar_file: invalid base64"},
-      {"SyncRun", R"({"runtime":"fast"})", "files.v1.SyncRun.runtime: expected a number"},
-      {"Automation", R"({"schedule":[1]})", "files.v1.Automation.schedule: expected an object"},
-      {"ListUsersRequest", R"({"sort_by":"name"})", "files.v1.ListUsersRequest.sort_by"},
-      {"ListUsersResponse", R"({"items":[{"id":1},{"id":[]}]})",
-       "files.v1.ListUsersResponse.items[1].id: expected an int64, got an array"},
+      {"ListUsersResponse", R"({"items":"x"})",
+       "files.v1.ListUsersResponse.items: expected an object, got a string"},
+      {"ListUsersResponse", R"({"next_cursor":{"a":1}})",
+       "files.v1.ListUsersResponse.next_cursor: expected a string, got an object"},
+      {"ListUsersResponse", R"({"items":[{"id":1},[]]})",
+       "files.v1.ListUsersResponse.items[1]: expected a single value per element"},
       {"User", R"([])", "files.v1.User: expected an object, got an array"},
       {"User", R"("x")", "files.v1.User: expected an object"},
   };
@@ -304,6 +307,199 @@ TEST(JsonToBinary, InvalidUtf8AnywhereInAStringIsRefusedWithItsOffset) {
     EXPECT_THAT(std::string(status.message()), HasSubstr("at offset 32")) << json;
     EXPECT_THAT(std::string(status.message()), HasSubstr("Invalid encoding")) << json;
   }
+}
+
+// ---- unmapped_fields (issue 15 items 9-11) ----
+
+// The Struct of `message`'s unmapped_fields as JSON ("{}" when unset).
+std::string UnmappedJson(const Message& message) {
+  const auto* field = message.GetDescriptor()->FindFieldByName("unmapped_fields");
+  EXPECT_NE(field, nullptr) << message.GetDescriptor()->full_name();
+  std::string out;
+  EXPECT_TRUE(MessageToJson(message.GetReflection()->GetMessage(message, field), &out).ok());
+  return out;
+}
+
+bool Has(const Message& message, const std::string& name) {
+  const auto* field = message.GetDescriptor()->FindFieldByName(name);
+  EXPECT_NE(field, nullptr) << name;
+  if (field->is_repeated()) return message.GetReflection()->FieldSize(message, field) > 0;
+  return message.GetReflection()->HasField(message, field);
+}
+
+const Message& Child(const Message& message, const std::string& name, int index = -1) {
+  const auto* field = message.GetDescriptor()->FindFieldByName(name);
+  return index < 0 ? message.GetReflection()->GetMessage(message, field)
+                   : message.GetReflection()->GetRepeatedMessage(message, field, index);
+}
+
+TEST(Unmapped, EveryModelHasTheFieldNumberedHigh) {
+  for (const char* name : {"User", "Site", "Session", "Image", "File", "Group"}) {
+    const auto* field = Type(name)->FindFieldByName("unmapped_fields");
+    ASSERT_NE(field, nullptr) << name;
+    EXPECT_EQ(field->number(), 500000);
+    EXPECT_EQ(field->message_type()->full_name(), "google.protobuf.Struct");
+  }
+  EXPECT_EQ(Type("Auto")->FindFieldByName("unmapped_fields"), nullptr);
+}
+
+TEST(Unmapped, MisfitsKeepTheirRawValueAndTheRestOfTheAnswer) {
+  struct Case {
+    const char* type;
+    const char* json;
+    const char* field;     // typed field left unset
+    const char* unmapped;  // unmapped_fields as JSON
+  };
+  const Case cases[] = {
+      {"User", R"({"id":7,"username":{"first":"a"},"name":"N"})", "username",
+       R"({"username":{"first":"a"}})"},
+      {"User", R"({"id":7,"site_admin":"sometimes","name":"N"})", "site_admin",
+       R"({"site_admin":"sometimes"})"},
+      {"User", R"({"id":7,"admin_group_ids":[1,{"x":1},3],"name":"N"})", "admin_group_ids",
+       R"({"admin_group_ids":[1,{"x":1},3]})"},
+      {"User", R"({"id":7,"admin_group_ids":[1,2,[3]],"name":"N"})", "admin_group_ids",
+       R"({"admin_group_ids":[1,2,[3]]})"},
+      {"User", R"({"id":7,"avatar_file":"***","name":"N"})", "avatar_file",
+       R"({"avatar_file":"***"})"},
+      {"User", R"({"id":7,"created_at":["2024"],"name":"N"})", "created_at",
+       R"({"created_at":["2024"]})"},
+      {"Site", R"({"id":7,"logo":"https://cdn.example/logo.png","name":"N"})", "logo",
+       R"({"logo":"https://cdn.example/logo.png"})"},
+      {"Site", R"({"id":7,"icon16":[{"uri":"x"}],"name":"N"})", "icon16",
+       R"({"icon16":[{"uri":"x"}]})"},
+      {"Automation", R"({"id":7,"schedule":[1],"name":"N"})", "schedule", R"({"schedule":[1]})"},
+      {"SyncRun", R"({"id":7,"runtime":"fast"})", "runtime", R"({"runtime":"fast"})"},
+      {"ListUsersRequest", R"({"sort_by":"name","per_page":5})", "sort_by",
+       R"({"sort_by":"name"})"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.json);
+    UnmappedReport report;
+    std::string binary;
+    ASSERT_TRUE(JsonToBinary(Type(c.type), c.json, &binary, &report).ok());
+    std::unique_ptr<Message> message(proto::Prototype(Type(c.type))->New());
+    ASSERT_TRUE(message->ParseFromString(binary));
+    EXPECT_FALSE(Has(*message, c.field));
+    EXPECT_EQ(UnmappedJson(*message), c.unmapped);
+    EXPECT_EQ(report.misfit, 1);
+    EXPECT_EQ(report.unknown, 0);
+    if (message->GetDescriptor()->FindFieldByName("name") != nullptr &&
+        std::string(c.json).find("\"name\"") != std::string::npos) {
+      EXPECT_TRUE(Has(*message, "name"));
+    }
+    // Written back, the answer is what Files.com sent (keys sorted).
+    std::string again;
+    ASSERT_TRUE(MessageToJson(*message, &again).ok());
+    EXPECT_THAT(again, HasSubstr(std::string(c.unmapped).substr(1, std::string(c.unmapped).size() - 2)));
+  }
+}
+
+TEST(Unmapped, NestedModelsKeepTheirOwn) {
+  // Site.session with keys files.v1.Session lacks, and a nested misfit.
+  auto site = Decode(Type("Site"), R"({"id":1,"name":"acme",
+      "session":{"id":"s","language":"en","read_only":false,"sftp_insecure_ciphers":false,
+                 "login_token":"t","login_token_domain":"d","max_dir_listing_size":0,
+                 "multiple_regions":true,"read_only":"maybe"},
+      "brand_new":{"a":1}})");
+  EXPECT_EQ(UnmappedJson(*site), R"({"brand_new":{"a":1}})");
+  const Message& session = Child(*site, "session");
+  EXPECT_TRUE(Has(session, "id"));
+  EXPECT_TRUE(Has(session, "language"));
+  EXPECT_FALSE(Has(session, "read_only"));  // the second read_only did not fit
+  EXPECT_EQ(UnmappedJson(session),
+            R"({"login_token":"t","login_token_domain":"d","max_dir_listing_size":0,)"
+            R"("multiple_regions":true,"read_only":"maybe"})");
+}
+
+TEST(Unmapped, RepeatedElementsKeepTheirOwnAndTheReportNamesPathsOnly) {
+  auto route = BuildRoute(proto::Api().pool->FindMethodByName("files.v1.UserService.ListUsers"));
+  ASSERT_TRUE(route.ok());
+  std::string json = "[";
+  for (int i = 1; i <= 1000; ++i) {
+    if (i > 1) json += ",";
+    json += R"({"id":)" + std::to_string(i) + R"(,"username":"u)" + std::to_string(i) +
+            R"(","secret_new_key":"value)" + std::to_string(i) + R"("})";
+  }
+  json += R"(,{"id":1001,"username":{"oops":true},"name":"last"}])";
+  UnmappedReport report;
+  std::string binary;
+  ASSERT_TRUE(DecodeResponse(*route, json, "next", &binary, &report).ok());
+  std::unique_ptr<Message> list(proto::Prototype(route->response_type)->New());
+  ASSERT_TRUE(list->ParseFromString(binary));
+  ASSERT_EQ(list->GetReflection()->FieldSize(*list, route->response_type->FindFieldByName("items")),
+            1001);
+  EXPECT_EQ(UnmappedJson(Child(*list, "items", 0)), R"({"secret_new_key":"value1"})");
+  EXPECT_EQ(UnmappedJson(Child(*list, "items", 999)), R"({"secret_new_key":"value1000"})");
+  const Message& last = Child(*list, "items", 1000);
+  EXPECT_FALSE(Has(last, "username"));
+  EXPECT_TRUE(Has(last, "name"));
+  EXPECT_EQ(UnmappedJson(last), R"({"username":{"oops":true}})");
+  EXPECT_EQ(report.unknown, 1000);
+  EXPECT_EQ(report.misfit, 1);
+  EXPECT_THAT(report.paths,
+              ::testing::ElementsAre("files.v1.ListUsersResponse.items[].secret_new_key",
+                                     "files.v1.ListUsersResponse.items[].username"));
+  for (const std::string& path : report.paths) EXPECT_EQ(path.find("value"), std::string::npos);
+}
+
+TEST(Unmapped, AutoCarriesAnyJsonValue) {
+  struct Case {
+    const char* data;
+    const char* value_json;  // Auto.value as JSON
+    bool dynamic;            // Auto.dynamic set (objects only)
+  };
+  const Case cases[] = {
+      {R"({"a":1,"b":[true,null]})", R"({"a":1,"b":[true,null]})", true},
+      {R"({"dynamic":{"x":1}})", R"({"dynamic":{"x":1}})", true},
+      {R"([1,"two",{"three":3}])", R"([1,"two",{"three":3}])", false},
+      {R"("text")", R"("text")", false},
+      {"42.5", "42.5", false},
+      {"false", "false", false},
+      {"null", "null", false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.data);
+    auto test = Decode(Type("WebhookTest"), std::string(R"({"code":200,"data":)") + c.data + "}");
+    EXPECT_TRUE(Has(*test, "code"));
+    ASSERT_TRUE(Has(*test, "data"));
+    const Message& data = Child(*test, "data");
+    EXPECT_EQ(Has(data, "dynamic"), c.dynamic);
+    std::string value;
+    ASSERT_TRUE(MessageToJson(Child(data, "value"), &value).ok());
+    EXPECT_EQ(value, c.value_json);
+    if (c.dynamic) {
+      std::string dynamic;
+      ASSERT_TRUE(MessageToJson(Child(data, "dynamic"), &dynamic).ok());
+      EXPECT_EQ(dynamic, c.value_json);
+    }
+    // Written back, `data` is the value itself.
+    std::string again;
+    ASSERT_TRUE(MessageToJson(*test, &again).ok());
+    EXPECT_THAT(again, HasSubstr(std::string(R"("data":)") + c.value_json));
+    EXPECT_EQ(UnmappedJson(*test), "{}");
+  }
+}
+
+TEST(Unmapped, MisfitArraysNestedInElementsAndLongValues) {
+  // A misfit array inside a repeated element, with 128+ byte elements before
+  // the bad one (wider length prefixes that must be cut off again).
+  const std::string long_name(300, 'n');
+  auto route = BuildRoute(proto::Api().pool->FindMethodByName("files.v1.UserService.ListUsers"));
+  ASSERT_TRUE(route.ok());
+  const std::string json = R"([{"id":1,"admin_group_ids":[1,2,"three",4],"name":")" + long_name +
+                           R"("},{"id":2,"group_ids":"1,2","admin_group_ids":[5]}])";
+  std::string binary;
+  ASSERT_TRUE(DecodeResponse(*route, json, "", &binary).ok());
+  std::unique_ptr<Message> list(proto::Prototype(route->response_type)->New());
+  ASSERT_TRUE(list->ParseFromString(binary));
+  const Message& first = Child(*list, "items", 0);
+  EXPECT_FALSE(Has(first, "admin_group_ids"));
+  EXPECT_EQ(UnmappedJson(first), R"({"admin_group_ids":[1,2,"three",4]})");
+  std::string out;
+  ASSERT_TRUE(MessageToJson(*list, &out).ok());
+  EXPECT_THAT(out, HasSubstr(R"("name":")" + long_name));
+  const Message& second = Child(*list, "items", 1);
+  EXPECT_TRUE(Has(second, "admin_group_ids"));
 }
 
 TEST(MessageToJson, WritesOnlySetFieldsWithFilesKeys) {
