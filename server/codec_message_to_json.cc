@@ -29,6 +29,13 @@ void WriteString(std::string_view text, JsonWriter* writer) {
 void WriteDouble(double value, JsonWriter* writer) {
   // JSON has no NaN/Infinity; write them the way protobuf's JSON mapping does.
   if (!std::isfinite(value)) return WriteString(DoubleText(value), writer);
+  // Whole numbers as integers ("5", not "5.0"), as protobuf's JSON mapping
+  // does: Struct numbers are doubles, and a param Files.com reads as an
+  // integer must look like one.
+  if (value == std::trunc(value) && std::fabs(value) < 9007199254740992.0) {
+    writer->Int64(static_cast<int64_t>(value));
+    return;
+  }
   writer->Double(value);
 }
 
@@ -243,7 +250,9 @@ void WriteMessageJson(const Message& message, JsonWriter* writer) {
     const Message& bag = message.GetReflection()->GetMessage(message, unmapped);
     for (const auto& [key, entry] : SortedEntries(bag, bag.GetDescriptor()->FindFieldByNumber(1))) {
       bool taken = false;
-      for (const FieldDescriptor* field : fields) taken = taken || FilesKey(field) == key;
+      for (const FieldDescriptor* field : fields) {
+        taken = taken || (field != unmapped && FilesKey(field) == key);
+      }
       if (taken) continue;
       WriteString(key, writer);
       const FieldDescriptor* value = entry->GetDescriptor()->map_value();

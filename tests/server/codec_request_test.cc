@@ -325,8 +325,33 @@ TEST(EncodeRequest, JsonBodyWithStructsArraysAndNestedMessages) {
       "POST", R"({"path":"p","ids":["9007199254740993"],"data":{"a":{"b":[1,"x",null]}},
                   "inner":[{"a":"x"}],"ratio":2.5})");
   EXPECT_EQ(encoded.body,
-            R"({"ids":[9007199254740993],"data":{"a":{"b":[1.0,"x",null]}},"inner":[{"a":"x"}],)"
+            R"({"ids":[9007199254740993],"data":{"a":{"b":[1,"x",null]}},"inner":[{"a":"x"}],)"
             R"("ratio":2.5})");
+}
+
+// unmapped_fields on a request: params the protos do not know yet, sent as
+// top-level keys (query or JSON body) beside the declared ones.
+TEST(EncodeRequest, UnmappedFieldsAreExtraParams) {
+  // JSON keys the request message lacks land in its unmapped_fields.
+  const EncodedRequest query = Encode(RouteOf("UserService.ListUsers"),
+                                      R"({"per_page":10,"new_param":"a b","flags":[1,true]})");
+  EXPECT_EQ(PercentDecode(query.path_and_query),
+            "/users?per_page=10&flags[0]=1&flags[1]=true&new_param=a b");
+  const EncodedRequest body = Encode(RouteOf("GroupService.CreateGroup"),
+                                     R"({"name":"g","new_option":{"deep":[1,"x"]}})");
+  EXPECT_EQ(body.content_type, "application/json");
+  EXPECT_EQ(body.body, R"({"name":"g","new_option":{"deep":[1,"x"]}})");
+}
+
+TEST(EncodeRequest, UnmappedFieldsMayNotNameADeclaredParam) {
+  // A misfit value for per_page lands in unmapped_fields under "per_page":
+  // refused rather than sent twice or silently dropped.
+  const Route route = RouteOf("UserService.ListUsers");
+  auto encoded = EncodeRequest(route, *Request(route, R"({"per_page":{"a":1}})"));
+  ASSERT_FALSE(encoded.ok());
+  EXPECT_EQ(encoded.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(encoded.status().message()),
+              HasSubstr("unmapped_fields key `per_page` is a field of files.v1.ListUsersRequest"));
 }
 
 }  // namespace

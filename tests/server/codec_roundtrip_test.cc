@@ -51,6 +51,16 @@ class Generator {
       if (oneof != nullptr && oneof->field(0) != field) continue;
       Value field_in, field_want;
       if (!Field(field, depth, &field_in, &field_want)) continue;
+      if (proto::IsUnmappedFields(field)) {
+        // Its JSON form is keys beside the others: ones the message lacks.
+        for (auto& m : field_in.GetObject()) {
+          const std::string key = std::string("extra_") + m.name.GetString();
+          Value copy(m.value, alloc_);
+          in->AddMember(Value(key.c_str(), alloc_), m.value, alloc_);
+          want->AddMember(Value(key.c_str(), alloc_), copy, alloc_);
+        }
+        continue;
+      }
       const std::string& key = codec_internal::FilesKey(field);
       in->AddMember(Value(key.c_str(), alloc_), field_in, alloc_);
       want->AddMember(Value(key.c_str(), alloc_), field_want, alloc_);
