@@ -112,8 +112,8 @@ JsonValue SampleValue(const FieldDescriptor* field, int64_t id, absl::string_vie
       break;
     case FieldDescriptor::CPPTYPE_MESSAGE: {
       const Descriptor* type = field->message_type();
-      if (type->file()->package() != "files.v1") {
-        one.SetObject();  // google.protobuf.Struct and friends: free-form, empty
+      if (type->file()->package() != "files.v1" || type->full_name() == "files.v1.Auto") {
+        one.SetObject();  // google.protobuf.Struct, files.v1.Auto: free-form, empty
       } else if (depth >= kMaxDepth) {
         return JsonValue();
       } else {

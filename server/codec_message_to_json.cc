@@ -244,16 +244,12 @@ void WriteMessageJson(const Message& message, JsonWriter* writer) {
     WriteString(FilesKey(field), writer);
     WriteFieldJson(message, field, writer);
   }
-  // unmapped_fields are Files.com keys again, beside the others; a key that
-  // is also a set field is that field's (it was written above).
+  // unmapped_fields are Files.com keys again, beside the others. A key that
+  // is also a set field (Files.com sent it twice, once misfit) is written
+  // twice, as it came, so the JSON converts back to the same message.
   if (unmapped != nullptr) {
     const Message& bag = message.GetReflection()->GetMessage(message, unmapped);
     for (const auto& [key, entry] : SortedEntries(bag, bag.GetDescriptor()->FindFieldByNumber(1))) {
-      bool taken = false;
-      for (const FieldDescriptor* field : fields) {
-        taken = taken || (field != unmapped && FilesKey(field) == key);
-      }
-      if (taken) continue;
       WriteString(key, writer);
       const FieldDescriptor* value = entry->GetDescriptor()->map_value();
       WriteValueJson(entry->GetReflection()->GetMessage(*entry, value), writer);

@@ -1101,5 +1101,54 @@ TEST(PartTokenHeader, WhenAskedForThePartPutMustCarryIt) {
   EXPECT_EQ(good->status, 200);
 }
 
+// The SDKs' 0-byte upload: {action: "put"}, no part PUT at all, then
+// {action: "end", ref}: an empty file, as Files.com makes it.
+TEST_F(FilesHttpTest, SdkZeroByteUploadEndsWithoutAnyPart) {
+  auto first = client_->Post("/files/" + Encode("sdk/empty.txt"),
+                             R"({"action":"put","mkdir_parents":true})");
+  ASSERT_TRUE(first && first->status == 201) << (first ? first->body : "no response");
+  const std::string ref = Str(Parse(first->body), "ref");
+  auto end = client_->Post("/files/" + Encode("sdk/empty.txt"),
+                           absl::StrCat(R"({"action":"end","ref":")", ref, R"("})"));
+  ASSERT_TRUE(end);
+  EXPECT_EQ(end->status, 201) << end->body;
+  JsonDoc meta = client_->Meta("sdk/empty.txt");
+  ASSERT_TRUE(meta.IsObject());
+  EXPECT_EQ(meta["size"].GetInt64(), 0);
+  EXPECT_EQ(Str(meta, "md5"), Md5(""));
+  EXPECT_EQ(client_->Download("sdk/empty.txt"), "");
+  // The ref is used up; a size that promised bytes is still refused.
+  auto again = client_->Post("/files/" + Encode("sdk/empty.txt"),
+                             absl::StrCat(R"({"action":"end","ref":")", ref, R"("})"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 404) << again->body;
+  auto promised = client_->Post("/files/" + Encode("sdk/promised.txt"), R"({"action":"put"})");
+  ASSERT_TRUE(promised && promised->status == 201);
+  auto short_end = client_->Post(
+      "/files/" + Encode("sdk/promised.txt"),
+      absl::StrCat(R"({"action":"end","size":5,"ref":")", Str(Parse(promised->body), "ref"), R"("})"));
+  ASSERT_TRUE(short_end);
+  EXPECT_THAT(short_end->body, ::testing::HasSubstr("file-not-uploaded"));
+}
+
+// GET /folders/{path}?search=: entries whose name holds the text, any case.
+TEST_F(FilesHttpTest, FolderSearchNarrowsByName) {
+  for (const char* name : {"Report 2024.pdf", "report-2025.txt", "photo.jpg"}) {
+    ASSERT_EQ(client_->Upload(absl::StrCat("searching/", name), "x")->status, 201);
+  }
+  ASSERT_EQ(client_->Post("/folders/" + Encode("searching/Reports old"), "{}")->status, 201);
+  auto res = client_->Get("/folders/searching?search=REPORT");
+  ASSERT_TRUE(res && res->status == 200) << (res ? res->body : "no response");
+  JsonDoc list = Parse(res->body);
+  ASSERT_TRUE(list.IsArray());
+  std::vector<std::string> paths;
+  for (const auto& entry : list.GetArray()) paths.push_back(Str(entry, "path"));
+  EXPECT_THAT(paths, ::testing::ElementsAre("searching/Reports old", "searching/Report 2024.pdf",
+                                            "searching/report-2025.txt"));
+  auto none = client_->Get("/folders/searching?search=zzz");
+  ASSERT_TRUE(none && none->status == 200);
+  EXPECT_EQ(none->body, "[]");
+}
+
 }  // namespace
 }  // namespace filesgw::emulator

@@ -254,6 +254,18 @@ TEST_F(FidelityTest, RequestUnmappedFieldsGoUpstreamAsParams) {
   EXPECT_TRUE(seen);
 }
 
+// The emulator's `search` on users, as Files.com's: partial, any case, over
+// username, name, email and company.
+TEST_F(FidelityTest, UserSearchFindsPartialMatches) {
+  auto r = harness_->Call("files.v1.UserService/ListUsers", R"({"search":"CAR"})");
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_THAT(r.json, HasSubstr(R"("username":"carol")"));
+  EXPECT_THAT(r.json, ::testing::Not(HasSubstr(R"("username":"alice")")));
+  auto none = harness_->Call("files.v1.UserService/ListUsers", R"({"search":"nobody-like-this"})");
+  ASSERT_TRUE(none.status.ok());
+  EXPECT_EQ(none.json, "{}");
+}
+
 using Metadata = std::vector<std::pair<std::string, std::string>>;
 
 CallOptions With(Metadata metadata) {
