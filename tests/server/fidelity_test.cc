@@ -111,12 +111,17 @@ class FidelityTest : public ::testing::Test {
     // The body travels as a JSON string inside the rule.
     std::string quoted = "\"";
     for (char c : body) {
+      if (c == '\n') {
+        quoted += "\\n";
+        continue;
+      }
       if (c == '"' || c == '\\') quoted.push_back('\\');
       quoted.push_back(c);
     }
     quoted += "\"";
     rule += quoted + "}";
-    harness_->ControlPost("/__emulator/faults", rule);
+    EXPECT_THAT(harness_->ControlPost("/__emulator/faults", rule),
+                ::testing::Not(HasSubstr("bad-request")));
   }
 
   static std::string UnmappedJson(const Message& message) {
@@ -298,7 +303,7 @@ TEST_F(FidelityTest, MalformedWorkspaceOrLanguageIsRefusedBeforeAnythingGoesUpst
                           {{"x-files-workspace-id", "-1"}},
                           {{"x-files-workspace-id", "99999999999999999999"}},
                           {{"x-files-language", std::string(65, 'a')}},
-                          {{"x-files-language", "de\x7f"}}};
+                          {{"x-files-language", ""}}};  // gRPC itself refuses non-printable
   for (const Metadata& metadata : bad) {
     transport_->Take();
     auto r = harness_->CallWith(With(metadata), "files.v1.UserService/FindUser", R"({"id":1})");
