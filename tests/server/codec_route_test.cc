@@ -26,8 +26,8 @@ TEST(BuildRoute, SucceedsForEveryRpcAndCoversEveryField) {
       EXPECT_EQ(route->request_type, method->input_type());
       EXPECT_EQ(route->response_type, method->output_type());
 
-      // The segments give back the template, and path fields + params are
-      // exactly the request's fields, each once.
+      // The segments give back the template, and path fields + params +
+      // unmapped_fields are exactly the request's fields, each once.
       std::string rebuilt;
       std::set<const google::protobuf::FieldDescriptor*> seen;
       for (const auto& segment : route->path) {
@@ -41,6 +41,9 @@ TEST(BuildRoute, SucceedsForEveryRpcAndCoversEveryField) {
       for (const auto* field : route->params) {
         EXPECT_TRUE(seen.insert(field).second) << method->full_name() << " " << field->name();
       }
+      ASSERT_NE(route->unmapped, nullptr) << method->full_name();
+      EXPECT_TRUE(proto::IsUnmappedFields(route->unmapped));
+      EXPECT_TRUE(seen.insert(route->unmapped).second) << method->full_name();
       EXPECT_EQ(static_cast<int>(seen.size()), method->input_type()->field_count());
 
       const std::string& verb = route->http_method;
