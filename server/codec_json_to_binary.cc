@@ -30,6 +30,8 @@
 #include <system_error>
 #include <vector>
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -462,7 +464,10 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
   // three (map entry, Value, Struct or ListValue): an answer that deep would
   // reach the caller as bytes its stub cannot parse, so it is refused here.
   bool DepthOk() {
-    if (deepest_ <= kMaxNesting) return true;
+    if (ABSL_PREDICT_TRUE(deepest_ <= kMaxNesting)) return true;
+    return DepthExceeded();
+  }
+  ABSL_ATTRIBUTE_NOINLINE bool DepthExceeded() {
     // A value bound for unmapped_fields that nests too deep is kept as its
     // JSON text instead: what was written of it goes, the rest is skipped.
     for (size_t i = 0; i < stack_.size(); ++i) {
@@ -517,7 +522,7 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
     return false;
   }
   // The error for the misfit PutScalar last reported, where nothing can hold it.
-  bool FailMisfit(Json got) {
+  ABSL_ATTRIBUTE_NOINLINE bool FailMisfit(Json got) {
     if (!misfit_text_.empty()) return FailText(misfit_text_);
     return Fail(misfit_expected_, got);
   }
@@ -532,10 +537,61 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
   }
 
   // ---- unmapped_fields ----
+  // Out of line: the rare paths of Scalar().
+  ABSL_ATTRIBUTE_NOINLINE bool UnknownScalar(const Frame& frame, Json json, std::string_view text) {
+    if (frame.table->unmapped == nullptr) return true;  // skipped
+    Note(/*misfit=*/false, frame.key);
+    PutUnmappedScalar(*frame.table->unmapped, frame.key, json, text);
+    return true;
+  }
+  ABSL_ATTRIBUTE_NOINLINE bool MisfitScalar(const Frame& frame, Json json, std::string_view text) {
+    if (frame.table->unmapped == nullptr) return FailMisfit(json);
+    Note(/*misfit=*/true, frame.key);
+    PutUnmappedScalar(*frame.table->unmapped, frame.key, json, text);
+    return true;
+  }
+  ABSL_ATTRIBUTE_NOINLINE bool MisfitElement(Frame& frame, Json json) {
+    if (frame.owner == nullptr) return FailMisfit(json);
+    AbandonArray(&frame, /*at_container=*/false);
+    return true;
+  }
+  // Out of line: the rare paths of StartContainer() in a message.
+  ABSL_ATTRIBUTE_NOINLINE bool UnknownContainer(const Frame& frame, Json json) {
+    const FieldInfo* unmapped = frame.table->unmapped;
+    if (unmapped == nullptr) {
+      Push(FrameType::kSkip).depth = 1;
+      return true;
+    }
+    Note(/*misfit=*/false, frame.key);
+    StartUnmappedContainer(*unmapped, frame.key, json);
+    return true;
+  }
+  ABSL_ATTRIBUTE_NOINLINE bool MisfitContainer(const Frame& frame, Json json) {
+    const FieldInfo* unmapped = frame.table->unmapped;
+    if (unmapped == nullptr) return StartFor(*frame.pending, json, false, {});  // fails, naming it
+    Note(/*misfit=*/true, frame.key);
+    StartUnmappedContainer(*unmapped, frame.key, json);
+    return true;
+  }
+  // A repeated field's array in a message with unmapped_fields: remembered so
+  // that a misfit element can send the whole array there.
+  bool StartOwnedArray(const Frame& frame, const FieldInfo& field) {
+    const FieldInfo* unmapped = frame.table->unmapped;
+    const std::string_view key = frame.key;
+    const size_t out_start = out_->size();
+    if (!StartFor(field, Json::kArray, false, {})) return false;
+    Frame& array = stack_.back();
+    array.owner = unmapped;
+    array.key = key;
+    array.in_start = stream_ != nullptr ? stream_->Tell() : 0;  // at the '['
+    array.out_start = out_start;
+    return true;
+  }
+
   // Counts one key and keeps the first few paths for the log line: message
   // and field names only ("files.v1.ListUsersResponse.items[].new_key"),
   // never a value or an index.
-  void Note(bool misfit, std::string_view key) {
+  ABSL_ATTRIBUTE_NOINLINE void Note(bool misfit, std::string_view key) {
     if (report_ == nullptr) return;
     ++(misfit ? report_->misfit : report_->unknown);
     if (report_->paths.size() >= UnmappedReport::kMaxPaths) return;
@@ -557,7 +613,7 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
     }
   }
   // unmapped_fields {fields {key: <scalar>}}, as its own occurrence.
-  void PutUnmappedScalar(const FieldInfo& unmapped, std::string_view key, Json json,
+  ABSL_ATTRIBUTE_NOINLINE void PutUnmappedScalar(const FieldInfo& unmapped, std::string_view key, Json json,
                          std::string_view text) {
     PutTag(unmapped);
     const size_t wrapper = Open();
@@ -570,7 +626,7 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
   }
   // unmapped_fields {fields {key: <object or array>}}: the frame that reads
   // the container closes all four.
-  void StartUnmappedContainer(const FieldInfo& unmapped, std::string_view key, Json json) {
+  ABSL_ATTRIBUTE_NOINLINE void StartUnmappedContainer(const FieldInfo& unmapped, std::string_view key, Json json) {
     const size_t out_start = out_->size();
     const int32_t nesting_at = nesting_;
     PutTag(unmapped);
@@ -595,14 +651,14 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
   // An element of the array in `frame` (a kArray with an owner) does not fit:
   // what the array wrote so far is cut off, the rest of it is skipped, and
   // when it ends the whole array is re-read into unmapped_fields.
-  void AbandonArray(Frame* frame, bool at_container) {
+  ABSL_ATTRIBUTE_NOINLINE void AbandonArray(Frame* frame, bool at_container) {
     Note(/*misfit=*/true, frame->key);
     out_->resize(frame->out_start);
     frame->type = FrameType::kSkip;
     frame->depth = at_container ? 2 : 1;
   }
   // `raw` (one JSON value, from the caller's text) as unmapped_fields[key].
-  bool PutUnmappedRaw(const FieldInfo& unmapped, std::string_view key, std::string_view raw) {
+  ABSL_ATTRIBUTE_NOINLINE bool PutUnmappedRaw(const FieldInfo& unmapped, std::string_view key, std::string_view raw) {
     const size_t before = out_->size();
     std::string copy;
     copy.reserve(raw.size() + 4);
@@ -834,29 +890,20 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
     Frame& frame = stack_.back();
     switch (frame.type) {
       case FrameType::kMessage: {
-        const FieldInfo* unmapped = frame.table->unmapped;
-        if (frame.pending == nullptr) {
-          if (unmapped == nullptr) return true;
-          Note(/*misfit=*/false, frame.key);
-          PutUnmappedScalar(*unmapped, frame.key, json, text);
-          return true;
-        }
-        if (json == Json::kNull && frame.pending->kind != Kind::kAuto) return true;
-        const Put put = PutScalar(*frame.pending, json, text);
-        if (put != Put::kMisfit) return put == Put::kOk;
-        if (unmapped == nullptr) return FailMisfit(json);
-        Note(/*misfit=*/true, frame.key);
-        PutUnmappedScalar(*unmapped, frame.key, json, text);
-        return true;
+        // The common case stays small; what does not fit goes out of line.
+        const FieldInfo* pending = frame.pending;
+        if (ABSL_PREDICT_FALSE(pending == nullptr)) return UnknownScalar(frame, json, text);
+        if (json == Json::kNull && pending->kind != Kind::kAuto) return true;
+        const Put put = PutScalar(*pending, json, text);
+        if (ABSL_PREDICT_TRUE(put == Put::kOk)) return true;
+        return put == Put::kMisfit && MisfitScalar(frame, json, text);
       }
       case FrameType::kArray: {
         ++frame.index;
         if (json == Json::kNull) return true;
         const Put put = PutScalar(*frame.field, json, text);
-        if (put != Put::kMisfit) return put == Put::kOk;
-        if (frame.owner == nullptr) return FailMisfit(json);
-        AbandonArray(&frame, /*at_container=*/false);
-        return true;
+        if (ABSL_PREDICT_TRUE(put == Put::kOk)) return true;
+        return put == Put::kMisfit && MisfitElement(frame, json);
       }
       case FrameType::kMap: {
         if (json == Json::kNull) return true;
@@ -1005,37 +1052,17 @@ class Encoder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Encoder> 
     Frame& frame = stack_.back();
     switch (frame.type) {
       case FrameType::kMessage: {
-        const FieldInfo* unmapped = frame.table->unmapped;
-        if (frame.pending == nullptr) {
-          if (unmapped == nullptr) {
-            Push(FrameType::kSkip).depth = 1;
-            return true;
-          }
-          Note(/*misfit=*/false, frame.key);
-          StartUnmappedContainer(*unmapped, frame.key, json);
-          return true;
-        }
+        if (ABSL_PREDICT_FALSE(frame.pending == nullptr)) return UnknownContainer(frame, json);
         const FieldInfo& field = *frame.pending;
-        if (unmapped != nullptr && !Fits(field, json, false)) {
-          Note(/*misfit=*/true, frame.key);
-          StartUnmappedContainer(*unmapped, frame.key, json);
-          return true;
+        if (ABSL_PREDICT_FALSE(!Fits(field, json, false))) return MisfitContainer(frame, json);
+        if (json == Json::kArray && field.repeated && frame.table->unmapped != nullptr) {
+          return StartOwnedArray(frame, field);
         }
-        const std::string_view key = frame.key;
-        const size_t out_start = out_->size();
-        if (!StartFor(field, json, false, {})) return false;
-        if (unmapped != nullptr && stack_.back().type == FrameType::kArray) {
-          Frame& array = stack_.back();
-          array.owner = unmapped;
-          array.key = key;
-          array.in_start = stream_ != nullptr ? stream_->Tell() : 0;  // at the '['
-          array.out_start = out_start;
-        }
-        return true;
+        return StartFor(field, json, false, {});
       }
       case FrameType::kArray:
         ++frame.index;
-        if (frame.owner != nullptr && !Fits(*frame.field, json, true)) {
+        if (ABSL_PREDICT_FALSE(frame.owner != nullptr && !Fits(*frame.field, json, true))) {
           AbandonArray(&frame, /*at_container=*/true);
           return true;
         }
