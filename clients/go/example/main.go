@@ -17,7 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"filesgateway/clients/go/files"
+	"github.com/files-gateway/files-gateway/clients/go/files"
 )
 
 func main() {

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	filesv1 "filesgateway/clients/go/filesv1"
+	filesv1 "github.com/files-gateway/files-gateway/clients/go/filesv1"
 
 	"google.golang.org/protobuf/proto"
 )

@@ -33,7 +33,7 @@ import (
 	"testing"
 	"time"
 
-	"filesgateway/clients/go/files"
+	"github.com/files-gateway/files-gateway/clients/go/files"
 
 	"google.golang.org/grpc/codes"
 )
