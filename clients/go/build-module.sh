@@ -42,7 +42,7 @@ out=$(cd "$out" && pwd)
 module=$(sed -n 's/^module[[:space:]]*//p' "$here/go.mod")
 version=$(cat "$here/VERSION")
 
-set -- "$out"; . "$here/goenv.sh"
+go_out=$out; . "$here/goenv.sh"
 
 # Debian's sources as module versions, once (goproxy.py says which).
 if [ ! -f "$out/goproxy/LABELS.json" ] || [ "$here/goproxy.py" -nt "$out/goproxy/LABELS.json" ]; then

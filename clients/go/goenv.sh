@@ -1,14 +1,14 @@
-# Sourced with the build folder (OUT) as $1: the Go environment of every Go
+# Sourced with the build folder (OUT) in $go_out: the Go environment of every Go
 # command the build and the tests run. Module mode, offline: modules come from
 # the file-based proxy OUT/goproxy only; checksums are those of these local
 # copies (no checksum database offline), kept in the module cache OUT/gomodcache.
 export GO111MODULE=on
-export GOPROXY="file://$1/goproxy"
+export GOPROXY="file://$go_out/goproxy"
 export GOSUMDB=off
 export GOFLAGS=-mod=mod
-export GOMODCACHE="$1/gomodcache"
-export GOCACHE="$1/gocache"
+export GOMODCACHE="$go_out/gomodcache"
+export GOCACHE="$go_out/gocache"
 export GOENV=off
-export GOPATH="$1/gopath"
+export GOPATH="$go_out/gopath"
 export GOWORK=off
 export CGO_ENABLED=0

@@ -23,7 +23,7 @@
 //
 // Nothing here is written per resource. The resources and their actions
 // (Resource, Method) come from the (files.v1.sdk) options of the generated
-// descriptors (package filesgateway/clients/go/filesv1, generated from
+// descriptors (package github.com/files-gateway/files-gateway/clients/go/filesv1, generated from
 // proto/ at build time); Params are mapped onto the request messages through
 // protoreflect; the error classes come from the error catalogue
 // (error_catalog.proto), their Go types generated from it at build time

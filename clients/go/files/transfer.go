@@ -13,6 +13,7 @@ import (
 
 	filesv1 "github.com/files-gateway/files-gateway/clients/go/filesv1"
 
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -28,6 +29,8 @@ type transferConfig struct {
 	noOverwrite    bool
 	chunkSize      int
 	offset, length int64
+	callOptions    []grpc.CallOption
+	progress       func(Progress)
 	uploadOnly     []string // names of the upload options given
 	downloadOnly   []string // names of the download options given
 }
@@ -89,6 +92,40 @@ func Range(offset, length int64) TransferOption {
 		c.offset, c.length = offset, length
 		c.downloadOnly = append(c.downloadOnly, "Range")
 	}
+}
+
+// WithCallOptions gives a transfer per-call options (WithWorkspaceID,
+// WithLanguage, WithAPIKey, WithSessionID, or any grpc.CallOption).
+func WithCallOptions(opts ...grpc.CallOption) TransferOption {
+	return func(c *transferConfig) { c.callOptions = append(c.callOptions, opts...) }
+}
+
+// Progress is where a transfer is: Bytes sent to the gateway (upload) or
+// received from it (download) so far, of Total (-1 when unknown: an upload
+// from a reader without ExpectedSize).
+type Progress struct {
+	Path   string
+	Upload bool
+	Bytes  int64
+	Total  int64
+}
+
+// OnProgress calls fn after every data message of an upload or download
+// (1 MiB by default, see WithChunkSize), in the goroutine that moves the
+// data: keep it short. The last call of a complete transfer has Bytes == Total.
+func OnProgress(fn func(Progress)) TransferOption {
+	return func(c *transferConfig) { c.progress = fn }
+}
+
+func (c *Client) streamContext(ctx context.Context, cfg *transferConfig) (context.Context, context.CancelFunc, []grpc.CallOption) {
+	ctx, cancel := c.callContext(ctx, true)
+	ctx = withCallMetadata(ctx, cfg.callOptions)
+	return ctx, cancel, c.withOptions(cfg.callOptions)
+}
+
+// withOptions gives the client's call options followed by extra ones.
+func (c *Client) withOptions(extra []grpc.CallOption) []grpc.CallOption {
+	return append(c.callOptions[:len(c.callOptions):len(c.callOptions)], extra...)
 }
 
 func transferOptions(opts []TransferOption, upload bool) (transferConfig, error) {
@@ -187,7 +224,11 @@ type uploadWriter struct {
 	chunk   int
 	buf     []byte
 	written int64
+	sent    int64 // data bytes the stream took
+	total   int64 // expected size, -1 when unknown
 	err     error // sticky failure
+
+	progress func(Progress)
 
 	mu        sync.Mutex // Abort may come from another goroutine
 	closed    bool       // Close was called
@@ -202,14 +243,17 @@ func (c *Client) openWriter(ctx context.Context, remote string, opts []TransferO
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := c.callContext(ctx, true)
-	stream, err := c.TransferService().Upload(ctx, c.callOptions...)
+	ctx, cancel, callOpts := c.streamContext(ctx, &cfg)
+	stream, err := c.TransferService().Upload(ctx, callOpts...)
 	if err != nil {
 		cancel()
 		return nil, FromError(err)
 	}
 	w := &uploadWriter{client: c, remote: remote, stream: stream, cancel: cancel, chunk: cfg.chunkSize,
-		buf: make([]byte, 0, cfg.chunkSize)}
+		buf: make([]byte, 0, cfg.chunkSize), progress: cfg.progress, total: -1}
+	if cfg.expectedSize != nil {
+		w.total = *cfg.expectedSize
+	}
 	if err := w.send(&filesv1.UploadRequest{FirstMessage: &filesv1.UploadRequest_Spec{Spec: cfg.spec(remote)}}); err != nil {
 		cancel()
 		return nil, err
@@ -229,6 +273,12 @@ func (w *uploadWriter) send(req *filesv1.UploadRequest) error {
 		w.err = FromError(err)
 		w.cancel()
 		return w.err
+	}
+	if n := len(req.GetData()); n > 0 {
+		w.sent += int64(n)
+		if w.progress != nil {
+			w.progress(Progress{Path: w.remote, Upload: true, Bytes: w.sent, Total: w.total})
+		}
 	}
 	return nil
 }
@@ -345,6 +395,25 @@ type downloadReader struct {
 	cancelled bool
 	metadata  *Model
 	mu        sync.Mutex // guards cancelled against Cancel from another goroutine
+	progress  func(Progress)
+	length    int64 // asked for (0: to the end)
+}
+
+// total is what the download will deliver: the range asked for, else the
+// file's size from the offset; -1 when unknown.
+func (r *downloadReader) total() int64 {
+	size, ok := r.size()
+	switch {
+	case !ok && r.length > 0:
+		return r.length
+	case !ok:
+		return -1
+	case r.length > 0 && r.start+r.length < size:
+		return r.length
+	case r.start >= size:
+		return 0
+	}
+	return size - r.start
 }
 
 func (c *Client) openReader(ctx context.Context, remote string, opts []TransferOption) (*downloadReader, error) {
@@ -352,15 +421,15 @@ func (c *Client) openReader(ctx context.Context, remote string, opts []TransferO
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := c.callContext(ctx, true)
+	ctx, cancel, callOpts := c.streamContext(ctx, &cfg)
 	req := &filesv1.DownloadRequest{Path: remote, Offset: cfg.offset, Length: cfg.length, ChunkSize: int32(cfg.chunkSize)}
-	stream, err := c.TransferService().Download(ctx, req, c.callOptions...)
+	stream, err := c.TransferService().Download(ctx, req, callOpts...)
 	if err != nil {
 		cancel()
 		return nil, FromError(err)
 	}
 	r := &downloadReader{remote: remote, stream: stream, cancel: cancel, start: cfg.offset,
-		whole: cfg.offset == 0 && cfg.length == 0}
+		whole: cfg.offset == 0 && cfg.length == 0, progress: cfg.progress, length: cfg.length}
 	first, err := stream.Recv()
 	if err != nil {
 		cancel()
@@ -387,6 +456,9 @@ func (r *downloadReader) take(msg *filesv1.DownloadResponse) error {
 	}
 	r.received += int64(len(msg.GetData()))
 	r.pending = msg.GetData()
+	if len(msg.GetData()) > 0 && r.progress != nil {
+		r.progress(Progress{Path: r.remote, Bytes: r.received, Total: r.total()})
+	}
 	return nil
 }
 
@@ -620,6 +692,15 @@ func (f *RemoteFile) Abort() {
 		return
 	}
 	f.w.Abort()
+}
+
+// CloseWithError ends the file because of err, as io.PipeWriter does: an
+// upload is aborted (nothing is committed) and a download stopped; it gives
+// err back, so that `return f.CloseWithError(err)` passes the cause on.
+func (f *RemoteFile) CloseWithError(err error) error {
+	runtime.SetFinalizer(f, nil)
+	f.Abort()
+	return err
 }
 
 // Cancel stops a download (later reads fail with CancelledError) or aborts an upload.

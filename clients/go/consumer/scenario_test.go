@@ -1,12 +1,12 @@
-package scenario
+package main
 
 // Runs tests/clients/scenario.json with the Go client against files-gateway
 // and files-emulator started from a build tree: one subtest per case
 // (TestScenario/<case name>), see tests/clients/README.md for the format.
 //
-//	FILESGW_BIN=build FILESGW_SCENARIO=tests/clients/scenario.json \
-//	  GO111MODULE=off GOPATH=build/clients/go/gopath:/usr/share/gocode \
-//	  go test -v filesgateway/clients/go/scenario [-run 'TestScenario/user_crud']
+//	cd build/clients/go/consumer && FILESGW_BIN=../../.. \
+//	  FILESGW_SCENARIO=../../../../tests/clients/scenario.json \
+//	  bin/scenario.test -test.v [-test.run 'TestScenario/user_crud']
 //
 // Cases are independent, so they run in parallel; a case that uses a
 // gateway other than "default" holds it alone for its duration, since those
@@ -950,7 +950,7 @@ func TestReadmeExample(t *testing.T) {
 	}
 	for _, want := range []string{"updated: example-", " Example User\n", "user: ",
 		"after delete: UserNotFoundError not-found/user-not-found", `read back: "hello from Go\n"`,
-		"entry: copy.txt 14\n", "entry: hello.txt 14\n"} {
+		"sent 14 of 14\n", "entry: copy.txt 14\n", "entry: hello.txt 14\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the example's output lacks %q:\n%s", want, out)
 		}
