@@ -94,7 +94,8 @@ func (u *ResumableUpload) Cancel(ctx context.Context, opts ...TransferOption) er
 // without it the stream ends leaving the upload open, and the answer's
 // PersistedSize says where the next WriteAt starts. An error from r cancels
 // the stream (what was persisted stays) and is returned as is.
-// Options: WithChunkSize, OnProgress (Bytes counts from offset), WithCallOptions.
+// Options: WithChunkSize, OnProgress (Bytes counts from the start of the file;
+// Total is ExpectedSize's, else -1), WithCallOptions.
 func (u *ResumableUpload) WriteAt(ctx context.Context, r io.Reader, offset int64, finish bool, opts ...TransferOption) (*filesv1.UploadResponse, error) {
 	cfg, err := transferOptions(opts, true)
 	if err != nil {
@@ -107,7 +108,11 @@ func (u *ResumableUpload) WriteAt(ctx context.Context, r io.Reader, offset int64
 	if err != nil {
 		return nil, FromError(err)
 	}
-	w := &uploadWriter{client: c, remote: u.remote, stream: stream, cancel: cancel, progress: cfg.progress, total: -1}
+	w := &uploadWriter{client: c, remote: u.remote, stream: stream, cancel: cancel, progress: cfg.progress,
+		total: -1, sent: offset}
+	if cfg.expectedSize != nil {
+		w.total = *cfg.expectedSize
+	}
 	first := &filesv1.UploadRequest{FirstMessage: &filesv1.UploadRequest_UploadId{UploadId: u.id}, WriteOffset: &offset}
 	buf := make([]byte, cfg.chunkSize)
 	for {
@@ -139,7 +144,8 @@ func (u *ResumableUpload) WriteAt(ctx context.Context, r io.Reader, offset int64
 }
 
 // Resume asks Status for the persisted size, seeks src (the whole file's
-// content) there and sends the rest with WriteAt.
+// content) there and sends the rest with WriteAt; progress reports src's size
+// as the Total.
 func (u *ResumableUpload) Resume(ctx context.Context, src io.ReadSeeker, finish bool, opts ...TransferOption) (*filesv1.UploadResponse, error) {
 	st, err := u.Status(ctx, opts...)
 	if err != nil {
@@ -148,8 +154,12 @@ func (u *ResumableUpload) Resume(ctx context.Context, src io.ReadSeeker, finish 
 	if st.GetComplete() {
 		return &filesv1.UploadResponse{File: st.GetFile(), PersistedSize: st.GetPersistedSize()}, nil
 	}
+	size, err := src.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := src.Seek(st.GetPersistedSize(), io.SeekStart); err != nil {
 		return nil, err
 	}
-	return u.WriteAt(ctx, src, st.GetPersistedSize(), finish, opts...)
+	return u.WriteAt(ctx, src, st.GetPersistedSize(), finish, append([]TransferOption{ExpectedSize(size)}, opts...)...)
 }
