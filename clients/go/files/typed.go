@@ -2,6 +2,7 @@ package files
 
 import (
 	"context"
+	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -24,28 +25,51 @@ import (
 // has any; then call options. A path parameter given positionally wins over
 // the same field of the request message.
 
+// rpc describes one action for the typed layer; resgen writes one per action,
+// so a typed call needs no scan of the descriptors (the untyped layer's index
+// costs milliseconds at the first call).
+type rpc struct {
+	resource, action, service, name, httpMethod, httpPath string
+	paginated                                             bool
+	pathParams                                            []string
+	input, output                                         proto.Message // zero values of the generated types
+	once                                                  sync.Once
+	method                                                *Method
+}
+
+func (d *rpc) get() *Method {
+	d.once.Do(func() {
+		params := d.pathParams
+		if len(params) == 0 {
+			params = nil
+		}
+		d.method = &Method{Resource: d.resource, Action: d.action, Service: d.service, Name: d.name,
+			FullMethod: "/" + d.service + "/" + d.name, Input: d.input.ProtoReflect().Type(),
+			Output: d.output.ProtoReflect().Type(), PathParams: params, Paginated: d.paginated,
+			HTTPMethod: d.httpMethod, HTTPPath: d.httpPath}
+	})
+	return d.method
+}
+
 // typedCall runs a non-paginated action with a typed request and result.
-func typedCall[T proto.Message](ctx context.Context, r *Resource, action string, req proto.Message, path []any, opts []grpc.CallOption) (T, error) {
+func typedCall[T proto.Message](ctx context.Context, c *Client, d *rpc, req proto.Message, path []any, opts []grpc.CallOption) (T, error) {
 	var zero T
-	m, err := r.method(action)
-	if err != nil {
-		return zero, err
-	}
+	m := d.get()
 	request, callOpts, err := buildRequest(m, typedArgs(req, path, opts))
 	if err != nil {
 		return zero, err
 	}
 	resp := m.Output.New().Interface()
-	if err := r.client.invoke(ctx, m.FullMethod, request, resp, callOpts); err != nil {
+	if err := c.invoke(ctx, m.FullMethod, request, resp, callOpts); err != nil {
 		return zero, err
 	}
-	out, _ := resp.(T) // the generated type of the RPC's output (resgen checks)
+	out, _ := resp.(T) // the generated type of the RPC's output
 	return out, nil
 }
 
 // typedList runs a paginated action and gives a typed iterator over its items.
-func typedList[T proto.Message](ctx context.Context, r *Resource, action string, req proto.Message, path []any, opts []grpc.CallOption) (*ListIter[T], error) {
-	it, err := r.ListAction(ctx, action, typedArgs(req, path, opts)...)
+func typedList[T proto.Message](ctx context.Context, c *Client, d *rpc, req proto.Message, path []any, opts []grpc.CallOption) (*ListIter[T], error) {
+	it, err := c.list(ctx, d.get(), typedArgs(req, path, opts))
 	if err != nil {
 		return nil, err
 	}

@@ -169,3 +169,29 @@ func TestSentinelsHelpersAndResponseError(t *testing.T) {
 		t.Errorf("%v", bad)
 	}
 }
+
+func TestTheTypedActionsMatchTheDescriptors(t *testing.T) {
+	seen := 0
+	for _, d := range typedRPCs {
+		m := d.get()
+		want, ok := LookupMethod(d.resource, d.action)
+		if !ok {
+			t.Errorf("%s.%s: no such action in the descriptors", d.resource, d.action)
+			continue
+		}
+		seen++
+		if m.FullMethod != want.FullMethod || !reflect.DeepEqual(m.PathParams, want.PathParams) ||
+			m.Paginated != want.Paginated || m.HTTPPath != want.HTTPPath || m.HTTPMethod != want.HTTPMethod ||
+			m.Input.Descriptor().FullName() != want.Input.Descriptor().FullName() ||
+			m.Output.Descriptor().FullName() != want.Output.Descriptor().FullName() {
+			t.Errorf("%s.%s: typed %+v, descriptors %+v", d.resource, d.action, m, want)
+		}
+	}
+	total := 0
+	for _, r := range Resources() {
+		total += len((&Client{}).Resource(r).Actions())
+	}
+	if seen != total {
+		t.Errorf("the typed layer has %d actions, the descriptors %d", seen, total)
+	}
+}

@@ -74,9 +74,39 @@ func plural(word string) string {
 func goName(md protoreflect.MessageDescriptor) string {
 	name := string(md.Name())
 	for p, ok := md.Parent().(protoreflect.MessageDescriptor); ok; p, ok = p.Parent().(protoreflect.MessageDescriptor) {
-		name = string(p.Name()) + "_" + name
+		name = string(p.Name()) + "." + name
 	}
-	return name
+	return goCamelCase(name)
+}
+
+// goCamelCase is protoc-gen-go's identifier rule (strs.GoCamelCase): a
+// letter after a digit or an underscore starts a word ("User2faReset" ->
+// "User2FaReset"), dots of nested names become underscores.
+func goCamelCase(s string) string {
+	lower := func(c byte) bool { return 'a' <= c && c <= 'z' }
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.' && i+1 < len(s) && lower(s[i+1]):
+		case c == '.':
+			b = append(b, '_')
+		case c == '_' && (i == 0 || s[i-1] == '.'):
+			b = append(b, 'X')
+		case c == '_' && i+1 < len(s) && lower(s[i+1]):
+		case '0' <= c && c <= '9':
+			b = append(b, c)
+		default:
+			if lower(c) {
+				c -= 'a' - 'A'
+			}
+			b = append(b, c)
+			for ; i+1 < len(s) && lower(s[i+1]); i++ {
+				b = append(b, s[i+1])
+			}
+		}
+	}
+	return string(b)
 }
 
 func qualified(md protoreflect.MessageDescriptor) string {
@@ -184,15 +214,18 @@ import (
 	filesv1 "github.com/files-gateway/files-gateway/clients/go/filesv1"
 
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 var (
 	_ context.Context
 	_ grpc.CallOption
 	_ *filesv1.User
+	_ *emptypb.Empty
 )
 `)
 	accessors := map[string]string{}
+	var all []string
 	for _, r := range names {
 		acc := pascal(plural(snakeBoundary.ReplaceAllString(r, "${1}_${2}")))
 		if clientMethods[acc] {
@@ -206,9 +239,9 @@ var (
 		actions := resources[r]
 		sort.Slice(actions, func(i, j int) bool { return actions[i].name < actions[j].name })
 		fmt.Fprintf(&b, "\n// %s is the typed %s resource (files.v1 %s): one method per SDK action,\n", typ, r, actions[0].service)
-		fmt.Fprintf(&b, "// the generated request and model messages of package filesv1.\ntype %s struct{ r *Resource }\n", typ)
-		fmt.Fprintf(&b, "\n// %s gives the typed %s resource.\nfunc (c *Client) %s() *%s { return &%s{c.Resource(%q)} }\n", acc, r, acc, typ, typ, r)
-		fmt.Fprintf(&b, "\n// Untyped gives the same resource with Files.com-keyed Params and Models.\nfunc (x *%s) Untyped() *Resource { return x.r }\n", typ)
+		fmt.Fprintf(&b, "// the generated request and model messages of package filesv1.\ntype %s struct{ c *Client }\n", typ)
+		fmt.Fprintf(&b, "\n// %s gives the typed %s resource.\nfunc (c *Client) %s() *%s { return &%s{c} }\n", acc, r, acc, typ, typ)
+		fmt.Fprintf(&b, "\n// Untyped gives the same resource with Files.com-keyed Params and Models.\nfunc (x *%s) Untyped() *Resource { return x.c.Resource(%q) }\n", typ, r)
 		for _, a := range actions {
 			var sig, path []string
 			for _, f := range a.pathParams {
@@ -226,6 +259,18 @@ var (
 				pathList = "[]any{" + strings.Join(path, ", ") + "}"
 			}
 			method := pascal(a.name)
+			desc := "rpc" + r + method
+			all = append(all, desc)
+			var quoted []string
+			for _, p := range a.pathParams {
+				quoted = append(quoted, fmt.Sprintf("%q", p.Name()))
+			}
+			outType := "emptypb.Empty"
+			if o := qualified(a.output); o != "" {
+				outType = o[1:]
+			}
+			fmt.Fprintf(&b, "\nvar %s = &rpc{resource: %q, action: %q, service: %q, name: %q, httpMethod: %q, httpPath: %q, paginated: %v, pathParams: []string{%s}, input: &filesv1.%s{}, output: &%s{}}\n",
+				desc, r, a.name, a.service, a.rpc, a.httpMethod, a.httpPath, a.paginated, strings.Join(quoted, ", "), goName(a.input), outType)
 			fmt.Fprintf(&b, "\n// %s is %s.%s: %s %s (%s/%s).", method, r, a.name, a.httpMethod, a.httpPath, a.service, a.rpc)
 			if a.otherFields > 0 {
 				fmt.Fprintf(&b, "\n// params may be nil; its path fields are taken from the arguments before it.")
@@ -236,17 +281,18 @@ var (
 			case a.paginated:
 				fmt.Fprintf(&b, "// The iterator walks every page (the first is loaded before %s returns).\n", method)
 				item := qualified(a.item)
-				fmt.Fprintf(&b, "func (x *%s) %s(ctx context.Context, %s) (*ListIter[%s], error) {\n\treturn typedList[%s](ctx, x.r, %q, %s, %s, opts)\n}\n",
-					typ, method, strings.Join(sig, ", "), item, item, a.name, reqArg, pathList)
+				fmt.Fprintf(&b, "func (x *%s) %s(ctx context.Context, %s) (*ListIter[%s], error) {\n\treturn typedList[%s](ctx, x.c, %s, %s, %s, opts)\n}\n",
+					typ, method, strings.Join(sig, ", "), item, item, desc, reqArg, pathList)
 			case out == "":
-				fmt.Fprintf(&b, "func (x *%s) %s(ctx context.Context, %s) error {\n\t_, err := x.r.Call(ctx, %q, typedArgs(%s, %s, opts)...)\n\treturn err\n}\n",
-					typ, method, strings.Join(sig, ", "), a.name, reqArg, pathList)
+				fmt.Fprintf(&b, "func (x *%s) %s(ctx context.Context, %s) error {\n\t_, err := typedCall[*emptypb.Empty](ctx, x.c, %s, %s, %s, opts)\n\treturn err\n}\n",
+					typ, method, strings.Join(sig, ", "), desc, reqArg, pathList)
 			default:
-				fmt.Fprintf(&b, "func (x *%s) %s(ctx context.Context, %s) (%s, error) {\n\treturn typedCall[%s](ctx, x.r, %q, %s, %s, opts)\n}\n",
-					typ, method, strings.Join(sig, ", "), out, out, a.name, reqArg, pathList)
+				fmt.Fprintf(&b, "func (x *%s) %s(ctx context.Context, %s) (%s, error) {\n\treturn typedCall[%s](ctx, x.c, %s, %s, %s, opts)\n}\n",
+					typ, method, strings.Join(sig, ", "), out, out, desc, reqArg, pathList)
 			}
 		}
 	}
+	fmt.Fprintf(&b, "\n// typedRPCs lists every action of the typed layer (the tests compare them with the descriptors).\nvar typedRPCs = []*rpc{\n%s,\n}\n", strings.Join(all, ",\n"))
 	src, err := format.Source(b.Bytes())
 	if err != nil {
 		fail("gofmt: %v", err)
