@@ -170,8 +170,14 @@ class ModelsAndPaging(Base):
         f = self.client.files.find("a/b.txt")
         self.assertEqual(type(f).__name__, "File")
         self.assertEqual((f.path, f.size, f.subfolders_locked), ("a/b.txt", 3, False))
-        self.assertIsNone(f.md5)
+        # Unset fields read as the generated message reads them (typed: str);
+        # get() and has() tell them apart.
+        self.assertEqual(f.md5, "")
+        self.assertIsNone(f.get("md5"))
+        self.assertFalse(f.has("md5"))
+        self.assertTrue(f.has("path"))
         self.assertEqual(f.custom_metadata, {"k": "v"})
+        self.assertEqual(f.unmapped_fields, {})
         self.assertIs(f.to_proto().__class__, file_pb2.File)
         d = f.to_dict()
         self.assertIn("subfolders_locked?", d)  # the Files.com key
@@ -241,6 +247,25 @@ class CallOptions(Base):
         self.assertEqual(call["timeout"], 2)
         self.assertEqual(tuple(call["metadata"]), (("x-test", "1"), ("x-more", "2")))
         self.assertTrue(call["wait_for_ready"])
+
+    def test_workspace_and_language_go_out_as_metadata(self):
+        self.client.users.find(1, options={"workspace_id": 7, "language": "de"})
+        self.assertEqual(tuple(self.channel.calls[-1]["metadata"]),
+                         (("x-test", "1"), ("x-files-workspace-id", "7"),
+                          ("x-files-language", "de")))
+        for bad in ({"workspace_id": "seven"}, {"workspace_id": True}, {"language": ""},
+                    {"language": "de\nX-Evil: 1"}):
+            with self.assertRaises(self.fg.errors.InvalidParameterError, msg=bad):
+                self.client.users.find(1, options=bad)
+        self.assertEqual(len(self.channel.calls), 1)  # the refused ones sent nothing
+
+    def test_a_request_message_is_accepted_as_params(self):
+        user_pb2 = __import__(self.api._GEN + ".files.v1.user_pb2", fromlist=["x"])
+        self.client.users.create(user_pb2.CreateUserRequest(username="typed"))
+        self.assertEqual(self.channel.calls[-1]["request"].username, "typed")
+        self.client.users.update(5, user_pb2.UpdateUserRequest(name="N"))
+        request = self.channel.calls[-1]["request"]
+        self.assertEqual((request.id, request.name), (5, "N"))
 
     def test_transfer_service_stub(self):
         self.assertTrue(callable(self.client.transfer_service.StartResumableUpload))
