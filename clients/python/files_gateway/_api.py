@@ -111,7 +111,7 @@ def model_descriptor(name):
     return obj
 
 
-_methods = {}
+_methods: dict = {}
 _lock = threading.Lock()
 
 

@@ -57,7 +57,7 @@ def _key_index(descriptor):
     return cache
 
 
-_KEYS = {}
+_KEYS: dict = {}
 
 
 def field_for_key(descriptor, key):

@@ -123,7 +123,7 @@ class Model:
         return "<%s %s>" % (type(self).__name__, " ".join("%s=%r" % (k, d[k]) for k in keys))
 
 
-_classes = {}
+_classes: dict = {}
 _lock = threading.Lock()
 
 
