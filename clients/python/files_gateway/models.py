@@ -14,7 +14,7 @@ from the object itself.
 """
 import threading
 
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict
 
 from files_gateway import _api, _convert
 
@@ -47,16 +47,17 @@ class Model:
             return {}
         return _convert.field_value(self._message, fd) or {}
 
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        fd = _convert.field_for_key(self._message.DESCRIPTOR, name)
-        if fd is not None:
-            return _convert.field_value(self._message, fd, self._wrap, defaults=True)
-        action = self._action(name)
-        if action is not None:
-            return action
-        raise AttributeError("%s has no attribute %r" % (type(self).__name__, name))
+    if not TYPE_CHECKING:  # type checkers see the generated classes' fields instead
+        def __getattr__(self, name):
+            if name.startswith("__"):
+                raise AttributeError(name)
+            fd = _convert.field_for_key(self._message.DESCRIPTOR, name)
+            if fd is not None:
+                return _convert.field_value(self._message, fd, self._wrap, defaults=True)
+            action = self._action(name)
+            if action is not None:
+                return action
+            raise AttributeError("%s has no attribute %r" % (type(self).__name__, name))
 
     def __setattr__(self, name, value):
         raise AttributeError("%s objects are read-only; use update()" % type(self).__name__)
