@@ -13,7 +13,8 @@ project there (CTest fixture python_consumer, then the tests below).
                                        README's example and aio_check.py with the
                                        venv's python against a gateway + emulator
 
-The shared scenario runs from D/app with D/venv/bin/python (see CMakeLists.txt).
+  consumer_test.py scenario  --dir D --bin BUILD --scenario tests/clients/scenario.json
+                                       the shared scenario from D/app with the venv's python
 """
 import argparse
 import glob
@@ -185,7 +186,9 @@ class Examples(unittest.TestCase):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("setup", "installed", "typecheck", "examples"))
+    parser.add_argument("what", choices=("setup", "installed", "typecheck", "examples",
+                                         "scenario"))
+    parser.add_argument("--scenario", help="scenario.json (scenario)")
     parser.add_argument("--dir", required=True, help="the consumer folder (outside the sources)")
     parser.add_argument("--bin", help="the CMake build folder (examples)")
     ARGS, rest = parser.parse_known_args()
@@ -193,6 +196,15 @@ if __name__ == "__main__":
     if ARGS.what == "setup":
         setup(ARGS.dir)
         sys.exit(0)
+    if ARGS.what == "scenario":
+        # The consumer project's copy of the runner, with the venv's python:
+        # files_gateway comes from the installed wheel, nothing from the sources.
+        app = os.path.join(ARGS.dir, "app")
+        env = dict(os.environ)
+        env.pop("PYTHONPATH", None)
+        sys.exit(subprocess.call([venv_python(ARGS.dir), os.path.join(app, "scenario_test.py"),
+                                  "--bin", ARGS.bin, "--scenario", ARGS.scenario] + rest,
+                                 cwd=app, env=env))
     suite = {"installed": Installed, "typecheck": TypeCheck, "examples": Examples}[ARGS.what]
     result = unittest.TextTestRunner(verbosity=2).run(
         unittest.TestLoader().loadTestsFromTestCase(suite))
