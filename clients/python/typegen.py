@@ -198,8 +198,34 @@ class Stubs:
         # An async list action is awaited for its first page like any other call.
         head = "async def" if is_async else "def"
         doc = "%s.%s: %s %s" % (resource, action, rec["http_method"], rec["http_path"])
-        return "    %s %s(%s) -> %s:\n        \"\"\"%s\"\"\"\n" % (
+        params = self.param_doc(method, rec["path_params"])
+        if params:
+            doc += "\n\n        Params: " + params
+        if rec["paginated"]:
+            doc += ("\n\n        Pages: the answer holds one page; auto_paging_iter() "
+                    "walks them all.")
+        return "    %s %s(%s) -> %s:\n        \"\"\"%s\n        \"\"\"\n" % (
             head, action, ", ".join(args), ret, doc)
+
+    def param_doc(self, method, skip):
+        """The request's fields (what params may hold), wrapped for a docstring."""
+        parts = []
+        for fd in method.input_type.fields:
+            if fd.name in skip:
+                continue
+            key = fd.json_name if fd.json_name and not re.fullmatch(r"[a-z][A-Za-z0-9]*",
+                                                                    fd.json_name) else fd.name
+            parts.append("%s (%s)" % (key, self.field_type(fd).replace("_F_", "")))
+        lines, line = [], ""
+        for p in parts:
+            piece = p + ", "
+            if len(line) + len(piece) > 80 and line:
+                lines.append(line.rstrip())
+                line = ""
+            line += piece
+        if line:
+            lines.append(line.rstrip().rstrip(","))
+        return "\n            ".join(lines)
 
     def object_actions(self, desc):
         """Per-object actions of the model whose message is this resource's."""
