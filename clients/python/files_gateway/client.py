@@ -25,14 +25,24 @@ __all__ = ["connect", "Client", "DEFAULT_TARGET", "call_metadata"]
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 _MIB = 1 << 20
-_OPTION_KEYS = frozenset(("timeout", "metadata", "wait_for_ready", "workspace_id", "language"))
+_OPTION_KEYS = frozenset(("timeout", "metadata", "wait_for_ready", "workspace_id", "language",
+                          "api_key", "session_id"))
+# Per-call options sent as metadata, and the gateway's names for them.
+_HEADER_OPTIONS = (("api_key", "x-files-api-key"), ("session_id", "x-files-session-id"),
+                   ("language", "x-files-language"))
 Progress = Optional[Callable[[int, Optional[int]], Any]]
 LocalFile = Union[str, "os.PathLike[str]", BinaryIO]
 
 
+def _printable(value):
+    return isinstance(value, str) and value and all(0x20 <= ord(c) <= 0x7e for c in value)
+
+
 def call_metadata(options):
     """The gRPC metadata a call's options add: workspace_id as
-    x-files-workspace-id, language as x-files-language, then options["metadata"]."""
+    x-files-workspace-id, language as x-files-language, api_key / session_id
+    (a Files.com credential of the caller's own, where the gateway's profile
+    allows it) as x-files-api-key / x-files-session-id, then options["metadata"]."""
     extra = []
     workspace = options.get("workspace_id")
     if workspace is not None:
@@ -40,13 +50,18 @@ def call_metadata(options):
                 isinstance(workspace, str) and workspace.isdigit()):
             raise InvalidParameterError("workspace_id must be an integer, got %r" % (workspace,))
         extra.append(("x-files-workspace-id", str(int(workspace))))
-    language = options.get("language")
-    if language is not None:
-        if not isinstance(language, str) or not language or any(
-                ord(c) < 0x20 or ord(c) > 0x7e for c in language):
-            raise InvalidParameterError("language must be a printable ASCII string such as "
-                                        "'de' or 'fr-CA', got %r" % (language,))
-        extra.append(("x-files-language", language))
+    for key, header in _HEADER_OPTIONS:
+        value = options.get(key)
+        if value is None:
+            continue
+        if key == "session_id" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not _printable(value):
+            # Never echo a credential's value in the message.
+            shown = "a value" if key in ("api_key", "session_id") else repr(value)
+            raise InvalidParameterError("%s must be a non-empty printable ASCII string, got %s"
+                                        % (key, shown))
+        extra.append((header, value))
     return tuple(extra) + tuple(options.get("metadata") or ())
 
 

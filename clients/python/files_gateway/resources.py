@@ -36,12 +36,16 @@ class CallOptionsDict(TypedDict, total=False):
     workspace_id: the Files.com workspace to act in (sent as
     x-files-workspace-id, forwarded as X-Files-Workspace-Id); language: the
     language of Files.com's messages (x-files-language, forwarded as
-    Accept-Language)."""
+    Accept-Language); api_key / session_id: a Files.com credential of the
+    caller's own for this call (x-files-api-key / x-files-session-id; the
+    gateway uses it only where its profile allows caller credentials)."""
     timeout: Optional[float]
     metadata: Sequence[Tuple[str, str]]
     wait_for_ready: bool
     workspace_id: int
     language: str
+    api_key: str
+    session_id: Union[str, int]
 
 
 Params = Optional[Union[Mapping[str, Any], Any]]

@@ -253,11 +253,19 @@ class CallOptions(Base):
         self.assertEqual(tuple(self.channel.calls[-1]["metadata"]),
                          (("x-test", "1"), ("x-files-workspace-id", "7"),
                           ("x-files-language", "de")))
+        self.client.users.find(1, options={"api_key": "k-1", "session_id": 42})
+        self.assertEqual(tuple(self.channel.calls[-1]["metadata"]),
+                         (("x-test", "1"), ("x-files-api-key", "k-1"),
+                          ("x-files-session-id", "42")))
+        calls = len(self.channel.calls)
         for bad in ({"workspace_id": "seven"}, {"workspace_id": True}, {"language": ""},
-                    {"language": "de\nX-Evil: 1"}):
+                    {"language": "de\nX-Evil: 1"}, {"api_key": ""}, {"session_id": "a\nb"}):
             with self.assertRaises(self.fg.errors.InvalidParameterError, msg=bad):
                 self.client.users.find(1, options=bad)
-        self.assertEqual(len(self.channel.calls), 1)  # the refused ones sent nothing
+        self.assertEqual(len(self.channel.calls), calls)  # the refused ones sent nothing
+        with self.assertRaises(self.fg.errors.InvalidParameterError) as cm:
+            self.client.users.find(1, options={"api_key": "secret\n"})
+        self.assertNotIn("secret", str(cm.exception))
 
     def test_a_request_message_is_accepted_as_params(self):
         user_pb2 = __import__(self.api._GEN + ".files.v1.user_pb2", fromlist=["x"])

@@ -18,6 +18,13 @@ async def main(target):
     async with files_gateway.aio.connect(target, timeout=60) as client:
         admin = await client.users.find(1, options={"workspace_id": 0, "language": "de"})
         assert admin.username == "admin", admin
+        # A caller credential reaches the gateway, which refuses it here (its
+        # profile does not allow caller credentials).
+        try:
+            await client.users.find(1, options={"api_key": "not-the-gateways-key"})
+            raise AssertionError("a caller api_key was accepted")
+        except errors.NotAuthorizedError as e:
+            assert e.reason == "CALLER_CREDENTIAL_NOT_ALLOWED", repr(e)
         made = await asyncio.gather(*(client.users.create({"username": "%s-%d" % (run, i)})
                                       for i in range(5)))
         page = await client.users.list({"per_page": 2, "filter_prefix": {"username": run},

@@ -22,6 +22,7 @@ def blocking(client: files_gateway.Client) -> List[str]:
     status = up.resume("big.bin")
     persisted: int = status.persisted_size
     extra = client.users.find(1).unmapped_fields.get("new_key")
+    client.users.find(1, options={"api_key": "k", "session_id": 7, "timeout": 2.5})
     return names + [name, str(uid + size + persisted), str(extra)]
 
 
