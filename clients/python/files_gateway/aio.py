@@ -21,7 +21,8 @@ import asyncio
 import codecs
 import os
 import tempfile
-from typing import TYPE_CHECKING, Any, AsyncIterator, List, Optional, Sequence, Tuple
+from typing import (TYPE_CHECKING, Any, AsyncIterator, List, Literal, Optional, Sequence, Tuple,
+                    overload)
 
 import grpc
 import grpc.aio
@@ -199,6 +200,14 @@ class AsyncClient(AsyncResources):
                     pass
                 raise
             return reader.metadata
+
+    @overload
+    def open(self, remote: str, mode: Literal["r", "rb"] = ...,
+             **kwargs: Any) -> "AsyncDownloadReader": ...
+
+    @overload
+    def open(self, remote: str, mode: Literal["w", "wb"],
+             **kwargs: Any) -> "AsyncUploadWriter": ...
 
     def open(self, remote: str, mode: str = "rb", *, mkdir_parents: bool = False,
              chunk_size: int = CHUNK_SIZE, queue_size: int = 4, progress: Progress = None,

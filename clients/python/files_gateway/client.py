@@ -8,8 +8,8 @@ as an attribute, and the file transfer helpers.
 """
 import os
 import threading
-from typing import (TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, List, Optional, Sequence,
-                    Tuple, Union)
+from typing import (TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, List, Literal, Optional,
+                    Sequence, Tuple, Union, overload)
 
 import grpc
 
@@ -219,6 +219,22 @@ class Client(Resources):
         offset, length, chunk_size."""
         return transfer.download_file(self, remote, local, progress=progress, options=options,
                                       **kwargs)
+
+    @overload
+    def open(self, remote: str, mode: Literal["r"] = ...,
+             **kwargs: Any) -> "transfer._TextDownload": ...
+
+    @overload
+    def open(self, remote: str, mode: Literal["rb"],
+             **kwargs: Any) -> "transfer._BufferedDownload": ...
+
+    @overload
+    def open(self, remote: str, mode: Literal["w"],
+             **kwargs: Any) -> "transfer._TextUploadWriter": ...
+
+    @overload
+    def open(self, remote: str, mode: Literal["wb"],
+             **kwargs: Any) -> "transfer.UploadWriter": ...
 
     def open(self, remote: str, mode: str = "r", **kwargs: Any) -> Any:
         """A streaming file object: "r"/"rb" download, "w"/"wb" upload on close().

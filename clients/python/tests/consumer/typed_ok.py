@@ -23,6 +23,15 @@ def blocking(client: files_gateway.Client) -> List[str]:
     persisted: int = status.persisted_size
     extra = client.users.find(1).unmapped_fields.get("new_key")
     client.users.find(1, options={"api_key": "k", "session_id": 7, "timeout": 2.5})
+    with client.open("b/t.txt", "w", mkdir_parents=True) as w:
+        w.write("text")
+    with client.open("b/t.txt") as r:
+        text: str = r.read()
+    with client.open("b/a.bin", "wb") as wb:
+        wb.write(b"bytes")
+    with client.open("b/a.bin", "rb") as rb:
+        data: bytes = rb.read()
+    meta = rb.metadata
     return names + [name, str(uid + size + persisted), str(extra)]
 
 
@@ -32,6 +41,10 @@ async def not_blocking(client: files_gateway.aio.AsyncClient) -> Optional[str]:
     async for u in page.auto_paging_iter():
         n: str = u.username
     await user.delete()
+    async with client.open("b/a.bin", "wb") as w:
+        await w.write(b"x")
+    async with client.open("b/a.bin") as r:
+        await r.read()
     return user.username
 
 

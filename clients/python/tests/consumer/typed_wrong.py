@@ -6,3 +6,5 @@ wrong: int = client.users.find(1).username  # expect: assignment
 client.userz.find(1)  # expect: attr-defined
 client.users.find(1).no_such_field  # expect: attr-defined
 client.users.find(1, options={"workspace": 3})  # expect: arg-type
+with client.open("a.txt", "rb") as f:
+    text: str = f.read()  # expect: assignment
