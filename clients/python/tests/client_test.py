@@ -188,6 +188,35 @@ class ModelsAndPaging(Base):
         with self.assertRaises(AttributeError):
             f.no_such_field
 
+    def test_model_classes_by_name_in_files_gateway_types(self):
+        import files_gateway.types as types
+        user_pb2 = __import__(self.api._GEN + ".files.v1.user_pb2", fromlist=["User"])
+        self.channel.responses["/files.v1.UserService/FindUser"].append(
+            user_pb2.User(id=3, username="t"))
+        user = self.client.users.find(3)
+        self.assertIsInstance(user, types.User)
+        self.assertIs(type(user), types.User)
+        self.assertIsNot(types.AsyncUser, types.User)
+        self.assertEqual(types.File.DESCRIPTOR.full_name, "files.v1.File")
+        with self.assertRaises(AttributeError):
+            types.NoSuchModel
+
+    def test_only_the_used_resources_modules_are_imported(self):
+        # The action index finds client.users without importing every module.
+        code = ("import sys; sys.path.insert(0, %r); import files_gateway; "
+                "c = files_gateway.Client(None); c.users.find.build_request((1,)); "
+                "c.files.find.build_request(('a',)); "
+                "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules "
+                "if m.startswith('files_gateway._gen.files.v1.') and m.endswith('_pb2')))"
+                % ARGS.package)
+        import subprocess
+        out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                             check=True).stdout
+        loaded = eval(out)  # a printed list of module names
+        self.assertIn("user_pb2", loaded)
+        self.assertIn("file_pb2", loaded)
+        self.assertLess(len(loaded), 10, loaded)  # of 150
+
     def test_fields_named_like_python_attributes_stay_fields(self):
         mod = __import__(self.api._GEN + ".files.v1.agent_push_update_pb2", fromlist=["x"])
         model = self.fg.models.wrap(mod.AgentPushUpdate(message="hi"))
