@@ -180,7 +180,7 @@ class ListObj(Generic[T]):
     def has_next_page(self) -> bool:
         return self.cursor is not None
 
-    def load_next_page(self):
+    def load_next_page(self) -> "ListObj[T]":
         """Replaces data with the next page (the first one on the first call)."""
         request = self.request
         if self.cursor is not None:
@@ -204,7 +204,7 @@ class ListObj(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         return iter(self.data)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.data)
 
     def __getitem__(self, i: int) -> T:
@@ -297,7 +297,7 @@ class AsyncListObj(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         return iter(self.data)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.data)
 
     def __getitem__(self, i: int) -> T:

@@ -31,6 +31,7 @@ import queue
 import stat
 import tempfile
 import threading
+from typing import Any, Iterator, Optional
 
 import grpc
 
@@ -255,7 +256,7 @@ class UploadWriter(io.BufferedIOBase):
     def writable(self):
         return True
 
-    def write(self, b):
+    def write(self, b: Any) -> int:
         if self.closed:
             raise ValueError("write to a closed upload")
         if isinstance(b, str):
@@ -277,14 +278,14 @@ class UploadWriter(io.BufferedIOBase):
         self._written += n
         return n
 
-    def tell(self):
+    def tell(self) -> int:
         return self._written
 
-    def flush(self):
+    def flush(self) -> None:
         if self._feed.ended.is_set() and not self.closed and self.result is None:
             raise self._failure()
 
-    def close(self):
+    def close(self) -> None:
         """Sends what is left, commits, and waits for the File (self.file)."""
         if self.closed:
             return
@@ -301,7 +302,7 @@ class UploadWriter(io.BufferedIOBase):
         finally:
             super().close()
 
-    def abort(self):
+    def abort(self) -> None:
         """Cancels the upload; nothing is committed."""
         if self.closed:
             return
@@ -324,10 +325,10 @@ class _TextUploadWriter(io.TextIOWrapper):
     """Text mode over UploadWriter, with the same abort-on-exception rule."""
 
     @property
-    def file(self):
+    def file(self) -> Any:
         return self.buffer.file
 
-    def abort(self):
+    def abort(self) -> None:
         self.buffer.abort()
 
     def __exit__(self, exc_type, exc, tb):
@@ -429,7 +430,7 @@ class DownloadReader(io.RawIOBase):
         self._pending = self._pending[n:]
         return n
 
-    def chunks(self):
+    def chunks(self) -> Iterator[bytes]:
         """The remaining data, one bytes object per stream message (no copies)."""
         while self._fill():
             data, self._pending = self._pending, memoryview(b"")
@@ -437,10 +438,10 @@ class DownloadReader(io.RawIOBase):
             yield data.obj if whole else data.tobytes()
 
     @property
-    def bytes_received(self):
+    def bytes_received(self) -> int:
         return self._received
 
-    def cancel(self):
+    def cancel(self) -> None:
         """Cancels the stream; later reads raise CancelledError."""
         self._call.cancel()
 
@@ -454,10 +455,10 @@ class _BufferedDownload(io.BufferedReader):
     """What open(path, "rb") returns: buffered, with metadata and cancel()."""
 
     @property
-    def metadata(self):
+    def metadata(self) -> Any:
         return self.raw.metadata
 
-    def cancel(self):
+    def cancel(self) -> None:
         self.raw.cancel()
 
 
@@ -465,10 +466,10 @@ class _TextDownload(io.TextIOWrapper):
     """What open(path, "r") returns: text, with metadata and cancel()."""
 
     @property
-    def metadata(self):
+    def metadata(self) -> Any:
         return self.buffer.metadata
 
-    def cancel(self):
+    def cancel(self) -> None:
         self.buffer.cancel()
 
 
@@ -504,7 +505,11 @@ class UploadStatus:
 
     __slots__ = ("persisted_size", "complete", "file")
 
-    def __init__(self, persisted_size, complete, file=None):
+    persisted_size: int
+    complete: bool
+    file: Any
+
+    def __init__(self, persisted_size: int, complete: bool, file: Any = None) -> None:
         self.persisted_size = persisted_size
         self.complete = complete
         self.file = file
@@ -588,7 +593,7 @@ class ResumableUpload:
     gateway that started it (24 h by default).
     """
 
-    def __init__(self, client, upload_id):
+    def __init__(self, client: Any, upload_id: str) -> None:
         self._client = client
         self.upload_id = upload_id
 
@@ -605,7 +610,7 @@ class ResumableUpload:
         complete = bool(getattr(response, "complete", False)) or file is not None
         return UploadStatus(response.persisted_size, complete, file)
 
-    def query(self, options=None) -> UploadStatus:
+    def query(self, options: Any = None) -> UploadStatus:
         """The persisted size (and the File once committed). NotFoundError once
         the upload was cancelled or expired."""
         pb = _api.transfer_pb2
@@ -614,14 +619,15 @@ class ResumableUpload:
                                       options)
         return self._status(response)
 
-    def cancel(self, options=None) -> None:
+    def cancel(self, options: Any = None) -> None:
         """Abandons the upload; nothing appears at its destination."""
         pb = _api.transfer_pb2
         self._client._call(_stub(self._client).CancelResumableUpload,
                            pb.CancelResumableUploadRequest(upload_id=self.upload_id), options)
 
-    def upload(self, source, *, offset=None, length=None, finish=True, progress=None,
-               chunk_size=CHUNK_SIZE, options=None) -> UploadStatus:
+    def upload(self, source: Any, *, offset: Optional[int] = None, length: Optional[int] = None,
+               finish: bool = True, progress: Any = None, chunk_size: int = CHUNK_SIZE,
+               options: Any = None) -> UploadStatus:
         """Sends source from offset (default: the persisted size, asked with
         query()) on one Upload stream. source: a path, a binary file object
         (seeked to offset when seekable, else read from where it stands),
@@ -672,7 +678,7 @@ class ResumableUpload:
             src.close()
         return self._status(response)
 
-    def resume(self, source, **kwargs) -> UploadStatus:
+    def resume(self, source: Any, **kwargs: Any) -> UploadStatus:
         """upload(source) from the persisted offset: the way on after an
         interrupted stream (kwargs as upload's, offset excepted)."""
         kwargs.pop("offset", None)

@@ -114,7 +114,7 @@ class Installed(unittest.TestCase):
 
 
 class TypeCheck(unittest.TestCase):
-    """Debian's mypy sees the installed package's types (PEP 561)."""
+    """Debian's mypy (--strict) sees the installed package's types (PEP 561)."""
 
     @classmethod
     def setUpClass(cls):
@@ -123,8 +123,9 @@ class TypeCheck(unittest.TestCase):
         app = os.path.join(ARGS.dir, "app")
         try:
             cls.code, cls.out = _run(
-                ["mypy", "--python-executable", venv_python(ARGS.dir), "--cache-dir", cache,
-                 "--show-error-codes", "typed_ok.py", "typed_wrong.py"], cwd=app, timeout=600)
+                ["mypy", "--strict", "--python-executable", venv_python(ARGS.dir),
+                 "--cache-dir", cache, "--show-error-codes", "typed_ok.py", "typed_wrong.py"],
+                cwd=app, timeout=600)
         finally:
             shutil.rmtree(cache, ignore_errors=True)
 
