@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """Generates the files_gateway package's protobuf and gRPC modules from proto/.
 
-Used by setup.py (build_py) and by CMake (the build tree's copy of the
-package). The generated code is never committed: protoc's Python output plus
+Used by setup.py (build_py, so every wheel carries them) and by CMake (the
+build tree's copy of the package). The generated code is never committed:
+protoc's Python output and type stubs (--python_out, --pyi_out) plus
 /usr/bin/grpc_python_plugin, with the absolute imports protoc writes
 ("from files.v1 import user_pb2") re-rooted under files_gateway._gen so the
-package owns no top-level "files" or "google.rpc" module of its own.
+package owns no top-level "files" or "google.rpc" module of its own; then
+typegen.py adds the action index (_gen/index.py) and the typed resource layer
+(_gen/typed.py, _gen/typed.pyi).
 
   stubgen.py --proto-root ../../proto --out build/lib/files_gateway/_gen
   stubgen.py --proto-root ../../proto --stage build/lib   # package sources + _gen
