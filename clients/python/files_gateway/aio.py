@@ -54,26 +54,33 @@ def connect(target: str = DEFAULT_TARGET, *, tls: bool = False, root_certificate
     options = channel_args(max_message_bytes, keepalive_time, keepalive_timeout,
                            keepalive_permit_without_calls, channel_options)
     creds = credentials(tls, root_certificates, private_key, certificate_chain)
-    if creds is not None:
-        channel = grpc.aio.secure_channel(target, creds, options=options)
-    else:
-        channel = grpc.aio.insecure_channel(target, options=options)
+
+    def make_channel():
+        if creds is not None:
+            return grpc.aio.secure_channel(target, creds, options=options)
+        return grpc.aio.insecure_channel(target, options=options)
     call_md = list(metadata or ())
     if token:
         call_md.append(("authorization", "Bearer " + token))
-    return AsyncClient(channel, timeout=timeout, transfer_timeout=transfer_timeout,
+    return AsyncClient(make_channel, timeout=timeout, transfer_timeout=transfer_timeout,
                        metadata=call_md, target=target, wait_for_ready=wait_for_ready)
 
 
 class AsyncClient(AsyncResources):
     """Every Files.com resource as an attribute whose actions are coroutines,
-    plus upload_file, download_file, open, list_for and resumable uploads."""
+    plus upload_file, download_file, open, list_for and resumable uploads.
+
+    A grpc.aio channel belongs to the event loop it is first used in: connect()
+    may run anywhere (at import time too), the channel is opened by the first
+    call; use the client from that one loop."""
 
     is_async = True
 
     def __init__(self, channel, *, timeout=30.0, transfer_timeout=None, metadata=(),
                  target=None, wait_for_ready=False):
-        self.channel = channel
+        # A grpc.aio channel, or a function making one on first use.
+        self._channel = None if callable(channel) else channel
+        self._make_channel = channel if callable(channel) else None
         self.timeout = timeout
         self.transfer_timeout = transfer_timeout
         self.metadata = tuple(metadata)
@@ -106,6 +113,13 @@ class AsyncClient(AsyncResources):
     @property
     def resources(self) -> List[str]:
         return sorted(_api.resources())
+
+    @property
+    def channel(self) -> Any:
+        """The grpc.aio channel (opened on first use, inside the running loop)."""
+        if self._channel is None:
+            self._channel = self._make_channel()
+        return self._channel
 
     # --- plumbing ------------------------------------------------------------
 
@@ -251,7 +265,8 @@ class AsyncClient(AsyncResources):
     # --- lifecycle -----------------------------------------------------------
 
     async def close(self) -> None:
-        await self.channel.close()
+        if self._channel is not None:
+            await self._channel.close()
 
     async def __aenter__(self) -> "AsyncClient":
         return self
@@ -260,7 +275,7 @@ class AsyncClient(AsyncResources):
         await self.close()
 
     def __repr__(self):
-        return "<files_gateway.aio.AsyncClient %s>" % (self.target or self.channel)
+        return "<files_gateway.aio.AsyncClient %s>" % (self.target or self._channel)
 
 
 async def _stream_unary(client, requests, options):

@@ -399,6 +399,19 @@ class AsyncTransfers(unittest.TestCase):
                 await client.open("aio/x.missing", "rb")
         self.run_async(body)
 
+    def test_a_client_made_outside_the_event_loop_works_inside_it(self):
+        import asyncio
+        import files_gateway.aio
+        client = files_gateway.aio.connect("127.0.0.1:%d" % self.port, timeout=20)
+
+        async def main():
+            try:
+                up = await client.start_resumable_upload("aio/outside.bin")
+                return await up.query()
+            finally:
+                await client.close()
+        self.assertEqual(asyncio.run(main()).persisted_size, 0)
+
     def test_an_exception_in_the_block_cancels_the_write(self):
         async def body(client):
             with self.assertRaises(KeyError):
