@@ -555,6 +555,10 @@ class AsyncResumableUpload:
             if status.complete:
                 return status
             offset = status.persisted_size
+            if offset and not _Source.positions_itself(source):
+                raise InvalidParameterError(
+                    "the upload goes on at offset %d but this source cannot seek: position "
+                    "it there and pass offset=%d" % (offset, offset))
         offset = int(offset)
         if offset < 0 or (length is not None and int(length) < 0):
             raise InvalidParameterError("offset and length must not be negative")

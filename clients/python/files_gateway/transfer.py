@@ -541,9 +541,21 @@ class _Source:
                 self.total = _remaining_size(source)
                 self.total = None if self.total is None else start + self.total
                 source.seek(offset)
+        elif isinstance(source, (str, int, float)) or not hasattr(source, "__iter__"):
+            raise InvalidParameterError(
+                "source must be a path, a binary file object, bytes or an iterable of bytes, "
+                "not %s" % type(source).__name__)
         else:
             self._reader = None
             self._iter = iter(source)
+
+    @staticmethod
+    def positions_itself(source):
+        """True when _Source can move source to any offset (path, bytes, a
+        seekable file); an iterable or a pipe must already stand there."""
+        if isinstance(source, (bytes, bytearray, memoryview, str, os.PathLike)):
+            return True
+        return hasattr(source, "read") and _seekable(source)
 
     def chunks(self, chunk_size, length):
         left = length
@@ -640,6 +652,12 @@ class ResumableUpload:
             if status.complete:
                 return status
             offset = status.persisted_size
+            if offset and not _Source.positions_itself(source):
+                # Sending a stream's first bytes at the persisted offset would
+                # store the wrong content.
+                raise InvalidParameterError(
+                    "the upload goes on at offset %d but this source cannot seek: position "
+                    "it there and pass offset=%d" % (offset, offset))
         offset = int(offset)
         if offset < 0 or (length is not None and int(length) < 0):
             raise InvalidParameterError("offset and length must not be negative")

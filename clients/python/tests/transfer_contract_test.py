@@ -255,6 +255,16 @@ class Transfers(unittest.TestCase):
             up3.query()
         with self.assertRaises(self.errors.InvalidParameterError):
             up2.upload(data, offset=-1)
+        # A source that cannot seek must be placed by the caller: refused
+        # rather than sending its first bytes at the persisted offset.
+        up4 = self.client.start_resumable_upload("res/d.bin")
+        up4.upload(data, offset=0, length=MIB, finish=False)
+        with self.assertRaisesRegex(self.errors.InvalidParameterError, "offset=%d" % MIB):
+            up4.resume(iter([data]))
+        with self.assertRaises(self.errors.InvalidParameterError):
+            up4.upload(42, offset=MIB)
+        up4.upload(iter([data[MIB:]]), offset=MIB)
+        self.assertEqual(self.servicer.files["res/d.bin"], data)
 
     def test_writer_cuts_full_chunks_whatever_the_write_sizes(self):
         data = os.urandom(3 * MIB + 5)
