@@ -139,11 +139,11 @@ def connect(target: str = DEFAULT_TARGET, *, tls: bool = False, root_certificate
         channel = grpc.secure_channel(target, creds, options=options)
     else:
         channel = grpc.insecure_channel(target, options=options)
-    call_metadata = list(metadata or ())
+    every_call = list(metadata or ())
     if token:
-        call_metadata.append(("authorization", "Bearer " + token))
+        every_call.append(("authorization", "Bearer " + token))
     return Client(channel, timeout=timeout, transfer_timeout=transfer_timeout,
-                  metadata=call_metadata, target=target, wait_for_ready=wait_for_ready)
+                  metadata=every_call, target=target, wait_for_ready=wait_for_ready)
 
 
 class Client(Resources):
