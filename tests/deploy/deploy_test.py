@@ -605,26 +605,63 @@ def dockerfile_stages(text):
     return stages
 
 
-def ignore_patterns():
-    path = os.path.join(DOCKER, "Dockerfile.dockerignore")
-    with open(path) as f:
-        return [line.strip().rstrip("/") for line in f
-                if line.strip() and not line.startswith("#")]
+def ignore_patterns(path=None):
+    """The root .dockerignore: [(regex, exclude)], in file order. The context
+    of docker/Dockerfile is the repository root, and every builder (Docker,
+    BuildKit, Podman, Buildah) reads <context>/.dockerignore."""
+    with open(path or os.path.join(SOURCE, ".dockerignore")) as f:
+        lines = [line.strip() for line in f]
+    return [dockerignore_rule(line) for line in lines if line and not line.startswith("#")]
 
 
-def ignored(relpath, patterns):
-    import fnmatch
-    parts = relpath.split("/")
-    for pattern in patterns:
-        for i in range(1, len(parts) + 1):
-            prefix = "/".join(parts[:i])
-            if fnmatch.fnmatch(prefix, pattern) or (
-                    pattern.startswith("**/") and fnmatch.fnmatch(parts[i - 1], pattern[3:])):
-                return True
-    return False
+def dockerignore_rule(line):
+    """One .dockerignore line as (compiled regex, exclude), with the semantics
+    of moby's patternmatcher: the pattern is cleaned (leading and trailing
+    slashes dropped), `*` and `?` stop at `/`, `**` spans directories, and a
+    pattern matching a directory excludes everything under it."""
+    exclude = not line.startswith("!")
+    pattern = os.path.normpath(line.lstrip("!").strip()).strip("/")
+    regex, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            regex += "(?:.*/)?"
+            i += 3
+        elif pattern.startswith("**", i):
+            regex += ".*"
+            i += 2
+        elif pattern[i] == "*":
+            regex += "[^/]*"
+            i += 1
+        elif pattern[i] == "?":
+            regex += "[^/]"
+            i += 1
+        else:
+            regex += re.escape(pattern[i])
+            i += 1
+    return re.compile(regex + "(?:/.*)?"), exclude
 
 
-def check_dockerfile(text):
+def ignored(relpath, rules):
+    """Whether the builder leaves `relpath` (relative to the context) out: the
+    last rule that matches decides, as in Docker."""
+    out = False
+    for regex, exclude in rules:
+        if regex.fullmatch(relpath):
+            out = exclude
+    return out
+
+
+def tracked_files():
+    """Files git tracks in the repository (None outside a git checkout)."""
+    try:
+        listing = subprocess.run(["git", "-C", SOURCE, "ls-files", "-z"], capture_output=True,
+                                 check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return [f for f in listing.decode().split("\0") if f]
+
+
+def check_dockerfile(text, patterns=None):
     p = []
     stages = dockerfile_stages(text)
     names = [s["name"] for s in stages]
@@ -637,7 +674,9 @@ def check_dockerfile(text):
     runs = " ; ".join(rest for word, rest in build["instructions"] if word == "RUN")
     if not re.search(r"(^|[\s;&])\.ci/build\b[^;&]*--gateway-only", runs):
         p.append("build stage does not run .ci/build --gateway-only (the CI script)")
-    patterns = ignore_patterns()
+    if patterns is None:
+        patterns = ignore_patterns()
+    tracked = tracked_files()
     for i, stage in enumerate(stages):
         for word, rest in stage["instructions"]:
             if word not in ("COPY", "ADD"):
@@ -660,7 +699,15 @@ def check_dockerfile(text):
                     p.append(f"stage {stage['name']}: COPY source {src} does not exist")
                 elif rel != "." and ignored(rel, patterns):
                     p.append(f"stage {stage['name']}: COPY source {src} is excluded by "
-                             "Dockerfile.dockerignore")
+                             ".dockerignore")
+                elif os.path.isdir(full) and tracked is not None:
+                    # A directory (`COPY . .`): every source file under it
+                    # must reach the build.
+                    prefix = "" if rel == "." else rel + "/"
+                    lost = [f for f in tracked if f.startswith(prefix) and ignored(f, patterns)]
+                    if lost:
+                        p.append(f"stage {stage['name']}: COPY {src}: .dockerignore excludes "
+                                 f"{len(lost)} tracked files, e.g. {', '.join(lost[:3])}")
     for target in ("emulator", "gateway"):
         if target not in names:
             p.append(f"no {target} stage")
@@ -721,6 +768,45 @@ class DockerfileTest(unittest.TestCase):
         for expected, text in cases.items():
             with self.subTest(violation=expected):
                 self.assertIn(expected, "\n".join(check_dockerfile(text)))
+
+    def test_dockerignore_keeps_build_trees_out_and_sources_in(self):
+        # The root .dockerignore is what a build with the root as context
+        # reads (compose's `context: ..`, `podman build -f docker/Dockerfile .`).
+        self.assertFalse(os.path.exists(os.path.join(DOCKER, "Dockerfile.dockerignore")),
+                         "one ignore file only: the root .dockerignore")
+        rules = ignore_patterns()
+        for path in ("build/server/files-gateway", "build-fuzz/corpus/x", "build-asan/a",
+                     ".git/HEAD", ".git", ".ci/tools/node_modules/.bin/buf",
+                     "clients/node/node_modules/x/index.js", "proto/__pycache__/g.pyc",
+                     "tests/python/x.pyc"):
+            with self.subTest(excluded=path):
+                self.assertTrue(ignored(path, rules))
+        for path in ("docker/Dockerfile", ".ci/install-deps", ".ci/build", "CMakeLists.txt",
+                     "server/main.cc", "tests/deploy/deploy_test.py", "docker/stage-rootfs",
+                     "buildinfo.txt", "clients/go/build.go"):
+            with self.subTest(included=path):
+                self.assertFalse(ignored(path, rules))
+        tracked = tracked_files()
+        if tracked is None:
+            self.skipTest("not a git checkout: cannot list the tracked files")
+        self.assertGreater(len(tracked), 100)
+        lost = [f for f in tracked if ignored(f, rules)]
+        self.assertEqual(lost, [], "tracked files the image build would not see")
+
+    def test_dockerignore_checks_catch_a_lost_source(self):
+        rules = ignore_patterns()
+        cases = {
+            "tests": "excludes",              # part of `COPY . .`
+            "**/*.cc": "excludes",
+            ".ci": "is excluded by .dockerignore",   # COPY .ci/install-deps
+        }
+        for line, expected in cases.items():
+            with self.subTest(pattern=line):
+                broken = rules + [dockerignore_rule(line)]
+                self.assertIn(expected, "\n".join(check_dockerfile(self.text, broken)))
+        # An exception brings a path back, as in Docker.
+        back = rules + [dockerignore_rule("tests"), dockerignore_rule("!tests")]
+        self.assertEqual(check_dockerfile(self.text, back), [])
 
     def test_ci_runs_the_same_build_script(self):
         with open(os.path.join(SOURCE, ".ci", "test")) as f:
@@ -854,6 +940,15 @@ class RootfsTest(unittest.TestCase):
                 self.assertTrue(os.path.isfile(os.path.join(root, "etc/ssl/certs",
                                                             "ca-certificates.crt")))
                 self.assertTrue(os.listdir(os.path.join(root, "var/lib/dpkg/status.d")))
+                # What scanners match the package records against: the build
+                # stage's release, as plain files.
+                for name in ("etc/os-release", "usr/lib/os-release", "etc/debian_version"):
+                    staged = os.path.join(root, name)
+                    self.assertTrue(os.path.isfile(staged) and not os.path.islink(staged), name)
+                    with open(staged) as f, open("/" + name) as host:
+                        self.assertEqual(f.read(), host.read(), name)
+                with open(os.path.join(root, "etc/os-release")) as f:
+                    self.assertRegex(f.read(), r"(?m)^ID=")
 
     def test_emulator_and_gateway_serve_from_their_root_file_systems(self):
         # The emulator image's ENTRYPOINT, with a free loopback port instead of 8080.
