@@ -835,28 +835,180 @@ class DockerfileTest(unittest.TestCase):
                 self.assertIn(os.path.basename(entry[0]),
                               {os.path.basename(p) for p in steps[src.rstrip("/")]})
 
-    def test_compose(self):
+    def compose_files(self):
         with open(os.path.join(DOCKER, "compose.yaml")) as f:
             compose = yaml.safe_load(f)
-        stages = {s["name"] for s in dockerfile_stages(self.text)}
+        with open(os.path.join(DOCKER, "compose.healthcheck.yaml")) as f:
+            health = yaml.safe_load(f)
         with open(os.path.join(DOCKER, "dev", "config.yaml")) as f:
-            drain = duration_seconds(yaml.safe_load(f).get("drain_timeout", "20s"))
-        self.assertEqual(set(compose["services"]), {"gateway", "emulator"})
-        for name, service in compose["services"].items():
+            config = yaml.safe_load(f)
+        return compose, health, config
+
+    def test_compose(self):
+        compose, health, config = self.compose_files()
+        self.assertEqual(check_compose(compose, health, config, self.text), [])
+
+    def test_compose_checks_catch_violations(self):
+        compose, health, config = self.compose_files()
+
+        def broken(change):
+            c, h = copy.deepcopy(compose), copy.deepcopy(health)
+            change(c, h)
+            return "\n".join(check_compose(c, h, config, self.text))
+
+        cases = {
+            "configs:": lambda c, h: c.update(
+                {"configs": {"x": {"file": "./dev/config.yaml"}}}),
+            "healthcheck in compose.yaml": lambda c, h: c["services"]["gateway"].update(
+                healthcheck=h["services"]["gateway"]["healthcheck"]),
+            "not exec form": lambda c, h: h["services"]["gateway"]["healthcheck"].update(
+                test=["CMD-SHELL", "files-gateway --probe=127.0.0.1:8086"]),
+            "not the health_listen port": lambda c, h: h["services"]["gateway"][
+                "healthcheck"].update(test=["CMD", "/usr/local/bin/files-gateway",
+                                            "--probe=127.0.0.1:50051"]),
+            "not in the image": lambda c, h: h["services"]["gateway"]["healthcheck"].update(
+                test=["CMD", "/usr/bin/grpc_health_probe", "-addr=:8086"]),
+            "does not exist": lambda c, h: c["services"]["gateway"]["volumes"].append(
+                "./dev/missing.yaml:/etc/missing.yaml:ro"),
+            "not read-only": lambda c, h: c["services"]["gateway"]["volumes"].__setitem__(
+                0, c["services"]["gateway"]["volumes"][0][:-3]),
+            "read_only": lambda c, h: c["services"]["emulator"].pop("read_only"),
+            "cap_drop": lambda c, h: c["services"]["gateway"].update(cap_drop=[]),
+        }
+        for expected, change in cases.items():
+            with self.subTest(violation=expected):
+                self.assertIn(expected, broken(change))
+
+    def test_compose_under_podman_compose(self):
+        """Debian's podman-compose renders the podman commands from compose.yaml
+        (--dry-run, with `true` standing in for podman: no engine here)."""
+        tool = shutil.which("podman-compose")
+        if tool is None:
+            self.skipTest("podman-compose is not installed (.ci/install-deps installs it)")
+        version = subprocess.run([tool, "--podman-path", "/bin/true", "version"],
+                                 capture_output=True, text=True, timeout=60).stdout
+
+        def dry_run(*files):
+            argv = [tool, "--podman-path", shutil.which("true"), "--dry-run"]
+            for f in files:
+                argv += ["-f", os.path.join(DOCKER, f)]
+            out = subprocess.run(argv + ["up", "--no-build"], capture_output=True, text=True,
+                                 timeout=60, cwd=SOURCE)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            runs = {}
+            for line in out.stdout.splitlines():
+                argv = shlex.split(line)
+                if len(argv) > 1 and argv[1] in ("create", "run"):
+                    name = next(a for a in argv if a.startswith("--name="))
+                    runs[name.split("_")[-2]] = argv
+            return runs
+
+        runs = dry_run("compose.yaml")
+        self.assertEqual(set(runs), {"emulator", "gateway"})
+        for name, argv in runs.items():
             with self.subTest(service=name):
-                build = service["build"]
-                context = os.path.normpath(os.path.join(DOCKER, build["context"]))
-                self.assertTrue(os.path.isfile(os.path.join(context, build["dockerfile"])))
-                self.assertIn(build["target"], stages)
-                self.assertTrue(service.get("read_only"))
-                self.assertNotIn(str(service.get("user", "0")).split(":")[0], ("0", "root"))
-                self.assertIn("ALL", service.get("cap_drop", []))
-        gateway = compose["services"]["gateway"]
-        self.assertGreater(duration_seconds(gateway["stop_grace_period"]), drain)
-        for section in ("configs", "secrets"):
-            for name, spec in compose.get(section, {}).items():
-                with self.subTest(**{section: name}):
-                    self.assertTrue(os.path.isfile(os.path.join(DOCKER, spec["file"])))
+                self.assertIn("--read-only", argv)
+                self.assertIn("65532:65532", argv[argv.index("-u") + 1])
+                self.assertEqual(argv[argv.index("--cap-drop") + 1], "ALL")
+                self.assertFalse([a for a in argv if a.startswith("--healthcheck")])
+        gateway = runs["gateway"]
+        mounts = [gateway[i + 1] for i, a in enumerate(gateway) if a == "-v"]
+        self.assertEqual(len(mounts), 2, mounts)
+        with open(os.path.join(DOCKER, "dev", "config.yaml")) as f:
+            key_file = yaml.safe_load(f)["profiles"]["default"]["api_key_file"]
+        targets = {}
+        for m in mounts:
+            src, dst, mode = m.split(":")
+            self.assertEqual(mode, "ro")
+            self.assertTrue(os.path.isfile(src), src)
+            targets[dst] = src
+        self.assertIn(key_file, targets)
+        config_path = gateway[gateway.index("--config") + 1]
+        self.assertEqual(os.path.realpath(targets[config_path]),
+                         os.path.join(os.path.realpath(DOCKER), "dev", "config.yaml"))
+        self.assertIn("127.0.0.1:50051:50051", gateway)
+        # Why the health check is a separate file: 1.0.3 hands even an
+        # exec-form test to /bin/sh, which the image does not have.
+        if "1.0.3" in version:
+            gateway = dry_run("compose.yaml", "compose.healthcheck.yaml")["gateway"]
+            command = gateway[gateway.index("--healthcheck-command") + 1]
+            self.assertTrue(command.startswith("/bin/sh -c"), command)
+
+
+def check_compose(compose, health, config, dockerfile):
+    """Problems with docker/compose.yaml (+ compose.healthcheck.yaml) as strings:
+    the subset that Docker Compose v2 and podman-compose 1.0.3 both run alike."""
+    p = []
+    stages = dockerfile_stages(dockerfile)
+    stage_names = {s["name"] for s in stages}
+    entry = {}
+    for s in stages:
+        for word, rest in s["instructions"]:
+            if word == "ENTRYPOINT":
+                entry[s["name"]] = json.loads(rest)
+    for section in ("configs", "secrets"):
+        if section in compose:
+            p.append(f"compose.yaml: top-level {section}: (podman-compose 1.0.3 ignores "
+                     "configs:; use read-only bind mounts)")
+    services = compose.get("services", {})
+    if set(services) != {"gateway", "emulator"}:
+        p.append(f"compose.yaml: services {sorted(services)}, expected gateway and emulator")
+    for name, service in services.items():
+        build = service.get("build", {})
+        context = os.path.normpath(os.path.join(DOCKER, build.get("context", ".")))
+        if context != os.path.normpath(SOURCE):
+            p.append(f"{name}: build context {context} is not the repository root "
+                     "(where .dockerignore is)")
+        if not os.path.isfile(os.path.join(context, build.get("dockerfile", "Dockerfile"))):
+            p.append(f"{name}: dockerfile {build.get('dockerfile')} does not exist")
+        if build.get("target") not in stage_names:
+            p.append(f"{name}: target {build.get('target')} is no Dockerfile stage")
+        if not service.get("read_only"):
+            p.append(f"{name}: read_only root file system not set")
+        if str(service.get("user", "0")).split(":")[0] in ("0", "root"):
+            p.append(f"{name}: runs as root")
+        if "ALL" not in service.get("cap_drop", []):
+            p.append(f"{name}: cap_drop does not drop ALL")
+        if "healthcheck" in service:
+            p.append(f"{name}: healthcheck in compose.yaml (podman-compose 1.0.3 runs it "
+                     "under /bin/sh, which the image lacks): put it in compose.healthcheck.yaml")
+        if "configs" in service or "secrets" in service:
+            p.append(f"{name}: configs/secrets: use read-only bind mounts")
+        for volume in service.get("volumes", []):
+            parts = str(volume).split(":")
+            if len(parts) != 3 or parts[2] != "ro":
+                p.append(f"{name}: volume {volume} is not read-only (SRC:DST:ro)")
+            if not os.path.exists(os.path.join(DOCKER, parts[0])):
+                p.append(f"{name}: volume source {parts[0]} does not exist")
+    gateway = services.get("gateway", {})
+    drain = duration_seconds(config.get("drain_timeout", "20s"))
+    if duration_seconds(gateway.get("stop_grace_period", "10s")) <= drain:
+        p.append("gateway: stop_grace_period is not above drain_timeout")
+    # Every file the config names is mounted.
+    targets = {str(v).split(":")[1] for v in gateway.get("volumes", []) if ":" in str(v)}
+    command = gateway.get("command", [])
+    if "--config" in command and command[command.index("--config") + 1] not in targets:
+        p.append("gateway: the --config file is not mounted")
+    for profile in (config.get("profiles") or {}).values():
+        if profile.get("api_key_file") and profile["api_key_file"] not in targets:
+            p.append(f"gateway: api_key_file {profile['api_key_file']} is not mounted")
+    # The health check override: exec form, the image's own binary, the
+    # health_listen port.
+    check = (health.get("services", {}).get("gateway", {}).get("healthcheck") or {})
+    test = check.get("test")
+    if not isinstance(test, list) or not test or test[0] != "CMD":
+        p.append(f"compose.healthcheck.yaml: test {test} is not exec form ([\"CMD\", ...])")
+    else:
+        binary = entry.get(gateway.get("build", {}).get("target"), [None])[0]
+        if test[1] != binary:
+            p.append(f"compose.healthcheck.yaml: {test[1]} is not in the image (its binary "
+                     f"is {binary})")
+        probe = [a for a in test[2:] if a.startswith("--probe=")]
+        health_port = address_port(config.get("health_listen", ":0"))
+        if not probe or address_port(probe[0].split("=", 1)[1]) != health_port:
+            p.append(f"compose.healthcheck.yaml: probe {probe} is not the health_listen port "
+                     f"{health_port}")
+    return p
 
 
 # ---------------------------------------------------------------- root fs
