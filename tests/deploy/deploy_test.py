@@ -1011,6 +1011,93 @@ def check_compose(compose, health, config, dockerfile):
     return p
 
 
+# ------------------------------------------------------- Kubernetes schemas
+
+
+def schema_problems(objects):
+    """Each object checked against Kubernetes' API schemas (npm kubernetes-models,
+    schemas/validate_objects.js): [(kind/name, [problem, ...])]."""
+    node = os.environ.get("FILESGW_NODE") or shutil.which("node")
+    modules = os.environ.get("FILESGW_K8S_SCHEMAS", "")
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+        json.dump(objects, f)
+        f.flush()
+        out = subprocess.run([node, os.path.join(HERE, "schemas", "validate_objects.js"), f.name],
+                             capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ, NODE_PATH=modules))
+    if out.returncode != 0:
+        raise RuntimeError(f"validate_objects.js failed: {out.stderr}")
+    return [(f"{r['kind']}/{r['name']}", r["problems"]) for r in json.loads(out.stdout)]
+
+
+class SchemaTest(unittest.TestCase):
+    """Every object every kustomization renders, validated against the API
+    schemas of Kubernetes itself (not hand-picked properties): a wrong type,
+    a missing required field or a misplaced field fails."""
+
+    @classmethod
+    def setUpClass(cls):
+        modules = os.environ.get("FILESGW_K8S_SCHEMAS", "")
+        if not modules:
+            raise unittest.SkipTest("FILESGW_K8S_SCHEMAS is not set (CTest's "
+                                    "deploy_schemas_install fixture installs it)")
+        if not os.path.isdir(os.path.join(modules, "kubernetes-models")):
+            raise AssertionError(f"{modules} has no kubernetes-models: run "
+                                 "ctest -R deploy_schemas_install")
+        cls.rendered = render_all()
+
+    def test_every_rendered_object_passes_the_api_schemas(self):
+        total = 0
+        for k, objects in self.rendered.items():
+            for name, problems in schema_problems(objects):
+                total += 1
+                with self.subTest(kustomization=k, object=name):
+                    self.assertEqual(problems, [])
+        self.assertGreaterEqual(total, 11)
+
+    def test_broken_objects_fail(self):
+        shared = self.rendered["overlays/shared"]
+
+        def find(kind):
+            return copy.deepcopy(next(o for o in shared if o["kind"] == kind))
+
+        def gateway(deployment):
+            return deployment["spec"]["template"]["spec"]["containers"][0]
+
+        cases = []
+        d = find("Deployment")
+        d["spec"]["replicas"] = "2"
+        cases.append(("a string for an integer", d, "/spec/replicas must be integer"))
+        d = find("Deployment")
+        gateway(d)["readOnlyRootFilesystem"] = gateway(d)["securityContext"].pop(
+            "readOnlyRootFilesystem")
+        cases.append(("a field one level too high", d,
+                      "unknown field /spec/template/spec/containers/0/readOnlyRootFilesystem"))
+        d = find("Deployment")
+        d["spec"]["template"]["spec"]["terminationGracePeriod"] = 35
+        cases.append(("a misspelt field", d,
+                      "unknown field /spec/template/spec/terminationGracePeriod"))
+        d = find("Deployment")
+        del gateway(d)["name"]
+        cases.append(("a required field missing", d, "must have required property name"))
+        svc = find("Service")
+        svc["spec"]["ports"][0]["port"] = "50051"
+        cases.append(("a port as a string", svc, "/spec/ports/0/port must be integer"))
+        np = find("NetworkPolicy")
+        np["spec"]["policyTypes"] = "Ingress"
+        cases.append(("a string for a list", np, "/spec/policyTypes must be array"))
+        hpa = find("HorizontalPodAutoscaler")
+        hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] = "70%"
+        cases.append(("a quantity in the wrong form", hpa, "must be integer"))
+        pdb = find("PodDisruptionBudget")
+        pdb["kind"] = "PodDisruptionBudgets"
+        cases.append(("a kind the API does not have", pdb, "no schema for policy/v1"))
+        results = schema_problems([obj for _, obj, _ in cases])
+        for (what, _, expected), (name, problems) in zip(cases, results):
+            with self.subTest(case=what, object=name):
+                self.assertIn(expected, "\n".join(problems))
+
+
 # ---------------------------------------------------------------- root fs
 
 
@@ -1128,6 +1215,10 @@ class RootfsTest(unittest.TestCase):
                     "profiles:\n  default:\n"
                     f"    base_url: {base_url}\n"
                     "    api_key_file: /run/secrets/api-key\n")
+        # Docker's marker file: the gateway, on loopback, must warn that a
+        # published port cannot reach it.
+        with open(os.path.join(root, ".dockerenv"), "w"):
+            pass
         gateway = self.start("files-gateway", ["--config", "/etc/files-gateway/config.yaml"],
                              stdout=subprocess.DEVNULL)
         deadline = time.time() + 30
@@ -1147,7 +1238,15 @@ class RootfsTest(unittest.TestCase):
         user = grpc_unary(f"127.0.0.1:{grpc_port}", "/files.v1.UserService/FindUser", b"\x08\x01")
         self.assertIn(b"admin", user)
         gateway.terminate()
-        self.assertEqual(gateway.wait(timeout=30), 0, gateway.stderr.read())
+        self.assertEqual(gateway.wait(timeout=30), 0)
+        lines = [json.loads(line) for line in gateway.stderr.read().splitlines()
+                 if line.startswith("{")]
+        warnings = [line for line in lines if line.get("level") == "warn"
+                    and "published ports cannot reach it" in line.get("msg", "")]
+        self.assertEqual(len(warnings), 1, lines)
+        self.assertEqual(warnings[0]["address"], f"127.0.0.1:{grpc_port}")
+        self.assertEqual(warnings[0]["container"], "/.dockerenv")
+        self.assertIn("0.0.0.0:50051 with callers:", warnings[0]["hint"])
 
 
 if __name__ == "__main__":
