@@ -162,21 +162,16 @@ class Workload:
         for key, value in (cfg.get("tls") or {}).items():
             if key.endswith("_file"):
                 files.append((f"tls.{key}", value))
+        if (cfg.get("redis") or {}).get("password_file"):
+            files.append(("redis.password_file", cfg["redis"]["password_file"]))
         return files
 
 
-def check_workload(w, topology=True):
-    """Problems with one workload, as strings (empty: all good). `topology`:
-    also the sidecar or shared-service checks (overlays; the base is only a
-    building block)."""
+def check_security(w):
+    """Restricted pod security, resources, and no secret in the environment,
+    for every container of a workload (the gateway's and Redis's)."""
     p = []
-    if w.gateway is None:
-        return [f"{w.name}: no files-gateway container (one with --config)"]
-    if w.config is None:
-        return [f"{w.name}: --config {w.config_path} is not a file of a mounted ConfigMap"]
-    cfg = w.config
     pod_sc = w.pod.get("securityContext", {})
-
     # Security context, every container.
     for c in w.containers + w.init_containers:
         sc = c.get("securityContext", {})
@@ -212,13 +207,30 @@ def check_workload(w, topology=True):
         # Secrets never come from the environment.
         for e in c.get("env", []):
             if "secretKeyRef" in e.get("valueFrom", {}) or e["name"] in (
-                    "FILES_API_KEY", "FILES_PASSWORD"):
+                    "FILES_API_KEY", "FILES_PASSWORD", "FILESGW_REDIS_PASSWORD"):
                 p.append(f"{where}: secret in environment variable {e['name']}")
         for e in c.get("envFrom", []):
             if "secretRef" in e:
                 p.append(f"{where}: envFrom a Secret")
     if w.pod.get("automountServiceAccountToken") is not False:
         p.append(f"{w.name}: automountServiceAccountToken must be false")
+
+    return p
+
+
+def check_workload(w, topology=True):
+    """Problems with one workload, as strings (empty: all good). `topology`:
+    also the sidecar or shared-service checks (overlays; the base is only a
+    building block)."""
+    p = []
+    if w.gateway is None:
+        return [f"{w.name}: no files-gateway container (one with --config)"]
+    if w.config is None:
+        return [f"{w.name}: --config {w.config_path} is not a file of a mounted ConfigMap"]
+    cfg = w.config
+    pod_sc = w.pod.get("securityContext", {})
+
+    p.extend(check_security(w))
 
     # Probes: gRPC on the health listener, which must not be loopback.
     health = cfg.get("health_listen")
@@ -364,6 +376,132 @@ def check_shared(w):
                 admitted = True
         if not admitted:
             p.append(f"{w.name}: NetworkPolicy admits nobody to the gRPC port")
+    if cfg.get("redis"):
+        p.extend(check_redis_client(w, same_ns, hpas))
+    return p
+
+
+REDIS_PORT = 6379
+
+
+def is_redis(w):
+    return w.gateway is None and any(
+        cp.get("name") == "redis" or cp.get("containerPort") == REDIS_PORT
+        for c in w.containers for cp in c.get("ports", []))
+
+
+def redis_conf(w):
+    """The redis.conf of a Redis workload ({directive: [args]}), from the
+    ConfigMap its command names, or None."""
+    for c in w.containers:
+        for arg in c.get("command", []) + c.get("args", []):
+            if not arg.endswith(".conf"):
+                continue
+            mount, rel = w.mount_for(arg, c)
+            cm_name = w.volumes.get(mount["name"], {}).get("configMap", {}).get("name") \
+                if mount else None
+            for o in w.objects:
+                if o["kind"] == "ConfigMap" and o["metadata"]["name"] == cm_name:
+                    conf = {}
+                    for line in o.get("data", {}).get(rel, "").splitlines():
+                        words = shlex.split(line, comments=True)
+                        if words:
+                            conf.setdefault(words[0].lower(), []).append(words[1:])
+                    return conf
+    return None
+
+
+def check_redis(w):
+    """The optional Redis (overlays/shared-redis): restricted like the gateway,
+    one instance, nothing persisted, its password from a Secret file, reachable
+    only by gateway pods."""
+    p = check_security(w)
+    ns = w.obj["metadata"].get("namespace")
+    same_ns = [o for o in w.objects if o["metadata"].get("namespace") == ns]
+    if w.obj["spec"].get("replicas", 1) != 1:
+        p.append(f"{w.name}: Redis must be one replica (state is per instance)")
+    if w.obj["spec"].get("strategy", {}).get("type") != "Recreate":
+        p.append(f"{w.name}: strategy must be Recreate (never two Redis at once)")
+    for c in w.containers:
+        if "readinessProbe" not in c:
+            p.append(f"{w.name}: container {c['name']} has no readinessProbe")
+    for v in w.volumes.values():
+        if "persistentVolumeClaim" in v or "hostPath" in v:
+            p.append(f"{w.name}: volume {v['name']} persists data (persistence is off)")
+    conf = redis_conf(w)
+    if conf is None:
+        return p + [f"{w.name}: no redis.conf from a ConfigMap on its command line"]
+    if conf.get("save") != [[""]]:
+        p.append(f"{w.name}: redis.conf must turn RDB snapshots off (save \"\")")
+    if conf.get("appendonly", [["no"]]) != [["no"]]:
+        p.append(f"{w.name}: redis.conf must turn the append-only file off")
+    if "requirepass" in conf or any("user" == k for k in conf):
+        p.append(f"{w.name}: a password in the ConfigMap (include it from a Secret)")
+    included = [args[0] for args in conf.get("include", []) if args]
+    redis = w.containers[0]
+    if not any(w.mount_for(path, redis)[0] is not None and
+               w.secret_volume(w.mount_for(path, redis)[0]) for path in included):
+        p.append(f"{w.name}: redis.conf includes no file from a Secret (requirepass)")
+    policies = [o for o in same_ns if o["kind"] == "NetworkPolicy"
+                and selects(o["spec"].get("podSelector", {}), w.labels)]
+    if not policies:
+        p.append(f"{w.name}: no NetworkPolicy selecting the Redis pods")
+    gateway_labels = [gw.labels for gw in workloads(w.objects) if gw.gateway is not None]
+    for pol in policies:
+        if "Ingress" not in pol["spec"].get("policyTypes", ["Ingress"]):
+            p.append(f"{w.name}: NetworkPolicy {pol['metadata']['name']} does not restrict ingress")
+        for rule in pol["spec"].get("ingress", []):
+            peers = rule.get("from")
+            if not peers:
+                p.append(f"{w.name}: Redis NetworkPolicy rule admits every source")
+                continue
+            for peer in peers:
+                if set(peer) != {"podSelector"}:
+                    p.append(f"{w.name}: Redis NetworkPolicy admits a peer beyond this "
+                             f"namespace's pods: {peer}")
+                elif not any(selects(peer["podSelector"], labels) for labels in gateway_labels):
+                    p.append(f"{w.name}: Redis NetworkPolicy admits pods that are not the "
+                             f"gateway's: {peer}")
+            ports = [pt.get("port") for pt in rule.get("ports", [])]
+            if not ports or any(pt not in (REDIS_PORT, "redis") for pt in ports):
+                p.append(f"{w.name}: Redis NetworkPolicy opens ports other than {REDIS_PORT}: "
+                         f"{ports or 'all'}")
+    return p
+
+
+def check_redis_client(w, same_ns, hpas):
+    """The gateway's `redis:` settings against the rendered objects: the URL
+    names the Redis Service and port, expected_replicas the HPA's maximum."""
+    import urllib.parse
+    p = []
+    redis = w.config["redis"]
+    url = urllib.parse.urlsplit(str(redis.get("url", "")))
+    if url.scheme not in ("redis", "rediss"):
+        return [f"{w.name}: redis.url {redis.get('url')} is not redis:// or rediss://"]
+    if url.username or url.password:
+        p.append(f"{w.name}: redis.url carries a password (use redis.password_file)")
+    if not redis.get("password_file"):
+        p.append(f"{w.name}: redis.password_file not set (Redis requires a password)")
+    ns = w.obj["metadata"].get("namespace")
+    host = url.hostname or ""
+    service_name = host.split(".")[0]
+    if "." in host and not host.startswith(f"{service_name}.{ns}.svc"):
+        p.append(f"{w.name}: redis.url host {host} is not a Service of namespace {ns}")
+    services = [o for o in same_ns if o["kind"] == "Service"
+                and o["metadata"]["name"] == service_name]
+    if not services:
+        return p + [f"{w.name}: redis.url host {host}: no Service {service_name}"]
+    port = url.port or REDIS_PORT
+    if not any(sp.get("port") == port for sp in services[0]["spec"].get("ports", [])):
+        p.append(f"{w.name}: redis.url port {port} is not a port of Service {service_name}")
+    backends = [r for r in workloads(w.objects) if is_redis(r)
+                and selects(services[0]["spec"].get("selector", {}), r.labels)]
+    if not backends:
+        p.append(f"{w.name}: Service {service_name} selects no Redis workload")
+    if hpas and redis.get("expected_replicas") != hpas[0]["spec"].get("maxReplicas"):
+        p.append(f"{w.name}: redis.expected_replicas {redis.get('expected_replicas')} is not "
+                 f"the HPA's maxReplicas {hpas[0]['spec'].get('maxReplicas')} (the fallback "
+                 "share would overrun the account's budget)")
     return p
 
 
@@ -439,7 +577,10 @@ class ManifestTest(unittest.TestCase):
         for k, objects in self.rendered.items():
             for w in workloads(objects):
                 with self.subTest(kustomization=k, workload=w.name):
-                    self.assertEqual(check_workload(w, k.startswith("overlays/")), [])
+                    if is_redis(w):
+                        self.assertEqual(check_redis(w), [])
+                    else:
+                        self.assertEqual(check_workload(w, k.startswith("overlays/")), [])
 
     def test_topologies(self):
         shared = [w for w in workloads(self.rendered["overlays/shared"]) if w.gateway]
@@ -508,6 +649,98 @@ class ManifestTest(unittest.TestCase):
             with self.subTest(violation=expected):
                 self.assertIn(expected, broken(k, change))
 
+    def test_redis_overlay(self):
+        """overlays/shared-redis: the shared service plus one Redis, and the
+        gateway configured for it; the plain shared overlay has neither."""
+        objects = self.rendered["overlays/shared-redis"]
+        redis = [w for w in workloads(objects) if is_redis(w)]
+        self.assertEqual(len(redis), 1)
+        gateway = [w for w in workloads(objects) if w.gateway is not None]
+        self.assertEqual(len(gateway), 1)
+        self.assertEqual(gateway[0].config["redis"]["url"], "redis://files-gateway-redis:6379")
+        self.assertEqual(redis_conf(redis[0])["maxmemory-policy"], [["noeviction"]])
+        # The rest of the config is the shared service's.
+        shared = [w for w in workloads(self.rendered["overlays/shared"]) if w.gateway][0]
+        self.assertNotIn("redis", shared.config)
+        self.assertFalse([w for w in workloads(self.rendered["overlays/shared"]) if is_redis(w)])
+        self.assertEqual({k: v for k, v in gateway[0].config.items() if k != "redis"},
+                         shared.config)
+        # Redis pods are not selected by the gateway's Service, PDB or policy.
+        for o in objects:
+            selector = (o["spec"].get("selector") if o["kind"] in ("Service",
+                                                                   "PodDisruptionBudget")
+                        else o["spec"].get("podSelector") if o["kind"] == "NetworkPolicy"
+                        else None)
+            if selector is not None and o["metadata"]["name"].startswith("files-gateway") \
+                    and not o["metadata"]["name"].startswith("files-gateway-redis"):
+                with self.subTest(selector_of=f"{o['kind']}/{o['metadata']['name']}"):
+                    self.assertFalse(selects(selector, redis[0].labels))
+
+    def test_redis_checks_catch_violations(self):
+        def broken(change):
+            objects = copy.deepcopy(self.rendered["overlays/shared-redis"])
+            change(objects)
+            problems = []
+            for w in workloads(objects):
+                problems += check_redis(w) if is_redis(w) else check_workload(w)
+            return "\n".join(problems)
+
+        def find(objects, kind, name="files-gateway-redis"):
+            return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+        def redis_pod(objects):
+            return find(objects, "Deployment")["spec"]["template"]["spec"]
+
+        def set_conf(directive, value):
+            def change(objects):
+                cm = next(o for o in objects if o["kind"] == "ConfigMap"
+                          and o["metadata"]["name"].startswith("files-gateway-redis-config"))
+                cm["data"]["redis.conf"] += f"\n{directive} {value}\n"
+                if directive == "save":
+                    cm["data"]["redis.conf"] = cm["data"]["redis.conf"].replace('save ""', "")
+            return change
+
+        def set_redis_config(key, value):
+            def change(objects):
+                cm = next(o for o in objects if o["kind"] == "ConfigMap"
+                          and o["metadata"]["name"].startswith("files-gateway-config"))
+                cfg = yaml.safe_load(cm["data"]["config.yaml"])
+                cfg["redis"][key] = value
+                cm["data"]["config.yaml"] = yaml.safe_dump(cfg)
+            return change
+
+        cases = {
+            "one replica": lambda o: find(o, "Deployment")["spec"].update(replicas=2),
+            "Recreate": lambda o: find(o, "Deployment")["spec"].pop("strategy"),
+            "readOnlyRootFilesystem": lambda o: redis_pod(o)["containers"][0][
+                "securityContext"].pop("readOnlyRootFilesystem"),
+            "persists data": lambda o: redis_pod(o)["volumes"][-1].update(
+                persistentVolumeClaim={"claimName": "redis"}),
+            "snapshots off": set_conf("save", "900 1"),
+            "append-only file off": set_conf("appendonly", "yes"),
+            "a password in the ConfigMap": set_conf("requirepass", "hunter2"),
+            "no NetworkPolicy selecting the Redis pods": lambda o: o.remove(
+                find(o, "NetworkPolicy")),
+            "beyond this namespace": lambda o: find(o, "NetworkPolicy")["spec"]["ingress"][0][
+                "from"][0].update(namespaceSelector={}),
+            "not the gateway's": lambda o: find(o, "NetworkPolicy")["spec"]["ingress"][0][
+                "from"][0]["podSelector"]["matchLabels"].update(
+                    {"app.kubernetes.io/name": "my-app"}),
+            "admits every source": lambda o: find(o, "NetworkPolicy")["spec"]["ingress"][0].pop(
+                "from"),
+            "no Service nope": set_redis_config("url", "redis://nope:6379"),
+            "is not a port of Service": set_redis_config("url",
+                                                         "redis://files-gateway-redis:6380"),
+            "carries a password": set_redis_config("url", "redis://:pw@files-gateway-redis:6379"),
+            "maxReplicas": set_redis_config("expected_replicas", 2),
+            "redis.password_file /elsewhere/password is on no mounted volume": set_redis_config(
+                "password_file", "/elsewhere/password"),
+        }
+        self.assertEqual(broken(lambda o: None), "")
+        for expected, change in cases.items():
+            with self.subTest(violation=expected):
+                self.assertIn(expected, broken(change))
+
     def test_matches_kubectl_kustomize(self):
         kubectl = shutil.which("kubectl")
         if kubectl is None:
@@ -532,12 +765,16 @@ class ManifestTest(unittest.TestCase):
             self.skipTest("FILESGW_BINARY_DIR has no server/files-gateway")
         if not supports(binary, "--check-config"):
             self.skipTest("files-gateway does not know --check-config yet: configs not run")
+        redis_flags = supports(binary, "--redis-url")
         for k, objects in self.rendered.items():
             for w in workloads(objects):
                 if w.gateway is None:
                     continue
                 with self.subTest(kustomization=k, workload=w.name), \
                         tempfile.TemporaryDirectory() as tmp:
+                    if "redis" in (w.config or {}) and not redis_flags:
+                        self.skipTest("files-gateway has no Redis support (--redis-url) yet: "
+                                      f"{k}'s config not run")
                     mounts = {}
                     for m in w.gateway.get("volumeMounts", []):
                         if w.secret_volume(m):
@@ -1009,6 +1246,64 @@ def check_compose(compose, health, config, dockerfile):
             p.append(f"compose.healthcheck.yaml: probe {probe} is not the health_listen port "
                      f"{health_port}")
     return p
+
+
+class RedisConfigTest(unittest.TestCase):
+    """overlays/shared-redis's redis.conf run by Debian's redis-server (the
+    package the operator's image is built from): a password is required, and
+    nothing is written to disk, not even on shutdown."""
+
+    def test_redis_conf_requires_the_password_and_persists_nothing(self):
+        server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
+        if server is None or cli is None:
+            self.skipTest("redis-server/redis-cli not installed (Debian: redis-server)")
+        with open(os.path.join(DEPLOY, "overlays", "shared-redis", "redis.conf")) as f:
+            conf = f.read()
+        with tempfile.TemporaryDirectory() as tmp:
+            port = free_port()
+            password = "made-up-" + os.urandom(8).hex()
+            data = os.path.join(tmp, "data")
+            os.mkdir(data)
+            with open(os.path.join(tmp, "redis-auth.conf"), "w") as f:
+                f.write(f"requirepass {password}\n")   # the Secret's redis-auth.conf
+            # Only where it runs changes: loopback, a free port, temporary paths.
+            conf = re.sub(r"(?m)^port .*$", f"port {port}", conf)
+            conf = re.sub(r"(?m)^bind .*$", "bind 127.0.0.1", conf)
+            conf = re.sub(r"(?m)^dir .*$", f"dir {data}", conf)
+            conf = re.sub(r"(?m)^include /run/secrets/files-gateway-redis/",
+                          f"include {tmp}/", conf)
+            with open(os.path.join(tmp, "redis.conf"), "w") as f:
+                f.write(conf)
+            proc = subprocess.Popen([server, os.path.join(tmp, "redis.conf")],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            try:
+                def redis(*args, auth=True):
+                    argv = [cli, "-h", "127.0.0.1", "-p", str(port), "--no-auth-warning"]
+                    if auth:
+                        argv += ["-a", password]
+                    return subprocess.run(argv + list(args), capture_output=True, text=True,
+                                          timeout=10).stdout
+
+                log = []
+                for line in proc.stdout:   # until it serves (or exits)
+                    log.append(line)
+                    if "Ready to accept connections" in line:
+                        break
+                self.assertIsNone(proc.poll(), "".join(log))
+                self.assertEqual(redis("PING"), "PONG\n")
+                self.assertIn("NOAUTH", redis("PING", auth=False))
+                self.assertEqual(redis("CONFIG", "GET", "save"), "save\n\n")
+                self.assertEqual(redis("CONFIG", "GET", "appendonly"), "appendonly\nno\n")
+                self.assertEqual(redis("CONFIG", "GET", "maxmemory-policy"),
+                                 "maxmemory-policy\nnoeviction\n")
+                self.assertEqual(redis("SET", "k", "v"), "OK\n")
+                redis("SHUTDOWN")
+                proc.wait(timeout=10)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            self.assertEqual(os.listdir(data), [], "Redis wrote to its data directory")
 
 
 # ------------------------------------------------------- Kubernetes schemas
