@@ -200,7 +200,8 @@ def check_security(w):
                     p.append(f"{where}: resources.{kind}.{r} not set")
         for r in ("cpu", "memory"):
             try:
-                if quantity(res["requests"][r], r == "cpu") > quantity(res["limits"][r], r == "cpu"):
+                if quantity(res["requests"][r], r == "cpu") > \
+                        quantity(res["limits"][r], r == "cpu"):
                     p.append(f"{where}: {r} request above its limit")
             except KeyError:
                 pass

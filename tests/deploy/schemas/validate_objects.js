@@ -37,7 +37,8 @@ function tracked(value, reads) {
     get(target, key, receiver) {
       if (typeof key === "string") keys.add(key);
       const v = Reflect.get(target, key, receiver);
-      if (v !== null && typeof v === "object" && Object.prototype.hasOwnProperty.call(target, key)) {
+      const own = Object.prototype.hasOwnProperty.call(target, key);
+      if (v !== null && typeof v === "object" && own) {
         if (!children.has(key)) children.set(key, tracked(v, reads));
         return children.get(key);
       }
