@@ -1528,6 +1528,10 @@ class RootfsTest(unittest.TestCase):
 
         self.assertEqual(redis("PING"), "PONG\n")
         self.assertEqual(redis("SET", "k", "v"), "OK\n")
+        # Scanners see the Redis packages themselves, not only its libraries'.
+        records = os.listdir(os.path.join(root, "var/lib/dpkg/status.d"))
+        self.assertIn("redis-tools", records)   # owns the binary (redis-check-rdb)
+        self.assertIn("redis-server", records)
         redis("SHUTDOWN")
         self.assertEqual(proc.wait(timeout=10), 0)
         self.assertEqual(os.listdir(os.path.join(root, "data")), [])
