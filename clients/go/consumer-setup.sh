@@ -34,4 +34,17 @@ go vet .
 go build -o bin/filesgw-consumer .
 go build -o bin/files-go-example "$module/example"
 go test -c -o bin/scenario.test .
+
+# The types are real: a program that misuses them does not compile, and the
+# compiler names each misuse (consumer/typecheck/wrong.go.txt marks them).
+mkdir -p typecheck
+cp "$here/consumer/typecheck/wrong.go.txt" typecheck/main.go
+if go build -o /dev/null ./typecheck > typecheck/out.txt 2>&1; then
+  echo "consumer: typecheck/main.go compiled; it must not" >&2
+  exit 1
+fi
+grep -o 'WANT: .*' typecheck/main.go | sed 's/^WANT: //' | while IFS= read -r want; do
+  grep -qF "$want" typecheck/out.txt || { echo "consumer: the compiler did not refuse: $want" >&2; cat typecheck/out.txt >&2; exit 1; }
+done
+rm -rf typecheck
 echo "consumer: $dir ($(grep -c . go.sum) go.sum lines)"
