@@ -810,7 +810,7 @@ func (r *caseRun) opUploadFile(step, _ map[string]any) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.model = model
+	res.model = r.client(step).Model(model)
 	return res, nil
 }
 
@@ -827,7 +827,7 @@ func (r *caseRun) opDownloadFile(step, _ map[string]any) (*result, error) {
 		r.t.Fatal(err)
 	}
 	os.Remove(path)
-	res.model, res.data, res.hasData = model, data, true
+	res.model, res.data, res.hasData = r.client(step).Model(model), data, true
 	return res, nil
 }
 
@@ -898,7 +898,7 @@ func (r *caseRun) opOpenWrite(step, _ map[string]any) (res *result, err error) {
 	if err := f.Close(); err != nil {
 		return nil, err
 	}
-	return &result{model: f.Metadata()}, nil
+	return &result{model: r.client(step).Model(f.Metadata())}, nil
 }
 
 func (r *caseRun) opOpenRead(step, _ map[string]any) (*result, error) {

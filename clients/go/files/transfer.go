@@ -168,7 +168,7 @@ func (c *transferConfig) spec(remote string) *filesv1.UploadSpec {
 // UploadFile uploads the local file to remote and gives the committed File.
 // Nothing appears at remote unless every byte arrived and checked out: a
 // failed local read, a cancelled ctx or a short stream commit nothing.
-func (c *Client) UploadFile(ctx context.Context, local, remote string, mkdirParents bool, opts ...TransferOption) (*Model, error) {
+func (c *Client) UploadFile(ctx context.Context, local, remote string, mkdirParents bool, opts ...TransferOption) (*filesv1.File, error) {
 	f, err := os.Open(local)
 	if err != nil {
 		return nil, err
@@ -186,7 +186,7 @@ func (c *Client) UploadFile(ctx context.Context, local, remote string, mkdirPare
 
 // Upload streams everything r gives to remote and gives the committed File.
 // An error from r cancels the upload (nothing is committed) and is returned as is.
-func (c *Client) Upload(ctx context.Context, r io.Reader, remote string, opts ...TransferOption) (*Model, error) {
+func (c *Client) Upload(ctx context.Context, r io.Reader, remote string, opts ...TransferOption) (*filesv1.File, error) {
 	w, err := c.openWriter(ctx, remote, opts)
 	if err != nil {
 		return nil, err
@@ -235,7 +235,7 @@ type uploadWriter struct {
 	committed bool       // Close succeeded
 	aborted   bool
 	result    *filesv1.UploadResponse
-	file      *Model
+	file      *filesv1.File
 }
 
 func (c *Client) openWriter(ctx context.Context, remote string, opts []TransferOption) (*uploadWriter, error) {
@@ -358,7 +358,7 @@ func (w *uploadWriter) Close() error {
 		return w.err
 	}
 	w.result = resp
-	w.file = wrapModel(resp.GetFile(), w.client)
+	w.file = resp.GetFile()
 	w.mu.Lock()
 	w.committed = true
 	w.mu.Unlock()
@@ -377,7 +377,7 @@ func (w *uploadWriter) Abort() {
 	w.cancel()
 }
 
-func (w *uploadWriter) File() *Model { return w.file }
+func (w *uploadWriter) File() *filesv1.File { return w.file }
 
 // --- downloads ------------------------------------------------------------------
 
@@ -393,7 +393,7 @@ type downloadReader struct {
 	eof       bool
 	err       error // sticky
 	cancelled bool
-	metadata  *Model
+	metadata  *filesv1.File
 	mu        sync.Mutex // guards cancelled against Cancel from another goroutine
 	progress  func(Progress)
 	length    int64 // asked for (0: to the end)
@@ -439,7 +439,7 @@ func (c *Client) openReader(ctx context.Context, remote string, opts []TransferO
 		return nil, FromError(err)
 	}
 	if first.GetMetadata() != nil {
-		r.metadata = wrapModel(first.GetMetadata(), c)
+		r.metadata = first.GetMetadata()
 	}
 	if err := r.take(first); err != nil {
 		return nil, err
@@ -503,10 +503,10 @@ func (r *downloadReader) fill() bool {
 }
 
 func (r *downloadReader) size() (int64, bool) {
-	if r.metadata == nil || !r.metadata.Has("size") {
+	if r.metadata == nil || r.metadata.Size == nil {
 		return 0, false
 	}
-	return r.metadata.GetInt("size"), true
+	return r.metadata.GetSize(), true
 }
 
 func (r *downloadReader) Read(p []byte) (int, error) {
@@ -557,7 +557,7 @@ func (r *downloadReader) Close() error {
 // DownloadFile downloads remote into the local file and gives the File. It
 // writes a temporary file beside local and renames it at the end, so a
 // failed download leaves no partial file.
-func (c *Client) DownloadFile(ctx context.Context, remote, local string, opts ...TransferOption) (*Model, error) {
+func (c *Client) DownloadFile(ctx context.Context, remote, local string, opts ...TransferOption) (*filesv1.File, error) {
 	r, err := c.openReader(ctx, remote, opts)
 	if err != nil {
 		return nil, err
@@ -582,7 +582,7 @@ func (c *Client) DownloadFile(ctx context.Context, remote, local string, opts ..
 }
 
 // Download writes remote's content to w and gives the File.
-func (c *Client) Download(ctx context.Context, remote string, w io.Writer, opts ...TransferOption) (*Model, error) {
+func (c *Client) Download(ctx context.Context, remote string, w io.Writer, opts ...TransferOption) (*filesv1.File, error) {
 	r, err := c.openReader(ctx, remote, opts)
 	if err != nil {
 		return nil, err
@@ -707,7 +707,7 @@ func (f *RemoteFile) CloseWithError(err error) error {
 func (f *RemoteFile) Cancel() { f.Abort() }
 
 // Metadata is the File: for a download from its start, for an upload once Close committed it.
-func (f *RemoteFile) Metadata() *Model {
+func (f *RemoteFile) Metadata() *filesv1.File {
 	if f.r != nil {
 		return f.r.metadata
 	}
