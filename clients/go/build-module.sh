@@ -87,6 +87,14 @@ for gen in errgen:files/errors_gen.go resgen:files/resources_gen.go; do
   if cmp -s "$file.new" "$file"; then rm -f "$file.new"; else mv "$file.new" "$file"; fi
 done
 "$go" build ./...
+# The committed go.mod must be what `go mod tidy` makes of the module (the
+# consumers' builds read it from the zip).
+"$go" mod tidy
+if ! cmp -s go.mod "$here/go.mod"; then
+  echo "$0: clients/go/go.mod is not tidy; go mod tidy makes:" >&2
+  diff "$here/go.mod" go.mod >&2 || true
+  exit 1
+fi
 mkdir -p "$out/bin"
 "$go" build -o "$out/bin/files-go-example" ./example
 
