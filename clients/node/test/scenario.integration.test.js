@@ -14,6 +14,7 @@ const os = require("node:os");
 const path = require("node:path");
 const { once } = require("node:events");
 const { pipeline } = require("node:stream/promises");
+const { Readable } = require("node:stream");
 const { describe, test, before, after } = require("node:test");
 const harness = require("./harness");
 
@@ -220,6 +221,28 @@ class Case {
       const values = result.items.map((i) => i[expect.unique]);
       assert.equal(new Set(values).size, values.length, `${where}: repeated items`);
     }
+    if ("persisted_size_min" in expect) {
+      assert.ok(result.persisted_size >= expect.persisted_size_min,
+        `${where}: persisted ${result.persisted_size}, expected at least ${expect.persisted_size_min}`);
+    }
+    if ("persisted_size_max" in expect) {
+      assert.ok(result.persisted_size <= expect.persisted_size_max,
+        `${where}: persisted ${result.persisted_size}, expected at most ${expect.persisted_size_max}`);
+    }
+    if ("complete" in expect) assert.equal(result.complete, expect.complete, `${where}: complete`);
+    if ("aborted" in expect) assert.equal(result.aborted, expect.aborted, `${where}: aborted by the source`);
+    if ("progress" in expect) {
+      const got = result.reports || [];
+      const want = expect.progress;
+      for (let i = 1; i < got.length; i++) {
+        assert.ok(got[i] >= got[i - 1], `${where}: progress went back from ${got[i - 1]} to ${got[i]}`);
+      }
+      if ("final" in want) assert.equal(got[got.length - 1], want.final, `${where}: last progress report of ${got}`);
+      if ("min_reports" in want) assert.ok(got.length >= want.min_reports, `${where}: ${got.length} progress reports`);
+      if ("first_above" in want) {
+        assert.ok(got[0] > want.first_above, `${where}: first progress report ${got[0]}, expected above ${want.first_above}`);
+      }
+    }
     if ("max_bytes_received" in expect) {
       assert.ok(result.bytes_received < expect.max_bytes_received,
         `${where}: ${result.bytes_received} bytes received, expected fewer than ${expect.max_bytes_received}`);
@@ -255,9 +278,25 @@ class Case {
     return this.client(step).resource(step.resource).action(step.action || fallback);
   }
 
+  /** The per-call options a step asks for (timeout, workspace_id, language). */
+  callOptions(step) {
+    const options = {};
+    if ("timeout" in step) options.timeoutMs = step.timeout * 1000;
+    if ("workspace_id" in step) options.workspaceId = this.sub(step.workspace_id);
+    if ("language" in step) options.language = this.sub(step.language);
+    return Object.keys(options).length ? options : undefined;
+  }
+
+  /** Transfer options: the call options plus, with progress: true, a recorder. */
+  transferOptions(step, extra) {
+    const options = { ...(this.callOptions(step) || {}), ...(extra || {}) };
+    const reports = [];
+    if (step.progress) options.onProgress = (p) => reports.push(p.bytes);
+    return { options, reports };
+  }
+
   async op_call(step) {
-    const options = "timeout" in step ? { timeoutMs: step.timeout * 1000 } : undefined;
-    return this.action(step)(...this.sub(step.args || []), this.sub(step.params) || undefined, options);
+    return this.action(step)(...this.sub(step.args || []), this.sub(step.params) || undefined, this.callOptions(step));
   }
 
   async op_create_many(step) {
@@ -279,8 +318,9 @@ class Case {
     const args = this.sub(step.args || []);
     const params = this.sub(step.params) || undefined;
     const items = [];
-    for await (const item of action(...args, params)) items.push({ ...item });
-    const page = await action(...args, params);
+    const options = this.callOptions(step);
+    for await (const item of action(...args, params, options)) items.push({ ...item });
+    const page = await action(...args, params, options);
     const first = page.length;
     let pages = 1;
     let manual = page.length;
@@ -294,16 +334,64 @@ class Case {
   }
 
   async op_upload_file(step) {
-    const local = this.localFile(this.content(step.content));
-    return this.client(step).uploadFile(local, this.sub(step.remote), { mkdirParents: Boolean(step.mkdir_parents) });
+    const data = this.content(step.content);
+    const { options, reports } = this.transferOptions(step, { mkdirParents: Boolean(step.mkdir_parents) });
+    if ("fail_after" in step) {
+      // The source fails part way: the upload must fail with that error and commit nothing.
+      const failAfter = step.fail_after;
+      const source = Readable.from((async function* () {
+        for (let pos = 0; pos < failAfter; pos += 1 << 20) yield data.subarray(pos, Math.min(failAfter, pos + (1 << 20)));
+        throw new Abandon(`the source failed after ${failAfter} bytes`);
+      })());
+      try {
+        await this.client(step).uploadFile(source, this.sub(step.remote), options);
+      } catch (e) {
+        if (e instanceof Abandon) return { aborted: true };
+        throw e;
+      }
+      return { aborted: false };
+    }
+    const model = await this.client(step).uploadFile(this.localFile(data), this.sub(step.remote), options);
+    return { model, reports };
   }
 
   async op_download_file(step) {
     const local = path.join(this.tmp, "download-" + crypto.randomBytes(6).toString("hex"));
-    const model = await this.client(step).downloadFile(this.sub(step.remote), local);
+    const { options, reports } = this.transferOptions(step);
+    const model = await this.client(step).downloadFile(this.sub(step.remote), local, options);
     const bytes = fs.readFileSync(local);
     fs.unlinkSync(local);
-    return { model, bytes };
+    return { model, bytes, reports };
+  }
+
+  async op_resumable_start(step) {
+    const up = await this.client(step).startResumableUpload(this.sub(step.remote),
+      { mkdirParents: Boolean(step.mkdir_parents), ...(this.callOptions(step) || {}) });
+    assert.ok(typeof up.uploadId === "string" && up.uploadId, "an upload id");
+    return { upload_id: up.uploadId };
+  }
+
+  async op_resumable_send(step) {
+    const client = this.client(step);
+    const up = client.resumableUpload(this.sub(step.upload));
+    const data = step.content ? this.content(step.content) : this.contents[step.content_of];
+    assert.ok(data, `no content ${step.content_of}`);
+    const upTo = step.length ?? data.length;
+    // The whole file as the source (sent from the persisted offset), cut at upTo.
+    const { options, reports } = this.transferOptions(step, { finish: Boolean(step.finish) });
+    const status = await up.send(data.subarray(0, upTo), { ...options, totalSize: data.length });
+    return {
+      model: status.file, persisted_size: status.persistedSize, complete: status.complete, reports,
+    };
+  }
+
+  async op_resumable_query(step) {
+    const status = await this.client(step).queryUploadStatus(this.sub(step.upload), this.callOptions(step));
+    return { model: status.file, persisted_size: status.persistedSize, complete: status.complete };
+  }
+
+  async op_resumable_cancel(step) {
+    return this.client(step).cancelResumableUpload(this.sub(step.upload), this.callOptions(step));
   }
 
   async op_open_write(step) {
