@@ -15,6 +15,7 @@ import { Caller, registerModelExtras, registerResourceExtras } from "./resources
 import * as transfer from "./transfer";
 import type { Client } from "./client";
 import type { FileModel } from "./gen/resources";
+import type { CallOptions } from "./types";
 
 /** The SDK's upload params (begin_upload's), as Files.com names them. */
 export interface SdkUploadParams {
@@ -45,6 +46,10 @@ export interface FileModelExtras {
   downloadToStream(writableStream: NodeJS.WritableStream, options?: transfer.DownloadOptions): Promise<FileModel>;
   /** file.downloadToString(): the content as UTF-8 text. */
   downloadToString(options?: transfer.DownloadOptions): Promise<string>;
+  /** file.copyTo(destinationFilePath): File.copy with this file's path; resolves to the FileAction. */
+  copyTo(destinationFilePath: string, options?: CallOptions): Promise<unknown>;
+  /** file.moveTo(destinationFilePath): File.move with this file's path; resolves to the FileAction. */
+  moveTo(destinationFilePath: string, options?: CallOptions): Promise<unknown>;
 }
 
 type TransferClient = Client & Caller;
@@ -70,16 +75,17 @@ function pathOf(file: { path?: string }): string {
 registerResourceExtras("File", (caller) => {
   const client = caller as TransferClient;
   const extras: FileResourceExtras = {
-    uploadFile: (destinationPath, sourceFilePath, params, options) => {
+    async uploadFile(destinationPath, sourceFilePath, params, options) {
       if (typeof sourceFilePath !== "string") {
-        return Promise.reject(new InvalidParameterError("uploadFile(destinationPath, sourceFilePath): the source is a path " +
-          "(uploadStream takes a Readable)"));
+        throw new InvalidParameterError("uploadFile(destinationPath, sourceFilePath): the source is a path " +
+          "(uploadStream takes a Readable)");
       }
       return transfer.uploadFile(client, sourceFilePath, destinationPath, merge(params, options));
     },
-    uploadStream: (destinationPath, readableStream, params, options) =>
-      transfer.uploadFile(client, readableStream, destinationPath, merge(params, options)),
-    uploadData: (destinationPath, data, params, options) => {
+    async uploadStream(destinationPath, readableStream, params, options) {
+      return transfer.uploadFile(client, readableStream, destinationPath, merge(params, options));
+    },
+    async uploadData(destinationPath, data, params, options) {
       const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       const o = merge(params, options);
       if (o.expectedSize === undefined) o.expectedSize = bytes.length;
@@ -108,6 +114,12 @@ registerModelExtras(".files.v1.File", (caller) => {
       });
       await transfer.downloadFile(client, pathOf(this), sink, options);
       return Buffer.concat(parts).toString("utf8");
+    },
+    copyTo(this: FileModel, destinationFilePath: string, options?: CallOptions) {
+      return client.resource("File").action("copy")(pathOf(this), { destination: destinationFilePath }, options);
+    },
+    moveTo(this: FileModel, destinationFilePath: string, options?: CallOptions) {
+      return client.resource("File").action("move")(pathOf(this), { destination: destinationFilePath }, options);
     },
   } as unknown as Record<string, (...args: never[]) => unknown>;
 });
