@@ -76,4 +76,7 @@ test("the README example type-checks and runs", { skip }, async () => {
   assert.match(stdout, /hello from Node/);
   assert.match(stdout, /\[ 'copy\.txt', 'hello\.txt' \]/);
   assert.match(stdout, /Demo User demo@example\.com/);
+  assert.match(stdout, /progress 16\/16/);
+  assert.match(stdout, /via the SDK's names: hello from Node/);
+  assert.match(stdout, /resumable: true 18/);
 });
