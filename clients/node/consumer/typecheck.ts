@@ -10,6 +10,8 @@ export async function app(): Promise<void> {
 
   // The spelling the issue asks for: a string under strict TypeScript.
   const username: string = (await client.users.find(1)).username;
+  const sameUser: string = (await client.User.find(1)).username;   // the SDK's class name
+  void sameUser;
   const user: UserModel = await client.users.find(1, null, { workspaceId: 7, language: "de", timeoutMs: 5000 });
   const id: number = user.id;
   const known: boolean = hasField(user, "email");
@@ -43,6 +45,8 @@ export async function app(): Promise<void> {
   const text: string = await file.downloadToString();
   await file.downloadToFile("/tmp/copy.csv", { onProgress: (p: TransferProgress) => console.log(p.bytes, p.total) });
   await client.files.uploadData("notes/hello.txt", "hello");
+  const viaClass: FileModel = await client.File.uploadFile("reports/q4.csv", "/tmp/q4.csv");
+  await viaClass.copyTo("reports/q4-copy.csv");
   await client.files.uploadStream("logs/app.log", fs.createReadStream("/tmp/app.log"));
 
   // And this package's own transfer calls, with progress.

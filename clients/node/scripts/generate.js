@@ -242,12 +242,13 @@ function generateResources(root, methods) {
     lines.push("};", "");
   }
 
-  // Client attributes: camelCase plural and singular; a name two resources
+  // Client attributes: camelCase plural and singular, and the SDK name; a name two resources
   // could claim, or one Client already uses, belongs to none.
+  // The SDK class name itself (client.User, client.File) too, as the JS SDK spells them.
   const claims = new Map();
   for (const name of resources) {
     const single = lowerFirst(name);
-    for (const attr of [plural(single), single]) {
+    for (const attr of [plural(single), single, name]) {
       if (!claims.has(attr)) claims.set(attr, new Set());
       claims.get(attr).add(name);
     }

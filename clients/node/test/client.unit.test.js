@@ -94,6 +94,8 @@ test("every SDK action of the descriptors is reachable by name", () => {
   }
   assert.equal(client.users, client.resource("User"));
   assert.equal(client.user, client.users);
+  assert.equal(client.User, client.users);
+  assert.equal(client.File, client.files);
   assert.equal(typeof client.apiKeys.list, "function");
   assert.equal(client.users.resendWelcomeEmail, client.users.resend_welcome_email);
   assert.equal(typeof client.users.user2faReset, "function");
