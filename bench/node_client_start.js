@@ -3,7 +3,8 @@
 // connect() + the first call (users.find), in fresh processes, against
 // files-gateway + files-emulator from a build tree; beside it a plain HTTP
 // program's first call (fetch to the emulator's REST API, the Files.com SDK's
-// way) and a bare `node -e 0`.
+// way), grpc-js alone making the same RPC with hand-encoded bytes, and a bare
+// `node -e 0`.
 //
 //   node bench/node_client_start.js --build build [--runs 10] [--package DIR]
 //
@@ -44,6 +45,18 @@ const mode = process.argv[1];
     const user = await client.users.find(Number(process.env.USER_ID));
     if (!user.username) throw new Error("no username");
     client.close();
+  } else if (mode === "grpc") {
+    // grpc-js alone: the same RPC with hand-encoded bytes (FindUserRequest {id = 1}), no client layer.
+    const grpc = require(process.env.GRPC_JS);
+    afterImport = process.cpuUsage();
+    const client = new grpc.Client(process.env.TARGET, grpc.credentials.createInsecure());
+    const id = Number(process.env.USER_ID);
+    const varint = [];
+    for (let v = id; ; v = Math.floor(v / 128)) { if (v < 128) { varint.push(v); break; } varint.push((v % 128) | 128); }
+    const reply = await new Promise((resolve, reject) => client.makeUnaryRequest("/files.v1.UserService/FindUser",
+      (b) => b, (b) => b, Buffer.from([0x08, ...varint]), (err, value) => (err ? reject(err) : resolve(value))));
+    if (!reply.length) throw new Error("empty reply");
+    client.close();
   } else if (mode === "http") {
     const res = await fetch(process.env.BASE_URL + "/api/rest/v1/users/" + process.env.USER_ID,
       { headers: { "X-FilesAPI-Key": process.env.KEY } });
@@ -70,8 +83,9 @@ async function main() {
     const client = fg.connect(gw.target);
     const user = await client.users.create({ username: `start-${process.pid}` });
     client.close();
-    const env = { ...process.env, PKG: pkg, TARGET: gw.target, USER_ID: String(user.id), BASE_URL: emu.baseUrl, KEY: key };
-    const results = { bare: [], http: [], client: [] };
+    const grpcJs = require.resolve("@grpc/grpc-js", { paths: [pkg] });
+    const env = { ...process.env, PKG: pkg, GRPC_JS: grpcJs, TARGET: gw.target, USER_ID: String(user.id), BASE_URL: emu.baseUrl, KEY: key };
+    const results = { bare: [], http: [], grpc: [], client: [] };
     for (let r = 0; r < args.runs; r++) {
       for (const mode of Object.keys(results)) {
         const out = execFileSync(process.execPath, ["-e", CHILD, mode], { env, encoding: "utf8" });
@@ -84,9 +98,11 @@ async function main() {
     console.log(`|---|---|---|---|---|`);
     console.log(`| node -e 0 | ${row("bare", "boot")} | - | - | ${row("bare", "whole")} |`);
     console.log(`| plain HTTP (fetch, the SDK's way) | ${row("http", "boot")} | - | ${row("http", "total")} | ${row("http", "whole")} |`);
+    console.log(`| grpc-js alone (same RPC, hand-encoded) | ${row("grpc", "boot")} | ${row("grpc", "import")} | ${row("grpc", "total")} | ${row("grpc", "whole")} |`);
     console.log(`| files-gateway client | ${row("client", "boot")} | ${row("client", "import")} | ${row("client", "total")} | ${row("client", "whole")} |`);
-    const ratio = median(results.client.map((x) => x.total)) / median(results.http.map((x) => x.total));
-    console.log(`client first call / plain HTTP first call (CPU beyond node's boot): ${ratio.toFixed(2)}x`);
+    const med = (mode) => median(results[mode].map((x) => x.total));
+    console.log(`client first call / plain HTTP first call (CPU beyond node's boot): ${(med("client") / med("http")).toFixed(2)}x`);
+    console.log(`client beyond grpc-js alone: ${(med("client") - med("grpc")).toFixed(1)} ms (${(med("client") / med("grpc")).toFixed(2)}x)`);
   } finally {
     await gw.stop();
     await emu.stop();
