@@ -23,10 +23,36 @@ const FORMAT = "files-gateway-client-scenario/1";
 const VAR = /\$\{(\w+)\}/g;
 const WHOLE_VAR = /^\$\{(\w+)\}$/;
 
+const EXPECT_KEYS = new Set(["fields", "none", "count", "pages", "first_page_count", "sorted_by", "unique",
+  "names", "same_as", "text", "max_bytes_received", "error", "persisted_size", "progress_final",
+  "progress_calls_min"]);
+const ERROR_KEYS = new Set(["class", "is_a", "type", "type_prefix", "grpc_code", "http_status", "title",
+  "message_contains", "retry_delay_min"]);
+
 function loadScenario() {
   const scenario = JSON.parse(fs.readFileSync(SCENARIO, "utf8"));
   if (scenario.format !== FORMAT) throw new Error(`${SCENARIO}: unknown format ${JSON.stringify(scenario.format)}`);
   return scenario;
+}
+
+/** A typo in the shared file (an op, expectation or gateway this runner does not know) fails loudly. */
+function validate(scenario) {
+  const problems = [];
+  const names = new Set();
+  for (const c of scenario.cases) {
+    if (names.has(c.name)) problems.push(`case ${c.name} appears twice`);
+    names.add(c.name);
+    c.steps.forEach((step, n) => {
+      const where = `${c.name} step ${n}`;
+      if (typeof Case.prototype["op_" + step.op] !== "function") problems.push(`${where}: unknown op ${step.op}`);
+      if (!((step.gateway || "default") in scenario.gateways)) problems.push(`${where}: unknown gateway ${step.gateway}`);
+      for (const k of Object.keys(step.expect || {})) if (!EXPECT_KEYS.has(k)) problems.push(`${where}: unknown expectation ${k}`);
+      for (const k of Object.keys((step.expect || {}).error || {})) {
+        if (!ERROR_KEYS.has(k)) problems.push(`${where}: unknown error expectation ${k}`);
+      }
+    });
+  }
+  if (problems.length) throw new Error(`${SCENARIO}:\n  ${problems.join("\n  ")}`);
 }
 
 /** The servers and clients all cases share (started once). */
@@ -504,6 +530,7 @@ function compareBytes(a, b) {
 // --- the tests ----------------------------------------------------------------------
 
 const scenario = loadScenario();
+validate(scenario);
 const only = (process.env.FILESGW_SCENARIO_CASES || "").split(",").filter(Boolean);
 const skip = harness.skipReason();
 const concurrency = Number(process.env.FILESGW_SCENARIO_CONCURRENCY || 4);
