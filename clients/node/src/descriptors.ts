@@ -5,10 +5,10 @@
 // and whether it pages. Nothing here is written per resource.
 //
 // Start cost: building protobufjs objects for all ~750 messages took ~300 ms of
-// CPU, so the Root is filled lazily: the bundle is parsed once (JSON), the SDK
-// surface is read from the JSON itself, and a message type (with the types it
-// refers to, transitively) becomes a protobufjs Type the first time a call
-// needs it.
+// CPU, and parsing the whole bundle ~20 ms, so the bundle holds each top-level
+// declaration as a JSON string and the SDK surface as a table
+// (scripts/generate.js, bundleJson): a declaration is parsed, and becomes a
+// protobufjs type with the types it refers to, the first time a call needs it.
 import * as fs from "fs";
 import * as path from "path";
 import * as protobuf from "protobufjs";
@@ -33,7 +33,7 @@ export interface SdkMethod extends RpcMethod {
 
 const PATH_PARAM = /\{(\w+)\}/g;
 
-/** A namespace, message, enum or service of the protobufjs JSON bundle. */
+/** A message, enum or service in protobufjs JSON (nested types inside messages). */
 interface JsonNode {
   nested?: Record<string, JsonNode>;
   fields?: Record<string, { type: string; keyType?: string }>;
@@ -42,7 +42,31 @@ interface JsonNode {
   options?: Record<string, unknown>;
 }
 
-let json: JsonNode | undefined;
+/** One SDK action as the generator wrote it (scripts/generate.js, bundleJson). */
+interface SurfaceRow {
+  service: string;
+  rpc: string;
+  resource: string;
+  action: string;
+  request: string;
+  response: string;
+  paginated: boolean;
+  httpMethod: string;
+  httpPath: string;
+}
+
+/** gen/descriptors.json: packages, each top-level declaration as a JSON string, the SDK surface. */
+interface Bundle {
+  format: string;
+  namespaces: Record<string, Record<string, unknown>>;
+  decls: Record<string, string>;
+  surface: SurfaceRow[];
+}
+
+const FORMAT = "files-gateway-descriptors/2";
+
+let bundleData: Bundle | undefined;
+const parsed = new Map<string, JsonNode>();
 let root: protobuf.Root | undefined;
 let resources: Map<string, Map<string, SdkMethod>> | undefined;
 const added = new Set<string>();   // top-level declarations already in the Root ("files.v1.User")
@@ -52,106 +76,121 @@ function bundlePath(): string {
   return process.env.FILESGW_NODE_DESCRIPTORS || path.join(__dirname, "gen", "descriptors.json");
 }
 
-function bundle(): JsonNode {
-  if (!json) {
+function bundle(): Bundle {
+  if (!bundleData) {
     const file = bundlePath();
+    let data: Bundle;
     try {
-      json = JSON.parse(fs.readFileSync(file, "utf8")) as JsonNode;
+      data = JSON.parse(fs.readFileSync(file, "utf8")) as Bundle;
     } catch (e) {
       throw new Error(`files-gateway: cannot read the generated descriptors ${file} ` +
         `(run \`npm run build\`): ${(e as Error).message}`);
     }
+    if (data.format !== FORMAT) {
+      throw new Error(`files-gateway: ${file} is not a ${FORMAT} bundle (run \`npm run build\`)`);
+    }
+    bundleData = data;
   }
-  return json;
+  return bundleData;
 }
 
 const isType = (n: JsonNode) => n.fields !== undefined;
 const isEnum = (n: JsonNode) => n.values !== undefined;
 const isService = (n: JsonNode) => n.methods !== undefined;
 
-/** The JSON node at a dotted path, or undefined. */
-function nodeAt(parts: readonly string[]): JsonNode | undefined {
-  let node: JsonNode | undefined = bundle();
-  for (const p of parts) {
-    node = node?.nested?.[p];
-    if (!node) return undefined;
+/** A top-level declaration's JSON, parsed on first use. */
+function decl(name: string): JsonNode | undefined {
+  let node = parsed.get(name);
+  if (!node) {
+    const text = bundle().decls[name];
+    if (text === undefined) return undefined;
+    node = JSON.parse(text) as JsonNode;
+    parsed.set(name, node);
   }
   return node;
 }
 
-/** Resolves a type reference as protobuf does: from the innermost scope outwards. */
-function resolveName(scope: readonly string[], name: string): string[] | undefined {
-  if (name.startsWith(".")) {
-    const parts = name.slice(1).split(".");
-    return nodeAt(parts) ? parts : undefined;
-  }
-  const parts = name.split(".");
-  for (let i = scope.length; i >= 0; i--) {
-    const candidate = [...scope.slice(0, i), ...parts];
-    const node = nodeAt(candidate);
-    if (node && (isType(node) || isEnum(node) || isService(node))) return candidate;
+/** The declaration at a dotted path (nested types included) and its top-level one, or undefined. */
+function find(parts: readonly string[]): { top: string[]; node: JsonNode } | undefined {
+  for (let i = 1; i <= parts.length; i++) {
+    const top = parts.slice(0, i);
+    let node = decl(top.join("."));
+    if (!node) continue;
+    for (const p of parts.slice(i)) {
+      node = node?.nested?.[p];
+      if (!node) return undefined;
+    }
+    return { top, node };
   }
   return undefined;
 }
 
-/** The declaration directly under a plain namespace holding parts (a nested type's outermost message). */
-function topLevel(parts: readonly string[]): string[] {
-  let node: JsonNode | undefined = bundle();
-  for (let i = 0; i < parts.length; i++) {
-    node = node?.nested?.[parts[i]];
-    if (node && (isType(node) || isEnum(node) || isService(node))) return parts.slice(0, i + 1);
+const SCALARS = new Set(["double", "float", "int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32",
+  "fixed64", "sfixed32", "sfixed64", "bool", "string", "bytes"]);
+
+/** Resolves a type reference as protobuf does: from the innermost scope outwards. */
+function resolveName(scope: readonly string[], name: string): string[] | undefined {
+  if (SCALARS.has(name)) return undefined;
+  if (name.startsWith(".")) {
+    const parts = name.slice(1).split(".");
+    return find(parts) ? parts : undefined;
   }
-  return [...parts];
+  const parts = name.split(".");
+  for (let i = scope.length; i >= 0; i--) {
+    const candidate = [...scope.slice(0, i), ...parts];
+    const found = find(candidate);
+    if (found && (isType(found.node) || isEnum(found.node) || isService(found.node))) return candidate;
+  }
+  return undefined;
 }
 
 /** The Root with its namespaces (and their options) but no declarations yet. */
 function emptyRoot(): protobuf.Root {
   const r = new protobuf.Root();
-  const walk = (node: JsonNode, ns: protobuf.Namespace) => {
-    for (const [name, child] of Object.entries(node.nested || {})) {
-      if (isType(child) || isEnum(child) || isService(child)) continue;
-      const sub = new protobuf.Namespace(name, child.options as Record<string, unknown> | undefined);
-      ns.add(sub);
-      walk(child, sub);
-    }
-  };
-  walk(bundle(), r);
+  const names = Object.keys(bundle().namespaces).sort((a, b) => a.split(".").length - b.split(".").length);
+  for (const full of names) {
+    const p = full.split(".");
+    const parent = p.length === 1 ? r : (r.lookup(p.slice(0, -1)) as protobuf.Namespace);
+    parent.add(new protobuf.Namespace(p[p.length - 1], bundle().namespaces[full]));
+  }
   return r;
 }
 
 /** Adds a declaration (and everything it refers to) to the Root. */
 function ensure(parts: readonly string[]): void {
   const r = descriptorRoot();
-  const pending = [topLevel(parts)];
+  const first = find(parts);
+  if (!first) throw new Error(`files-gateway: no ${parts.join(".")} in the descriptors`);
+  const pending = [first.top];
   const toAdd: string[][] = [];
   while (pending.length) {
-    const decl = pending.pop()!;
-    const key = decl.join(".");
+    const top = pending.pop()!;
+    const key = top.join(".");
     if (added.has(key)) continue;
     added.add(key);
-    toAdd.push(decl);
+    toAdd.push(top);
     // Walk the declaration and its nested types for references.
     const visit = (node: JsonNode, scope: string[]) => {
       for (const f of Object.values(node.fields || {})) {
         const target = resolveName(scope, f.type);
-        if (target) pending.push(topLevel(target));
+        if (target) pending.push(find(target)!.top);
       }
       for (const m of Object.values(node.methods || {})) {
         for (const t of [m.requestType, m.responseType]) {
           const target = resolveName(scope.slice(0, -1), t);
-          if (target) pending.push(topLevel(target));
+          if (target) pending.push(find(target)!.top);
         }
       }
       for (const [name, child] of Object.entries(node.nested || {})) visit(child, [...scope, name]);
     };
-    visit(nodeAt(decl)!, decl);
+    visit(decl(key)!, top);
   }
   const objects: protobuf.ReflectionObject[] = [];
-  for (const decl of toAdd) {
-    const node = nodeAt(decl)!;
-    const ns = r.lookup(decl.slice(0, -1)) as protobuf.Namespace | null;
-    if (!ns) throw new Error(`files-gateway: no namespace ${decl.slice(0, -1).join(".")} in the descriptors`);
-    const name = decl[decl.length - 1];
+  for (const top of toAdd) {
+    const node = decl(top.join("."))!;
+    const ns = r.lookup(top.slice(0, -1)) as protobuf.Namespace | null;
+    if (!ns) throw new Error(`files-gateway: no namespace ${top.slice(0, -1).join(".")} in the descriptors`);
+    const name = top[top.length - 1];
     const obj = isType(node) ? protobuf.Type.fromJSON(name, node as protobuf.IType)
       : isEnum(node) ? protobuf.Enum.fromJSON(name, node as protobuf.IEnum)
         : protobuf.Service.fromJSON(name, node as protobuf.IService);
@@ -181,7 +220,6 @@ function parts(name: string): string[] {
 /** A message type by full name ("files.v1.User" or ".files.v1.User"). */
 export function lookupType(name: string): protobuf.Type {
   const p = parts(name);
-  if (!nodeAt(p)) throw new Error(`no type ${name} in the descriptors`);
   ensure(p);
   return descriptorRoot().lookupType("." + p.join("."));
 }
@@ -189,7 +227,6 @@ export function lookupType(name: string): protobuf.Type {
 /** A service by full name ("files.v1.TransferService"). */
 export function lookupService(name: string): protobuf.Service {
   const p = parts(name);
-  if (!nodeAt(p)) throw new Error(`no service ${name} in the descriptors`);
   ensure(p);
   return descriptorRoot().lookupService("." + p.join("."));
 }
@@ -212,44 +249,27 @@ export function serviceMethods(fullName: string): Record<string, RpcMethod> {
   return out;
 }
 
-function collect(node: JsonNode, scope: string[], out: Map<string, Map<string, SdkMethod>>): void {
-  for (const [name, child] of Object.entries(node.nested || {})) {
-    if (isService(child)) {
-      const service = [...scope, name].join(".");
-      for (const [rpc, m] of Object.entries(child.methods || {})) {
-        const o = m.options || {};
-        const resource = o["(files.v1.sdk).resource"] as string | undefined;
-        if (!resource) continue; // hand-written services have their own API
-        const httpPath = String(o["(files.v1.rest).path"] || "");
-        // Only the method's own types (and theirs), not the whole service's.
-        let resolved: { requestType: protobuf.Type; responseType: protobuf.Type } | undefined;
-        const typeOf = (t: string) => {
-          const p = resolveName([...scope, name], t);
-          if (!p) throw new Error(`files-gateway: ${service}.${rpc} names an unknown type ${t}`);
-          return lookupType(p.join("."));
-        };
-        const types = () => resolved ||
-          (resolved = { requestType: typeOf(m.requestType), responseType: typeOf(m.responseType) });
-        const method = {
-          name: rpc,
-          rpcPath: `/${service}/${rpc}`,
-          resource,
-          action: String(o["(files.v1.sdk).action"]),
-          service,
-          pathParams: [...httpPath.matchAll(PATH_PARAM)].map((x) => x[1]),
-          paginated: Boolean(o["(files.v1.sdk).paginated"]),
-          httpMethod: String(o["(files.v1.rest).method"] || ""),
-          httpPath,
-        } as Omit<SdkMethod, "requestType" | "responseType">;
-        // The protobufjs types are built on first use.
-        Object.defineProperty(method, "requestType", { get: () => types().requestType, enumerable: true });
-        Object.defineProperty(method, "responseType", { get: () => types().responseType, enumerable: true });
-        if (!out.has(resource)) out.set(resource, new Map());
-        out.get(resource)!.set(method.action, method as SdkMethod);
-      }
-    } else if (!isType(child) && !isEnum(child)) {
-      collect(child, [...scope, name], out);
-    }
+function collect(out: Map<string, Map<string, SdkMethod>>): void {
+  for (const row of bundle().surface) {
+    // The protobufjs types are built on first use, and only the method's own (and theirs).
+    let resolved: { requestType: protobuf.Type; responseType: protobuf.Type } | undefined;
+    const types = () => resolved ||
+      (resolved = { requestType: lookupType(row.request), responseType: lookupType(row.response) });
+    const method = {
+      name: row.rpc,
+      rpcPath: `/${row.service}/${row.rpc}`,
+      resource: row.resource,
+      action: row.action,
+      service: row.service,
+      pathParams: [...row.httpPath.matchAll(PATH_PARAM)].map((x) => x[1]),
+      paginated: row.paginated,
+      httpMethod: row.httpMethod,
+      httpPath: row.httpPath,
+    } as Omit<SdkMethod, "requestType" | "responseType">;
+    Object.defineProperty(method, "requestType", { get: () => types().requestType, enumerable: true });
+    Object.defineProperty(method, "responseType", { get: () => types().responseType, enumerable: true });
+    if (!out.has(row.resource)) out.set(row.resource, new Map());
+    out.get(row.resource)!.set(row.action, method as SdkMethod);
   }
 }
 
@@ -257,7 +277,7 @@ function collect(node: JsonNode, scope: string[], out: Map<string, Map<string, S
 export function sdkResources(): Map<string, Map<string, SdkMethod>> {
   if (!resources) {
     const out = new Map<string, Map<string, SdkMethod>>();
-    collect(bundle(), [], out);
+    collect(out);
     resources = out;
   }
   return resources;
