@@ -62,3 +62,10 @@ test("wrong types are compile errors (tsc --strict --noEmit, module commonjs)", 
   assert.deepEqual([...new Set(got)].sort(), want.sort(), `tsc said:\n${out}`);
   assert.match(out, /Type 'string' is not assignable to type 'number'/);
 });
+
+test("an ES module application imports the named exports too", async () => {
+  const code = 'import { connect, errors, hasField, ResumableUpload } from "files-gateway";\n' +
+    'console.log([typeof connect, typeof errors.NotFound_UserNotFoundError, typeof hasField, typeof ResumableUpload].join(" "));';
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", code], { cwd: HERE });
+  assert.equal(stdout.trim(), "function function function function");
+});
