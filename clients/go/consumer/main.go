@@ -16,7 +16,7 @@ import (
 func main() {
 	target := flag.String("target", files.DefaultTarget, "files-gateway address")
 	id := flag.Int64("user", 1, "the id of a user")
-	initOnly := flag.Bool("init-only", false, "exit after start-up (bench_start.py: the cost of loading the client)")
+	initOnly := flag.Bool("init-only", false, "exit after start-up (go_client_start.py: the cost of loading the client)")
 	flag.Parse()
 	if *initOnly {
 		return

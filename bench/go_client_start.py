@@ -10,7 +10,7 @@ rusage of each child) of short-lived processes against a gateway started here
               descriptors of 152 protos, gRPC)
   full        connect + one typed call (client.Users().Find(ctx, 1))
 
-  clients/go/bench_start.py --build build [--runs 20]
+  bench/go_client_start.py --build build [--runs 20]
 (needs a build with the go_client_consumer_setup test run once, which builds
 build/clients/go/consumer/bin/filesgw-consumer.)
 """
@@ -55,7 +55,7 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     a = ap.parse_args()
     build = os.path.abspath(a.build)
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "clients", "go")
     consumer = os.path.join(build, "clients/go/consumer/bin/filesgw-consumer")
     if not os.path.exists(consumer):
         sys.exit(f"{consumer} is missing: run ctest --test-dir {a.build} -R go_client_consumer_setup")
