@@ -417,14 +417,16 @@ public class ScenarioTest {
   private Object opUploadFile(Map<String, Object> step) throws IOException {
     Path local = Files.createTempFile(tmp, "upload-", ".bin");
     Files.write(local, content(step.get("content")));
-    return client(step).uploadFile(local, (String) sub(step.get("remote"), null),
-                                   Boolean.TRUE.equals(step.get("mkdir_parents")));
+    FilesGateway c = client(step);
+    return new Model(c.uploadFile(local, (String) sub(step.get("remote"), null),
+                                  Boolean.TRUE.equals(step.get("mkdir_parents"))), c);
   }
 
   private Object opDownloadFile(Map<String, Object> step) throws IOException {
     Path local = tmp.resolve("download-" + UUID.randomUUID());
-    Outcome o = new Outcome(client(step).downloadFile((String) sub(step.get("remote"), null),
-                                                      local));
+    FilesGateway c = client(step);
+    Outcome o = new Outcome(new Model(c.downloadFile((String) sub(step.get("remote"), null),
+                                                     local), c));
     o.facts.put("bytes", Files.readAllBytes(local));
     Files.delete(local);
     return o;
@@ -477,17 +479,23 @@ public class ScenarioTest {
         throw new Abandon();
       }
     };
+    // try-with-resources as an application writes it: only commit() writes the file, an
+    // exception out of the block aborts (the issue-16 data-integrity case).
     if (Boolean.TRUE.equals(step.get("abort"))) {
-      try {
-        client.write(remote, options, block);
+      try (RemoteOutputStream out = client.open(remote, mode.equals("w") ? "w" : "wb",
+                                                 options)) {
+        block.write(out);
+        out.commit();
         fail("the write block should have thrown");
       } catch (Abandon expected) {
-        // nothing may be committed: the next steps check
+        // nothing may be committed: the next steps check; close() said so, suppressed
+        assertEquals(1, expected.getSuppressed().length);
       }
       return null;
     }
-    try {
-      return client.write(remote, options, block);
+    try (RemoteOutputStream out = client.open(remote, mode.equals("w") ? "w" : "wb", options)) {
+      block.write(out);
+      return new Model(out.commit(), client);
     } catch (Abandon e) {
       throw new AssertionError(e);
     }
@@ -511,8 +519,9 @@ public class ScenarioTest {
 
   private Object opListFor(Map<String, Object> step) throws IOException {
     List<String> names = new ArrayList<>();
-    for (Model entry : client(step).listFor((String) sub(step.get("path"), null))) {
-      names.add(entry.getString("display_name"));
+    for (com.filesgateway.v1.File entry : client(step).listFor(
+        (String) sub(step.get("path"), null))) {
+      names.add(entry.getDisplayName());
     }
     Outcome o = new Outcome(null);
     o.facts.put("names", names);
