@@ -400,8 +400,8 @@ public final class ResourceGen {
         }
       }
       if (perObject) {
-        String odoc = "  /** " + a.resource + "." + a.action + " on an object: its "
-            + String.join(", ", pathParams) + " fill in the path. */\n";
+        String odoc = "  /** " + a.resource + "." + a.action + " on an object: the path takes"
+            + " its " + String.join(", ", pathParams) + ". */\n";
         b.append(odoc).append("  public ").append(ret).append(' ').append(method).append('(')
             .append(model.javaName).append(" object, ").append(req)
             .append(" params, RequestOptions options) {\n    ").append(ret1).append(method)
