@@ -89,8 +89,9 @@ public final class FilesGateway extends FilesGatewayResources implements AutoClo
     if (target.startsWith("unix:")) {
       NativeTransport t = NativeTransport.find(target);
       group = t.group;
+      // The socket path is no valid :authority; "localhost" is what gRPC's C core sends.
       b = NettyChannelBuilder.forAddress(t.address).eventLoopGroup(t.group)
-          .channelType(t.channelType);
+          .channelType(t.channelType).overrideAuthority("localhost");
     } else {
       b = NettyChannelBuilder.forTarget(target);
     }
