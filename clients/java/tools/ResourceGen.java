@@ -247,6 +247,16 @@ public final class ResourceGen {
     }
   }
 
+  /** A bare list answer: items (and perhaps next_cursor, unmapped_fields), nothing else. */
+  private static boolean onlyListFields(DescriptorProto d) {
+    for (FieldDescriptorProto f : d.getFieldList()) {
+      if (!Set.of("items", "next_cursor", "unmapped_fields").contains(f.getName())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   private static FieldDescriptorProto field(DescriptorProto d, String name) {
     for (FieldDescriptorProto f : d.getFieldList()) {
       if (f.getName().equals(name)) {
@@ -301,7 +311,7 @@ public final class ResourceGen {
       kind = "paged";
     } else if (items != null && items.getLabel() == FieldDescriptorProto.Label.LABEL_REPEATED
         && items.getType() == FieldDescriptorProto.Type.TYPE_MESSAGE
-        && a.output.proto.getFieldCount() <= 2) {
+        && onlyListFields(a.output.proto)) {
       itemType = message(items.getTypeName()).javaName;
       ret = "java.util.List<" + itemType + ">";
       kind = "list";
