@@ -23,10 +23,15 @@
 #include <string>
 #include <vector>
 
+#include "clients/cpp/internal/names.h"
 #include "proto/api_pool.h"
 
 namespace {
 
+using filesgw::client::names::EndsWith;
+using filesgw::client::names::PathParams;
+using filesgw::client::names::Plural;
+using filesgw::client::names::Quote;
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::MethodDescriptor;
@@ -62,45 +67,6 @@ std::string Camel(const std::string& snake) {
     up = false;
   }
   return out;
-}
-
-std::string Snake(const std::string& name) {
-  std::string out;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    unsigned char c = name[i];
-    if (std::isupper(c) && i > 0 &&
-        (std::islower(static_cast<unsigned char>(name[i - 1])) ||
-         std::isdigit(static_cast<unsigned char>(name[i - 1])))) {
-      out += '_';
-    }
-    out += static_cast<char>(std::tolower(c));
-  }
-  return out;
-}
-
-bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// The same plural the dynamic layer uses for "users" / "api_keys".
-std::string Plural(const std::string& word) {
-  if (word.size() >= 2 && word.back() == 'y' &&
-      std::string("aeiou").find(word[word.size() - 2]) == std::string::npos) {
-    return word.substr(0, word.size() - 1) + "ies";
-  }
-  for (const char* s : {"s", "x", "z", "ch", "sh"}) {
-    if (EndsWith(word, s)) return word + "es";
-  }
-  return word + "s";
-}
-
-std::string Quote(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
 }
 
 bool IsFilesModel(const Descriptor* d) { return d->file()->package() == "files.v1"; }
@@ -200,17 +166,6 @@ struct Action {
   const files::v1::SdkMethod* sdk;
   std::vector<std::string> path_params;
 };
-
-std::vector<std::string> PathParams(const std::string& path) {
-  std::vector<std::string> out;
-  for (std::size_t open = path.find('{'); open != std::string::npos; open = path.find('{', open)) {
-    std::size_t close = path.find('}', open);
-    if (close == std::string::npos) break;
-    out.push_back(path.substr(open + 1, close - open - 1));
-    open = close;
-  }
-  return out;
-}
 
 std::string RequestName(const Descriptor* d) {
   std::string n = d->name();
@@ -319,7 +274,7 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, std::string>> accessors;  // method name, resource
   for (const auto& [res, actions] : resources) {
     const std::string cls = res + "Resource";
-    accessors.emplace_back(Camel(Plural(Snake(res))), res);
+    accessors.emplace_back(Camel(Plural(filesgw::client::names::SnakeCase(res))), res);
     const Descriptor* own = nullptr;
     for (const auto& [n, d] : models) {
       if (n == res) own = d;
