@@ -4,8 +4,12 @@
 // RSS; RSS for 100 MiB vs 1 GiB streams; 32 concurrent 100 MiB streams; and a
 // download chunk-size sweep. Prints figures and targets side by side.
 //
-//   build/bench/transfer_bench [--build DIR] [--gib N] [--streams N] [--skip-sweep]
+//   build/bench/transfer_bench [--build DIR] [--gib N] [--streams N] [--skip-sweep] [--tls]
 //                              [--only upload|download|many|ceiling|sweep]...
+//
+// --tls: the emulator serves HTTPS (--tls-self-signed), the gateway trusts its
+// CA (--ca-file) and the direct libcurl baseline does too, so both sides pay
+// for TLS as they would against Files.com.
 //
 // The emulator and a fresh gateway per scenario run as separate processes so
 // the gateway's CPU and peak RSS (VmHWM) are its own.
@@ -69,6 +73,11 @@ struct Gateway {
 // malloc tunables to compare allocator settings without rebuilding.
 std::vector<std::string> g_gateway_env;
 pid_t g_emulator = -1;  // its CPU is measured alongside
+// --tls: the emulator's CA, trusted by the gateway and by the direct curl calls.
+std::string g_ca_file;
+void TrustEmulator(CURL* c) {
+  if (!g_ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, g_ca_file.c_str());
+}
 // Words put before the gateway's command line (--gateway-prefix "heaptrack"),
 // to run it under a profiler; CPU and RSS then are the wrapper's.
 std::vector<std::string> g_gateway_prefix;
@@ -78,6 +87,10 @@ Gateway StartGateway(const Env& env, const std::vector<std::string>& extra = {})
   std::vector<std::string> argv = {env.build + "/server/files-gateway", "--listen", "127.0.0.1:0",
                                    "--base-url", env.base, "--log-level", "info"};
   argv.insert(argv.end(), extra.begin(), extra.end());
+  if (!g_ca_file.empty()) {
+    argv.push_back("--ca-file");
+    argv.push_back(g_ca_file);
+  }
   argv.insert(argv.begin(), g_gateway_prefix.begin(), g_gateway_prefix.end());
   Gateway g;
   std::vector<std::string> environment = g_gateway_env;
@@ -154,6 +167,7 @@ std::string ApiCall(const Env& env, const std::string& method, const std::string
   curl_slist* headers = curl_slist_append(nullptr, ("X-FilesAPI-Key: " + kKey).c_str());
   headers = curl_slist_append(headers, "Content-Type: application/json");
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  TrustEmulator(c);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
@@ -175,6 +189,7 @@ int64_t DownloadDirect(const Env& env, const std::string& path) {
   CURL* c = curl_easy_init();
   int64_t bytes = 0;
   curl_easy_setopt(c, CURLOPT_URL, doc["download_uri"].GetString());
+  TrustEmulator(c);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &CountBytes);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &bytes);
   curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
@@ -248,6 +263,7 @@ bool UploadDirect(const Env& env, const std::string& path, int64_t size, int par
       for (const auto& h : parts[next - 1].headers) r->headers = curl_slist_append(r->headers, h.c_str());
       r->headers = curl_slist_append(r->headers, "Expect:");
       curl_easy_setopt(r->easy, CURLOPT_URL, parts[next - 1].url.c_str());
+      TrustEmulator(r->easy);
       curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, "PUT");
       curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body.data());
       curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r->body.size()));
@@ -495,9 +511,10 @@ int main(int argc, char** argv) {
       for (absl::string_view w : absl::StrSplit(argv[++i], ' ', absl::SkipEmpty())) g_gateway_prefix.emplace_back(w);
     }
     else if (a == "--skip-sweep") sweep = false;
+    else if (a == "--tls") g_ca_file = absl::StrCat("/tmp/transfer_bench-ca-", getpid(), ".pem");
     else {
       std::fprintf(stderr,
-                   "usage: transfer_bench [--build DIR] [--gib N] [--streams N] [--repeat N] [--skip-sweep]\n"
+                   "usage: transfer_bench [--build DIR] [--gib N] [--streams N] [--repeat N] [--skip-sweep] [--tls]\n"
                    "       [--only upload|download|many|ceiling|sweep|parts]... [--gateway-arg ARG]...\n"
                    "       [--gateway-env NAME=VALUE]... [--gateway-prefix \"WRAPPER ARGS\"]\n");
       return 2;
@@ -509,9 +526,13 @@ int main(int argc, char** argv) {
   };
   curl_global_init(CURL_GLOBAL_DEFAULT);
   std::string line;
-  Proc emu = Spawn({env.build + "/emulator/files-emulator", "--listen", "127.0.0.1:0", "--api-key",
-                    kKey, "--empty"},
-                   "base_url", &line);
+  std::vector<std::string> emulator_argv = {env.build + "/emulator/files-emulator", "--listen",
+                                            "127.0.0.1:0", "--api-key", kKey, "--empty"};
+  if (!g_ca_file.empty()) {
+    emulator_argv.push_back("--tls-self-signed");
+    emulator_argv.push_back(g_ca_file);
+  }
+  Proc emu = Spawn(emulator_argv, "base_url", &line);
   env.base = filesgw::bench::JsonString(line, "base_url");
   g_emulator = emu.pid;
   const double gib = static_cast<double>(big) / (1024.0 * kMiB);
@@ -701,5 +722,6 @@ int main(int argc, char** argv) {
     }
   }
   filesgw::bench::Stop(emu);
+  if (!g_ca_file.empty()) unlink(g_ca_file.c_str());
   return 0;
 }
