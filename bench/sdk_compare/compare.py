@@ -311,7 +311,10 @@ def run_operations(args, setup, sizes, work, langs, failures):
                         "upload": ["upload", "--local", source, "--remote", remote],
                         "download": ["download", "--remote", remote, "--local", local]}[op]
                 try:
-                    r = run_client(commands[(lang, who)] + argv, setup.servers, setup.node_env())
+                    r = run_client(commands[(lang, who)] + ["--warmup-id", str(ids[-1])] + argv
+                                   if lang == "python" else
+                                   commands[(lang, who)] + argv + ["--warmup-id", str(ids[-1])],
+                                   setup.servers, setup.node_env())
                 except RuntimeError as e:
                     failures.append("%s %s %s: %s" % (lang, who, op, e))
                     continue

@@ -76,6 +76,8 @@ def main():
     parser.add_argument("--target", required=True)
     parser.add_argument("--package", help="folder holding the files_gateway package "
                         "(default: the installed one)")
+    parser.add_argument("--warmup-id", type=int,
+                        help="one untimed find first (steady state; reported apart)")
     sub = parser.add_subparsers(dest="op", required=True)
     find = sub.add_parser("find")
     find.add_argument("--ids-file", required=True, help="JSON list of user ids")
@@ -94,6 +96,10 @@ def main():
     client = files_gateway.connect(args.target, timeout=120.0)
     _ = (client.users, client.transfer_service)  # builds them from the descriptors
     startup = {"startup_seconds": time.time() - START, "startup_cpu_seconds": time.process_time()}
+    if args.warmup_id:
+        w0 = time.perf_counter()
+        client.users.find(args.warmup_id)
+        startup["first_call_seconds"] = time.perf_counter() - w0
     run = {"find": op_find, "list": op_list, "upload": op_upload, "download": op_download}[args.op]
     try:
         cpu0, t0 = time.process_time(), time.perf_counter()

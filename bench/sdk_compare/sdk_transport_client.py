@@ -220,6 +220,8 @@ def main():
     parser.add_argument("--ca-file", help="CA to trust for https (the emulator's)")
     parser.add_argument("--connection", choices=("keep-alive", "per-request"),
                         default="keep-alive")
+    parser.add_argument("--warmup-id", type=int,
+                        help="one untimed find first (steady state; reported apart)")
     sub = parser.add_subparsers(dest="op", required=True)
     find = sub.add_parser("find")
     find.add_argument("--ids-file", required=True, help="JSON list of user ids")
@@ -237,6 +239,10 @@ def main():
 
     api = Api(args.base_url, args.api_key, args.ca_file, args.connection == "per-request")
     startup = {"startup_seconds": time.time() - START, "startup_cpu_seconds": time.process_time()}
+    if args.warmup_id:
+        w0 = time.perf_counter()
+        api.request("GET", "/users/%d" % args.warmup_id, {"id": args.warmup_id})
+        startup["first_call_seconds"] = time.perf_counter() - w0
     run = {"find": op_find, "list": op_list, "upload": op_upload, "download": op_download}[args.op]
     cpu0, t0 = time.process_time(), time.perf_counter()
     result = run(api, args)
