@@ -418,9 +418,10 @@ def main():
     parser.add_argument("--tls", action="store_true", help="the emulator serves HTTPS")
     parser.add_argument("--many", type=int, default=0,
                         help="also run N concurrent caller processes on one account")
-    parser.add_argument("--many-finds", type=int, default=10, help="finds per caller process")
-    parser.add_argument("--rate-limit", type=float, default=100,
-                        help="the account's request rate for --many (req/s) [100]")
+    parser.add_argument("--many-finds", type=int, default=5, help="finds per caller process [5]")
+    parser.add_argument("--rate-limit", type=float, default=20,
+                        help="the account's request rate for --many (req/s) [20]: below what "
+                        "the callers ask for, so the limit bites")
     parser.add_argument("--work-dir", help="where the local files go [a temporary folder]")
     parser.add_argument("--json", help="also write the results to this file (JSON)")
     args = parser.parse_args()
