@@ -59,7 +59,7 @@ class Row:
     def cells(self):
         met = "-" if self.met is None else ("yes" if self.met else "**no**")
         ratio = "-" if self.ratio is None else "%.2f" % self.ratio
-        return [self.metric, self.gateway, self.baseline, ratio, self.target, met]
+        return [self.metric, ratio, self.target, met, self.gateway, self.baseline]
 
 
 class Missing(Exception):
@@ -329,7 +329,7 @@ def machine():
 
 
 def table(rows):
-    header = ["metric", "gateway", "baseline", "ratio", "target", "met?"]
+    header = ["metric", "ratio", "target", "met?", "gateway", "baseline"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         lines.append("| " + " | ".join(r.cells()) + " |")
@@ -414,12 +414,14 @@ def main():
     text = "\n".join([
         "files-gateway benchmark report (%s run), %s, %.0f min" % (
             mode_name, started.strftime("%Y-%m-%d %H:%M UTC"), minutes),
-        "Machine: %s. Gateway, emulator and benchmark clients share the cores." % where,
+        "Machine: %s, at end %.1f. Gateway, emulator and benchmark clients share the cores."
+        % (where, os.getloadavg()[0]),
         "",
         table(rows),
         "",
-        "ratio = gateway ÷ baseline: of rates for throughput and the Python timings (higher is "
-        "better), of latency and CPU otherwise (lower is better). Program outputs: %s" % logs,
+        "ratio = gateway ÷ baseline: of rates for throughput and the speed of the SDK "
+        "comparisons (higher is better), of latency and CPU otherwise (lower is better). "
+        "Program outputs: %s" % logs,
     ])
     print(text)
     if args.markdown:
