@@ -179,9 +179,11 @@ def transfer_found(text):
     return found
 
 
-def transfer_rows(text, gib, streams, tls_text=None):
+def transfer_rows(text, gib, streams, tls_text=None, relay_text=None):
     """Rows of transfer_bench's output; with tls_text (the same program run
-    with --tls), the single-stream figures with TLS on stand beside."""
+    with --tls), the single-stream figures with TLS on stand beside; with
+    relay_text (--only relay), the gateway's CPU per GiB against the
+    do-nothing relay's on the same stacks."""
     found = transfer_found(text)
     for key in ("small-up", "big-up", "small-down", "big-down", "many-up", "many-down"):
         if key not in found:
@@ -217,6 +219,16 @@ def transfer_rows(text, gib, streams, tls_text=None):
                         % (word, size, small, growth), "%.1f MiB" % big, "-", None,
                         "≤ 64 MiB; 100 MiB vs 1 GiB within 10 %",
                         big <= 64 and abs(growth) <= 10))
+    if relay_text is not None:
+        for direction, word in (("up", "upload"), ("down", "download")):
+            m = need(r"^relay %s\s+([\d.]+) MiB/s, relay cpu ([\d.]+) s/GiB" % word, relay_text,
+                     "transfer_bench: relay %s row" % word)
+            relay_cpu = float(m[2])
+            gw_cpu = float(found["big-" + direction]["cpu"])
+            rows.append(Row("%s %s: gateway CPU s/GiB vs a do-nothing relay on the same stacks "
+                            "(gRPC sync server + libcurl, %s MiB/s)" % (word, size, m[1]),
+                            "%.2f" % gw_cpu, "%.2f" % relay_cpu, gw_cpu / relay_cpu, "≤ 1.25x",
+                            gw_cpu <= 1.25 * relay_cpu))
     for direction, word in (("up", "uploads"), ("down", "downloads")):
         m = found["many-" + direction]
         if m["failed"]:
@@ -415,7 +427,10 @@ def main():
         tls = run([os.path.join(bench, "transfer_bench"), "--build", build, "--gib",
                    settings["gib"], "--only", "upload", "--only", "download", "--skip-sweep",
                    "--tls"], os.path.join(logs, "transfer_bench_tls.txt"), 3600)
-        return transfer_rows(plain, settings["gib"], settings["streams"], tls)
+        relay = run([os.path.join(bench, "transfer_bench"), "--build", build, "--gib",
+                     settings["gib"], "--only", "relay"],
+                    os.path.join(logs, "transfer_bench_relay.txt"), 3600)
+        return transfer_rows(plain, settings["gib"], settings["streams"], tls, relay)
     section("transfer", transfer)
     section("converter", lambda: converter_rows(run(
         [os.path.join(bench, "converter_bench"), "--benchmark_color=false"] + settings["converter"],
