@@ -7,7 +7,7 @@ Files.com's official JS SDK, a reproduction of the Python SDK's transport)
 with the ratio and the target. Transfers run with TLS off and on, side by side.
 
     /usr/bin/python3 bench/report.py --build build            # full (~30 min on 2 vCPUs)
-    /usr/bin/python3 bench/report.py --build build --quick    # small sizes (~5 min)
+    /usr/bin/python3 bench/report.py --build build --quick    # small sizes (~10 min)
     cmake --build build --target bench_report                 # the same, full
 
 It runs the programs (build/bench/gateway_bench, transfer_bench,

@@ -1,4 +1,4 @@
-"""The comparison's gateway side: the same operations as plain_http_client.py,
+"""The comparison's gateway side: the same operations as sdk_transport_client.py,
 written with the gateway's Python client (files_gateway, clients/python):
 
 - find: client.users.find(id), one unary call each on one channel;
@@ -6,7 +6,7 @@ written with the gateway's Python client (files_gateway, clients/python):
 - upload: client.upload_file(local, remote), one Upload stream;
 - download: client.download_file(remote, local), one Download stream.
 
-One operation per run; prints one JSON line like plain_http_client.py
+One operation per run; prints one JSON line like sdk_transport_client.py
 (start-up, which includes building the client's resources from the protobuf
 descriptors on first use, is reported apart from the operation).
 
