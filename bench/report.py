@@ -143,6 +143,17 @@ def unary_rows(text):
     rows.append(Row("FindUser added p50 vs gRPC floor's round trip p50 (async API)",
                     fmt_us(added), fmt_us(floor["async"][0]), added / floor["async"][0],
                     "≤ 2x", added <= 2 * floor["async"][0]))
+    conv = re.search(r"^converter alone on the same ListUsers\(per_page=1000\) body \((\d+) bytes\): "
+                     r"([\d.]+)us", text, re.M)
+    lm = need(r"^ListUsers\(per_page=1000\)\s+%sus\s+%sus\s+%sus\s+%sus\s+%sus\s*$" % ((num,) * 5),
+              text, "gateway_bench: ListUsers row")
+    if conv is not None:
+        list_cpu, conv_us = float(lm.groups()[4]), float(conv[2])
+        rows.append(Row("ListUsers(per_page=1000) gateway CPU per call vs the converter alone on "
+                        "the same body (%.1f MB, %.0f MB/s)" % (int(conv[1]) / 1e6,
+                                                                 int(conv[1]) / conv_us),
+                        fmt_us(list_cpu), fmt_us(conv_us), list_cpu / conv_us, "≤ 2x",
+                        list_cpu <= 2 * conv_us))
     m = need(r"(\d+) concurrent FindUser: (\d+) failed, ([\d.]+) ms, gateway threads "
              r"\(peak seen\): (\d+)", text, "gateway_bench: concurrent line")
     n, failed, ms, threads = int(m[1]), int(m[2]), float(m[3]), int(m[4])
