@@ -16,8 +16,9 @@
 #include "emulator/emulator.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
-#include "server/gateway.h"
 #include "server/config.h"
+#include "server/container_hint.h"
+#include "server/gateway.h"
 #include "server/options.h"
 
 namespace {
@@ -148,6 +149,20 @@ int main(int argc, char** argv) {
   if (!gateway.ok()) {
     log.Error("start failed", {{"error", std::string(gateway.status().message())}});
     return 1;
+  }
+  // A loopback listener in a container looks healthy yet refuses every
+  // published-port connection: say so (in Kubernetes only informative, since a
+  // loopback sidecar is deliberate there).
+  const std::string container = filesgw::server::ContainerMarker("", &std::getenv);
+  if (auto hint = filesgw::server::LoopbackInContainerHint(options->listen, container);
+      !hint.empty()) {
+    if (container == "KUBERNETES_SERVICE_HOST") {
+      log.Info("listening on loopback in a Kubernetes pod",
+               {{"address", options->listen}, {"hint", hint}});
+    } else {
+      log.Warn("listening on loopback inside a container: published ports cannot reach it",
+               {{"address", options->listen}, {"container", container}, {"hint", hint}});
+    }
   }
   // Start-up (descriptor pool, routes, codec tables) leaves freed scratch
   // memory in the heap: hand it back before serving.

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "clients/cpp/errors.h"
+#include "clients/cpp/internal/names.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "proto/api_pool.h"
@@ -27,47 +28,9 @@ struct Index {
   std::vector<std::string> names;
 };
 
-// "As2Partner" -> "as2_partner".
-std::string SnakeCase(const std::string& name) {
-  std::string out;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    unsigned char c = name[i];
-    if (std::isupper(c) && i > 0 &&
-        (std::islower(static_cast<unsigned char>(name[i - 1])) ||
-         std::isdigit(static_cast<unsigned char>(name[i - 1])))) {
-      out += '_';
-    }
-    out += static_cast<char>(std::tolower(c));
-  }
-  return out;
-}
-
-bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// The English plural of a snake_case noun, enough for the Files.com resources.
-std::string Plural(const std::string& word) {
-  if (word.size() >= 2 && word.back() == 'y' &&
-      std::string_view("aeiou").find(word[word.size() - 2]) == std::string_view::npos) {
-    return word.substr(0, word.size() - 1) + "ies";
-  }
-  for (const char* s : {"s", "x", "z", "ch", "sh"}) {
-    if (EndsWith(word, s)) return word + "es";
-  }
-  return word + "s";
-}
-
-std::vector<std::string> PathParams(const std::string& path) {
-  std::vector<std::string> out;
-  for (std::size_t open = path.find('{'); open != std::string::npos; open = path.find('{', open)) {
-    std::size_t close = path.find('}', open);
-    if (close == std::string::npos) break;
-    out.push_back(path.substr(open + 1, close - open - 1));
-    open = close;
-  }
-  return out;
-}
+using names::PathParams;
+using names::Plural;
+using names::SnakeCase;
 
 const Index& GetIndex() {
   static const Index* index = [] {

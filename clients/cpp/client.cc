@@ -84,6 +84,12 @@ void internal::PrepareContext(const ClientCore& core, const CallOptions& options
   const ConnectOptions& o = core.options();
   for (const auto& [key, value] : o.metadata) context->AddMetadata(key, value);
   for (const auto& [key, value] : options.metadata) context->AddMetadata(key, value);
+  if (!options.api_key.empty()) context->AddMetadata("x-files-api-key", options.api_key);
+  if (!options.session_id.empty()) context->AddMetadata("x-files-session-id", options.session_id);
+  if (options.workspace_id) {
+    context->AddMetadata("x-files-workspace-id", std::to_string(*options.workspace_id));
+  }
+  if (!options.language.empty()) context->AddMetadata("x-files-language", options.language);
   if (!o.bearer_token.empty()) context->AddMetadata("authorization", "Bearer " + o.bearer_token);
   std::chrono::milliseconds timeout = transfer ? o.transfer_timeout : o.timeout;
   if (options.timeout) timeout = *options.timeout;

@@ -76,6 +76,14 @@ struct CallOptions {
   std::optional<std::chrono::milliseconds> timeout;
   std::vector<std::pair<std::string, std::string>> metadata;
   std::optional<bool> wait_for_ready;
+  // Per call, as the Files.com SDKs take them (empty / unset: not sent). The
+  // key and session are used only when the gateway's profile allows caller
+  // credentials (x-files-api-key / x-files-session-id); the workspace and
+  // language reach Files.com as X-Files-Workspace-Id and Accept-Language.
+  std::string api_key;
+  std::string session_id;
+  std::optional<int64_t> workspace_id;
+  std::string language;
 };
 
 class Client;
@@ -182,7 +190,16 @@ class Resource {
   std::string name_;
 };
 
-class Client {
+}  // namespace filesgw::client
+
+#include "clients/cpp/typed.h"
+#include "clients/cpp/typed_gen.h"  // generated at build time (typegen.cc)
+
+namespace filesgw::client {
+
+// The gateway: resources by name (client.resource("users")) or typed
+// (client.Users(), see typed_gen.h), file transfers, streaming file objects.
+class Client : public typed::ResourceAccessors<Client> {
  public:
   // Opens a channel to options.target. Nothing is sent yet: a call to a
   // gateway that is not there throws APIConnectionError (or waits, with wait_for_ready).
@@ -210,6 +227,20 @@ class Client {
   // mode "r", "rb", "w" or "wb"; see RemoteFile.
   RemoteFile Open(const std::string& remote, std::string_view mode,
                   TransferOptions options = {}) const;
+  // Resumable uploads: an upload that outlives its stream. Start gives the
+  // upload id (keep it, e.g. on disk); ResumeUpload sends `in` from the
+  // upload's persisted size (seeking `in` there when it can; otherwise `in`
+  // must already be there) and, with `finish`, commits at its end; without
+  // it the upload stays open for another ResumeUpload. A broken stream loses
+  // at most the bytes after the persisted size: QueryUploadStatus says where
+  // to go on. CancelResumableUpload drops it (nothing is committed).
+  std::string StartResumableUpload(const std::string& remote, TransferOptions options = {}) const;
+  UploadStatus QueryUploadStatus(const std::string& upload_id, const CallOptions& options = {}) const;
+  UploadStatus ResumeUpload(const std::string& upload_id, std::istream& in, bool finish = true,
+                            TransferOptions options = {}) const;
+  UploadStatus ResumeUploadFile(const std::string& upload_id, const std::string& local,
+                                TransferOptions options = {}) const;
+  void CancelResumableUpload(const std::string& upload_id, const CallOptions& options = {}) const;
   // Every entry of a folder (Folder.list_for), as File models.
   ListObj ListFor(const std::string& folder, const Params& params = {}) const;
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/cpp/internal/names.h"
 #include "files/v1/error_catalog.pb.h"
 #include "files/v1/options.pb.h"
 
@@ -37,15 +38,7 @@ bool IsIdentifier(const std::string& name) {
                      [](unsigned char c) { return std::isalnum(c) || c == '_'; });
 }
 
-// A C++ string literal.
-std::string Quote(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
+using filesgw::client::names::Quote;
 
 std::vector<Class> Entries(const google::protobuf::EnumDescriptor* e, bool groups) {
   std::vector<Class> out;

@@ -314,10 +314,39 @@ std::string RemoteFile::ReadAll() {
 
 // --- Client transfer calls ------------------------------------------------
 
-RemoteFile Client::Open(const std::string& remote, std::string_view mode,
-                        TransferOptions options) const {
+namespace {
+
+CallOptions CallOf(const TransferOptions& options) {
   CallOptions call;
   call.timeout = options.timeout;
+  call.api_key = options.api_key;
+  call.session_id = options.session_id;
+  call.workspace_id = options.workspace_id;
+  call.language = options.language;
+  return call;
+}
+
+void Report(const TransferOptions& options, int64_t done, int64_t total) {
+  if (options.progress) options.progress(done, total);
+}
+
+files::v1::UploadSpec SpecOf(const std::string& remote, const TransferOptions& options) {
+  files::v1::UploadSpec spec;
+  spec.set_path(remote);
+  spec.set_mkdir_parents(options.mkdir_parents);
+  spec.set_provided_mtime(options.provided_mtime);
+  if (options.expected_size) spec.set_expected_size(*options.expected_size);
+  spec.set_expected_md5(options.expected_md5);
+  if (options.expected_crc32c) spec.set_expected_crc32c(*options.expected_crc32c);
+  if (options.no_overwrite) spec.set_overwrite(files::v1::OVERWRITE_POLICY_FAIL_IF_EXISTS);
+  return spec;
+}
+
+}  // namespace
+
+RemoteFile Client::Open(const std::string& remote, std::string_view mode,
+                        TransferOptions options) const {
+  CallOptions call = CallOf(options);
   if (mode == "w" || mode == "wb") {
     Validate(options, true);
     auto u = std::make_unique<UploadState>();
@@ -326,14 +355,7 @@ RemoteFile Client::Open(const std::string& remote, std::string_view mode,
     internal::PrepareContext(*core_, call, true, &u->context);
     u->writer = core_->transfer().Upload(&u->context, &u->response);
     files::v1::UploadRequest first;
-    auto* spec = first.mutable_spec();
-    spec->set_path(remote);
-    spec->set_mkdir_parents(options.mkdir_parents);
-    spec->set_provided_mtime(options.provided_mtime);
-    if (options.expected_size) spec->set_expected_size(*options.expected_size);
-    spec->set_expected_md5(options.expected_md5);
-    if (options.expected_crc32c) spec->set_expected_crc32c(*options.expected_crc32c);
-    if (options.no_overwrite) spec->set_overwrite(files::v1::OVERWRITE_POLICY_FAIL_IF_EXISTS);
+    *first.mutable_spec() = SpecOf(remote, options);
     if (!u->writer->Write(first)) {
       grpc::Status status = u->writer->Finish();
       u->finished = true;
@@ -385,10 +407,16 @@ RemoteFile Client::Open(const std::string& remote, std::string_view mode,
 Model Client::Upload(std::istream& in, const std::string& remote, TransferOptions options) const {
   RemoteFile f = Open(remote, "wb", options);
   std::string buffer(options.chunk_size > 0 ? options.chunk_size : kDefaultChunk, '\0');
+  const int64_t total = options.expected_size.value_or(-1);
+  int64_t sent = 0;
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     std::streamsize n = in.gcount();
-    if (n > 0) f.Write(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    if (n > 0) {
+      f.Write(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+      sent += n;
+      Report(options, sent, total);
+    }
   }
   if (in.bad()) {
     f.Abort();  // commits nothing
@@ -414,8 +442,14 @@ Model Client::UploadFile(const std::string& local, const std::string& remote, bo
 
 Model Client::Download(const std::string& remote, std::ostream& out,
                        TransferOptions options) const {
-  RemoteFile f = Open(remote, "rb", std::move(options));
+  RemoteFile f = Open(remote, "rb", options);
   std::vector<char> buffer(kDefaultChunk);
+  int64_t total = -1;
+  if (f.metadata().valid() && f.metadata().Has("size")) {
+    total = options.length > 0 ? std::min(options.length, f.metadata().GetInt("size") - options.offset)
+                               : f.metadata().GetInt("size") - options.offset;
+  }
+  int64_t got = 0;
   for (;;) {
     std::size_t n = f.Read(buffer.data(), buffer.size());
     if (n == 0) break;
@@ -424,6 +458,8 @@ Model Client::Download(const std::string& remote, std::ostream& out,
       f.Cancel();
       ThrowError("Error", "cannot write the content of " + remote);
     }
+    got += static_cast<int64_t>(n);
+    Report(options, got, total);
   }
   return f.metadata();
 }
@@ -453,6 +489,116 @@ Model Client::DownloadFile(const std::string& remote, const std::string& local,
     std::remove(pattern.c_str());
     throw;
   }
+}
+
+// --- Resumable uploads ----------------------------------------------------
+
+std::string Client::StartResumableUpload(const std::string& remote, TransferOptions options) const {
+  Validate(options, true);
+  grpc::ClientContext context;
+  internal::PrepareContext(*core_, CallOf(options), false, &context);
+  files::v1::StartResumableUploadRequest request;
+  *request.mutable_spec() = SpecOf(remote, options);
+  files::v1::StartResumableUploadResponse response;
+  ThrowIfError(core_->transfer().StartResumableUpload(&context, request, &response));
+  return response.upload_id();
+}
+
+UploadStatus Client::QueryUploadStatus(const std::string& upload_id,
+                                       const CallOptions& options) const {
+  grpc::ClientContext context;
+  internal::PrepareContext(*core_, options, false, &context);
+  files::v1::QueryUploadStatusRequest request;
+  request.set_upload_id(upload_id);
+  files::v1::QueryUploadStatusResponse response;
+  ThrowIfError(core_->transfer().QueryUploadStatus(&context, request, &response));
+  UploadStatus status;
+  status.persisted_size = response.persisted_size();
+  status.complete = response.complete();
+  if (response.has_file()) status.file = FileModel(response.file());
+  return status;
+}
+
+void Client::CancelResumableUpload(const std::string& upload_id, const CallOptions& options) const {
+  grpc::ClientContext context;
+  internal::PrepareContext(*core_, options, false, &context);
+  files::v1::CancelResumableUploadRequest request;
+  request.set_upload_id(upload_id);
+  google::protobuf::Empty response;
+  ThrowIfError(core_->transfer().CancelResumableUpload(&context, request, &response));
+}
+
+UploadStatus Client::ResumeUpload(const std::string& upload_id, std::istream& in, bool finish,
+                                  TransferOptions options) const {
+  Validate(options, true);
+  if (options.mkdir_parents || !options.provided_mtime.empty() || options.expected_size ||
+      !options.expected_md5.empty() || options.expected_crc32c || options.no_overwrite) {
+    ThrowError("InvalidParameterError",
+               "a resumed upload keeps the options it was started with; give them to "
+               "StartResumableUpload");
+  }
+  CallOptions call = CallOf(options);
+  UploadStatus status = QueryUploadStatus(upload_id, call);
+  if (status.complete) return status;
+  const int64_t start = status.persisted_size;
+  // Seek to the persisted size when the stream can; otherwise trust it is there.
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(start), std::ios::beg);
+  if (!in) {
+    in.clear();
+  }
+  grpc::ClientContext context;
+  internal::PrepareContext(*core_, call, true, &context);
+  files::v1::UploadResponse response;
+  auto writer = core_->transfer().Upload(&context, &response);
+  std::string buffer(options.chunk_size > 0 ? options.chunk_size : kDefaultChunk, '\0');
+  int64_t sent = start;
+  bool first = true;
+  bool open = true;
+  for (;;) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    std::streamsize n = in.gcount();
+    if (in.bad()) {
+      context.TryCancel();
+      writer->Finish();
+      ThrowError("Error", "cannot read the content for upload " + upload_id);
+    }
+    const bool last = !in || n == 0;
+    files::v1::UploadRequest message;
+    if (first) {
+      message.set_upload_id(upload_id);
+      message.set_write_offset(start);
+      first = false;
+    }
+    if (n > 0) message.set_data(buffer.data(), static_cast<std::size_t>(n));
+    if (last && finish) message.set_finish_upload(true);
+    if (n > 0 || last) {
+      if (!writer->Write(message)) {
+        open = false;
+        break;
+      }
+    }
+    sent += n;
+    if (n > 0) Report(options, sent, -1);
+    if (last) break;
+  }
+  if (open) writer->WritesDone();
+  ThrowIfError(writer->Finish());
+  UploadStatus out;
+  out.persisted_size = response.persisted_size();
+  if (response.has_file()) {
+    out.complete = true;
+    out.file = FileModel(response.file());
+    out.persisted_size = sent;
+  }
+  return out;
+}
+
+UploadStatus Client::ResumeUploadFile(const std::string& upload_id, const std::string& local,
+                                      TransferOptions options) const {
+  std::ifstream in(local, std::ios::binary);
+  if (!in) ThrowError("InvalidParameterError", "cannot open " + local + ": " + std::strerror(errno));
+  return ResumeUpload(upload_id, in, true, std::move(options));
 }
 
 }  // namespace filesgw::client

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,22 @@ struct TransferOptions {
   std::size_t chunk_size = 0;
   // Deadline of the whole transfer (default: the client's transfer_timeout, none).
   std::optional<std::chrono::milliseconds> timeout;
+  // Progress of UploadFile, Upload, DownloadFile, Download and the resumable
+  // calls: called on the calling thread after each chunk with the bytes moved
+  // so far and the total (-1 when unknown: an upload without expected_size).
+  std::function<void(int64_t transferred, int64_t total)> progress;
+  // Per transfer, as CallOptions has them (see there).
+  std::string api_key;
+  std::string session_id;
+  std::optional<int64_t> workspace_id;
+  std::string language;
+};
+
+// Where a resumable upload stands (Client::QueryUploadStatus).
+struct UploadStatus {
+  int64_t persisted_size = 0;  // bytes stored upstream: resume from here
+  bool complete = false;       // committed; `file` is the File
+  Model file;
 };
 
 class Client;

@@ -22,7 +22,7 @@ class BuildPyWithStubs(build_py):
         outputs = super().get_outputs(include_bytecode)
         gen = os.path.join(self.build_lib, "files_gateway", "_gen")
         for dirpath, _, names in os.walk(gen):
-            outputs += [os.path.join(dirpath, n) for n in names if n.endswith(".py")]
+            outputs += [os.path.join(dirpath, n) for n in names if n.endswith((".py", ".pyi"))]
         return outputs
 
 

@@ -238,15 +238,16 @@ def _merge(base, patch):
         elif key in out and isinstance(out[key], dict) and isinstance(value, dict):
             out[key] = _merge(out[key], value)
         elif key in MERGE_KEYS and isinstance(value, list) and isinstance(out.get(key), list):
+            # Kustomize's order (kyaml): the patch's items first, in its
+            # order (merged with the base's item of the same key), then the
+            # base's other items in theirs.
             merge_key = MERGE_KEYS[key]
-            merged = [copy.deepcopy(item) for item in out[key]]
+            patched = {item.get(merge_key) for item in value}
+            merged = []
             for item in value:
-                at = next((i for i, old in enumerate(merged)
-                           if old.get(merge_key) == item.get(merge_key)), None)
-                if at is None:
-                    merged.append(copy.deepcopy(item))
-                else:
-                    merged[at] = _merge(merged[at], item)
+                old = next((o for o in out[key] if o.get(merge_key) == item.get(merge_key)), None)
+                merged.append(copy.deepcopy(item) if old is None else _merge(old, item))
+            merged.extend(copy.deepcopy(o) for o in out[key] if o.get(merge_key) not in patched)
             out[key] = merged
         else:
             out[key] = copy.deepcopy(value)

@@ -210,6 +210,8 @@ struct Result {
   std::optional<std::string> data;
   std::optional<std::string> text;
   int64_t bytes_received = 0;
+  std::vector<std::pair<int64_t, int64_t>> progress;  // (transferred, total) reports
+  std::optional<int64_t> persisted_size;
 };
 
 struct Abandon {};  // ends an open_write block "by an exception"
@@ -236,6 +238,8 @@ class CaseRun {
   Result CreateMany(const Value& step);
   Result List(const Value& step);
   Result UploadFile(const Value& step);
+  Result ResumableUpload(const Value& step);
+  Result ResumableCancel(const Value& step);
   Result DownloadFile(const Value& step);
   Result OpenWrite(const Value& step);
   Result OpenRead(const Value& step);
@@ -330,6 +334,13 @@ Result CaseRun::Call(const Value& step) {
   if (const Value& t = Field(step, "timeout"); t.is_number()) {
     options.timeout = std::chrono::milliseconds(static_cast<int64_t>(t.as_double() * 1000));
   }
+  if (const Value& o = Field(step, "options"); o.is_object()) {
+    for (const auto& [key, value] : o.as_object()) {
+      if (key == "workspace_id") options.workspace_id = value.as_int();
+      else if (key == "language") options.language = value.as_string();
+      else throw std::runtime_error("unknown call option " + key);
+    }
+  }
   Result r;
   if (m->paginated) {
     ListObj list = resource.ListAction(action, Args(step), ParamsOf(step), options);
@@ -403,20 +414,66 @@ Result CaseRun::List(const Value& step) {
   return r;
 }
 
+// With "progress": true, the reports of a transfer go to r.progress.
+TransferOptions ProgressOptions(const Value& step, Result* r) {
+  TransferOptions options;
+  if (Field(step, "progress") == Value(true)) {
+    options.progress = [r](int64_t done, int64_t total) { r->progress.emplace_back(done, total); };
+  }
+  return options;
+}
+
 Result CaseRun::UploadFile(const Value& step) {
   std::string local = Local(Content(Field(step, "content")));
   Result r;
   r.model = ClientOf(step).UploadFile(local, Sub(Field(step, "remote")).as_string(),
-                                      Field(step, "mkdir_parents") == Value(true));
+                                      Field(step, "mkdir_parents") == Value(true),
+                                      ProgressOptions(step, &r));
   std::filesystem::remove(local);
   return r;
+}
+
+Result CaseRun::ResumableUpload(const Value& step) {
+  Client& client = ClientOf(step);
+  const std::string& data = Content(Field(step, "content"));
+  const auto first = static_cast<std::size_t>(Field(step, "first_bytes").as_int());
+  TransferOptions start;
+  start.mkdir_parents = Field(step, "mkdir_parents") == Value(true);
+  start.expected_size = static_cast<int64_t>(data.size());
+  const std::string id = client.StartResumableUpload(Sub(Field(step, "remote")).as_string(), start);
+  std::istringstream head(data.substr(0, first));
+  UploadStatus stopped = client.ResumeUpload(id, head, /*finish=*/false);
+  UploadStatus queried = client.QueryUploadStatus(id);
+  EXPECT_FALSE(queried.complete) << "a resumable upload not finished is not complete";
+  EXPECT_EQ(queried.persisted_size, stopped.persisted_size)
+      << "the query and the stream that stopped disagree on the persisted size";
+  // Resumed from the upload id alone: ResumeUpload seeks to the persisted size.
+  Result r;
+  TransferOptions resume = ProgressOptions(step, &r);
+  std::istringstream whole(data);
+  UploadStatus done = client.ResumeUpload(id, whole, /*finish=*/true, resume);
+  EXPECT_TRUE(done.complete);
+  r.model = done.file;
+  r.persisted_size = stopped.persisted_size;
+  return r;
+}
+
+Result CaseRun::ResumableCancel(const Value& step) {
+  Client& client = ClientOf(step);
+  const std::string id = client.StartResumableUpload(Sub(Field(step, "remote")).as_string());
+  std::istringstream in(Content(Field(step, "content")));
+  client.ResumeUpload(id, in, /*finish=*/false);
+  client.CancelResumableUpload(id);
+  client.QueryUploadStatus(id);  // expected to throw
+  return Result{};
 }
 
 Result CaseRun::DownloadFile(const Value& step) {
   std::filesystem::create_directories(tmp_);
   std::string local = (tmp_ / ("download-" + RandomHex(6))).string();
   Result r;
-  r.model = ClientOf(step).DownloadFile(Sub(Field(step, "remote")).as_string(), local);
+  r.model = ClientOf(step).DownloadFile(Sub(Field(step, "remote")).as_string(), local,
+                                        ProgressOptions(step, &r));
   r.data = ReadText(local);
   std::filesystem::remove(local);
   return r;
@@ -656,6 +713,22 @@ void CaseRun::Check(const std::string& where, const Result& r, const Value& expe
   if (const Value& max = Field(expect, "max_bytes_received"); max.is_int() && r.bytes_received > 0) {
     EXPECT_LT(r.bytes_received, max.as_int()) << where;
   }
+  if (const Value& want = Field(expect, "persisted_size"); want.is_int()) {
+    EXPECT_EQ(r.persisted_size.value_or(-1), want.as_int()) << where << ": persisted size";
+  }
+  if (const Value& min = Field(expect, "progress_calls_min"); min.is_int()) {
+    EXPECT_GE(static_cast<int64_t>(r.progress.size()), min.as_int()) << where << ": progress reports";
+  }
+  if (const Value& last = Field(expect, "progress_final"); last.is_int()) {
+    ASSERT_FALSE(r.progress.empty()) << where << ": no progress reported";
+    for (std::size_t i = 1; i < r.progress.size(); ++i) {
+      EXPECT_GE(r.progress[i].first, r.progress[i - 1].first) << where << ": progress went back";
+    }
+    EXPECT_EQ(r.progress.back().first, last.as_int()) << where << ": last progress report";
+    if (r.progress.back().second >= 0) {
+      EXPECT_EQ(r.progress.back().second, last.as_int()) << where << ": progress total";
+    }
+  }
 }
 
 void CaseRun::Run() {
@@ -672,6 +745,8 @@ void CaseRun::Run() {
       else if (op == "create_many") r = CreateMany(step);
       else if (op == "list") r = List(step);
       else if (op == "upload_file") r = UploadFile(step);
+      else if (op == "resumable_upload") r = ResumableUpload(step);
+      else if (op == "resumable_cancel") r = ResumableCancel(step);
       else if (op == "download_file") r = DownloadFile(step);
       else if (op == "open_write") r = OpenWrite(step);
       else if (op == "open_read") r = OpenRead(step);
@@ -745,9 +820,11 @@ TEST(ReadmeExample, IsTheExampleProgramAndRunsAgainstAGateway) {
 // A typo in the shared file must fail loudly, not pass as an ignored key.
 TEST(ScenarioFile, UsesOnlyKnownOpsAndExpectations) {
   const std::set<std::string> ops = {"call", "create_many", "list", "upload_file", "download_file",
-                                     "open_write", "open_read", "list_for", "download_cancel", "inject_fault"};
+                                     "open_write", "open_read", "list_for", "download_cancel", "inject_fault",
+                                     "resumable_upload", "resumable_cancel"};
   const std::set<std::string> expects = {"fields", "none", "count", "pages", "first_page_count", "sorted_by",
-                                         "unique", "names", "same_as", "text", "max_bytes_received", "error"};
+                                         "unique", "names", "same_as", "text", "max_bytes_received", "error",
+                                         "persisted_size", "progress_final", "progress_calls_min"};
   const std::set<std::string> errors = {"class", "is_a", "type", "type_prefix", "grpc_code", "http_status",
                                         "title", "message_contains", "retry_delay_min"};
   EXPECT_EQ(Field(Scenario(), "format"), Value("files-gateway-client-scenario/1"));

@@ -1,7 +1,7 @@
-// Command example shows the Go client of files-gateway: users with paging,
-// create / update / delete, typed errors, and files written, read, uploaded,
-// downloaded and listed. It is the README's example (readme_test.go checks
-// that they stay the same).
+// Command example shows the Go client of files-gateway: typed users with
+// paging, create / update / delete and typed errors, and files written,
+// read, uploaded (with progress), downloaded and listed. It is the README's
+// example (readme_test.go checks that they stay the same).
 //
 //	files-go-example -target 127.0.0.1:50051
 package main
@@ -17,7 +17,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"filesgateway/clients/go/files"
+	"github.com/files-gateway/files-gateway/clients/go/files"
+	"github.com/files-gateway/files-gateway/clients/go/filesv1"
+
+	"google.golang.org/protobuf/proto"
 )
 
 func main() {
@@ -34,42 +37,44 @@ func main() {
 }
 
 func run(ctx context.Context, client *files.Client) error {
-	users := client.Resource("users") // or "user", "User"; actions come from the protos
+	users := client.Users() // typed: requests and models are the generated filesv1 messages
 	name := fmt.Sprintf("example-%d", time.Now().UnixNano())
 
-	user, err := users.Create(ctx, files.Params{"username": name, "email": name + "@example.com"})
+	user, err := users.Create(ctx, &filesv1.CreateUserRequest{
+		Username: proto.String(name), Email: proto.String(name + "@example.com")})
 	if err != nil {
 		return err
 	}
-	if user, err = users.Update(ctx, user.GetInt("id"), files.Params{"name": "Example User"}); err != nil {
+	if user, err = users.Update(ctx, user.GetId(), &filesv1.UpdateUserRequest{Name: proto.String("Example User")}); err != nil {
 		return err
 	}
-	fmt.Println("updated:", user.GetString("username"), user.GetString("name"))
+	fmt.Println("updated:", user.GetUsername(), user.GetName())
 
 	// Auto paging: Next loads the next page when one is done (or page by hand:
 	// it.Page(), it.HasNextPage(), it.LoadNextPage()).
-	it, err := users.List(ctx, files.Params{
-		"sort_by":       files.Params{"username": "asc"},
-		"filter_prefix": files.Params{"username": "example-"},
-		"per_page":      1000,
+	it, err := users.List(ctx, &filesv1.ListUsersRequest{
+		SortBy:       map[string]string{"username": "asc"},
+		FilterPrefix: map[string]string{"username": "example-"},
+		PerPage:      proto.Int64(1000),
 	})
 	if err != nil {
 		return err
 	}
 	for it.Next() {
-		fmt.Println("user:", it.Current().GetInt("id"), it.Current().GetString("username"))
+		fmt.Println("user:", it.Current().GetId(), it.Current().GetUsername())
 	}
 	if err := it.Err(); err != nil {
 		return err
 	}
 
-	// Typed errors with the SDK's classes: UserNotFoundError -> NotFoundError -> APIError -> Error.
-	if _, err := user.Call(ctx, "delete"); err != nil { // per-object actions fill in the id
+	// Typed errors: sentinels for errors.Is, helpers, and the SDK's classes
+	// (UserNotFoundError -> NotFoundError -> APIError -> Error) for errors.As.
+	if err := users.Delete(ctx, user.GetId(), nil); err != nil {
 		return err
 	}
-	_, err = users.Find(ctx, user.GetInt("id"))
+	_, err = users.Find(ctx, user.GetId())
 	var notFound *files.NotFoundError
-	if !errors.As(err, &notFound) {
+	if !files.IsNotFound(err) || !errors.Is(err, files.ErrNotFound) || !errors.As(err, &notFound) {
 		return fmt.Errorf("expected a NotFoundError, got %v", err)
 	}
 	fmt.Println("after delete:", notFound.ClassName(), notFound.Type)
@@ -102,15 +107,16 @@ func run(ctx context.Context, client *files.Client) error {
 	if _, err := client.DownloadFile(ctx, name+"/hello.txt", local); err != nil {
 		return err
 	}
-	if _, err := client.UploadFile(ctx, local, name+"/copy.txt", false); err != nil {
+	progress := files.OnProgress(func(p files.Progress) { fmt.Printf("sent %d of %d\n", p.Bytes, p.Total) })
+	if _, err := client.UploadFile(ctx, local, name+"/copy.txt", false, progress); err != nil {
 		return err
 	}
-	entries, err := client.ListFor(ctx, name)
+	entries, err := client.Folders().ListFor(ctx, name, nil)
 	if err != nil {
 		return err
 	}
 	for entries.Next() {
-		fmt.Println("entry:", entries.Current().GetString("display_name"), entries.Current().GetInt("size"))
+		fmt.Println("entry:", entries.Current().GetDisplayName(), entries.Current().GetSize())
 	}
 	return entries.Err()
 }

@@ -18,6 +18,11 @@ func TestTheReadmeShowsThisProgram(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(readme)
+	marker := strings.Index(text, "<!-- example/main.go -->")
+	if marker < 0 {
+		t.Fatal("the README has no <!-- example/main.go --> marker")
+	}
+	text = text[marker:]
 	start := strings.Index(text, "```go\n")
 	if start < 0 {
 		t.Fatal("the README has no Go example")

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	filesv1 "filesgateway/clients/go/filesv1"
+	filesv1 "github.com/files-gateway/files-gateway/clients/go/filesv1"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -291,6 +291,7 @@ func outgoing(ctx context.Context) metadata.MD {
 func (c *Client) invoke(ctx context.Context, method string, req, resp proto.Message, opts []grpc.CallOption) error {
 	ctx, cancel := c.callContext(ctx, false)
 	defer cancel()
+	ctx = withCallMetadata(ctx, opts)
 	err := c.conn.Invoke(ctx, method, req, resp, append(c.callOptions[:len(c.callOptions):len(c.callOptions)], opts...)...)
 	if err != nil {
 		return FromError(err)

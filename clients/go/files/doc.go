@@ -6,26 +6,29 @@
 //	if err != nil { ... }
 //	defer client.Close()
 //
-//	it, err := client.Resource("users").List(ctx, files.Params{"per_page": 1000})
+//	user, err := client.Users().Find(ctx, 1) // a *filesv1.User
+//	if files.IsNotFound(err) { ... }
+//	fmt.Println(user.GetUsername())
+//
+//	it, err := client.Users().List(ctx, &filesv1.ListUsersRequest{PerPage: proto.Int64(1000)})
 //	if err != nil { ... }
 //	for it.Next() { // loads the next page when one is done
-//		fmt.Println(it.Current().GetInt("id"), it.Current().GetString("username"))
+//		fmt.Println(it.Current().GetId(), it.Current().GetUsername())
 //	}
 //	if err := it.Err(); err != nil { ... }
 //
-//	_, err = client.Resource("users").Find(ctx, 987654321)
-//	var nf *files.NotFoundError
-//	if errors.As(err, &nf) {
-//		fmt.Println(nf.Type) // "not-found/user-not-found"
-//	}
+//	var re *files.ResponseError // what Files.com answered
+//	if errors.As(err, &re) { fmt.Println(re.Type, re.HttpCode) }
 //
-//	_, err = client.UploadFile(ctx, "report.csv", "reports/report.csv", true)
+//	file, err := client.UploadFile(ctx, "report.csv", "reports/report.csv", true,
+//		files.OnProgress(func(p files.Progress) { log.Println(p.Bytes, p.Total) }))
 //
-// Nothing here is written per resource. The resources and their actions
-// (Resource, Method) come from the (files.v1.sdk) options of the generated
-// descriptors (package filesgateway/clients/go/filesv1, generated from
-// proto/ at build time); Params are mapped onto the request messages through
-// protoreflect; the error classes come from the error catalogue
-// (error_catalog.proto), their Go types generated from it at build time
-// (errors_gen.go, see internal/errgen).
+// Nothing here is written per resource. The typed layer (client.Users(),
+// client.Files(), ...: resources_gen.go) is generated at build time from the
+// (files.v1.sdk) and (files.v1.rest) options of the descriptors (package
+// github.com/files-gateway/files-gateway/clients/go/filesv1, generated from
+// proto/ at build time) by internal/resgen; the untyped layer (Resource,
+// Method, Params, Model) reads the same options at run time; the error
+// classes come from the error catalogue (error_catalog.proto), their Go types
+// generated from it at build time (errors_gen.go, see internal/errgen).
 package files

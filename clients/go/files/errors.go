@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	filesv1 "filesgateway/clients/go/filesv1"
+	filesv1 "github.com/files-gateway/files-gateway/clients/go/filesv1"
 
 	protov1 "github.com/golang/protobuf/proto"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -155,6 +155,20 @@ func (e *Error) GRPCStatus() *status.Status {
 // As makes errors.As find every ancestor class: a *UserNotFoundError is also
 // a *NotFoundError, an *APIError and an *Error.
 func (e *Error) As(target any) bool {
+	if re, ok := target.(**ResponseError); ok {
+		r, ok := e.responseError()
+		if ok {
+			*re = r
+		}
+		return ok
+	}
+	if re, ok := target.(*ResponseError); ok { // var re files.ResponseError, as the Files.com SDK has it
+		r, ok := e.responseError()
+		if ok {
+			*re = *r
+		}
+		return ok
+	}
 	t := reflect.TypeOf(target)
 	if t == nil || t.Kind() != reflect.Pointer {
 		return false

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	filesv1 "filesgateway/clients/go/filesv1"
+	filesv1 "github.com/files-gateway/files-gateway/clients/go/filesv1"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"

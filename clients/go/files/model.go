@@ -24,6 +24,11 @@ type Model struct {
 
 func wrapModel(msg proto.Message, c *Client) *Model { return &Model{msg: msg, client: c} }
 
+// Model gives the untyped view of a typed model (a *filesv1.File from
+// UploadFile, a *filesv1.User from client.Users().Find, ...): fields by
+// Files.com key, Map, MarshalJSON, and its resource's per-object actions.
+func (c *Client) Model(msg proto.Message) *Model { return wrapModel(msg, c) }
+
 // Proto gives the underlying protobuf message (a generated type such as *filesv1.User).
 func (m *Model) Proto() proto.Message { return m.msg }
 

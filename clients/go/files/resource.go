@@ -198,11 +198,16 @@ func (r *Resource) ListAction(ctx context.Context, action string, args ...any) (
 	if !m.Paginated {
 		return nil, errorf("InvalidParameterError", "%s.%s does not page: use Call", r.name, action)
 	}
+	return r.client.list(ctx, m, args)
+}
+
+// list runs a paginated method and loads its first page.
+func (c *Client) list(ctx context.Context, m *Method, args []any) (*Iter, error) {
 	req, opts, err := buildRequest(m, args)
 	if err != nil {
 		return nil, err
 	}
-	it := &Iter{ctx: ctx, client: r.client, method: m, request: req, opts: opts, pos: -1}
+	it := &Iter{ctx: ctx, client: c, method: m, request: req, opts: opts, pos: -1}
 	if err := it.load(""); err != nil {
 		return nil, err
 	}

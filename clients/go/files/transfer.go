@@ -11,8 +11,9 @@ import (
 	"sync"
 	"time"
 
-	filesv1 "filesgateway/clients/go/filesv1"
+	filesv1 "github.com/files-gateway/files-gateway/clients/go/filesv1"
 
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -28,6 +29,8 @@ type transferConfig struct {
 	noOverwrite    bool
 	chunkSize      int
 	offset, length int64
+	callOptions    []grpc.CallOption
+	progress       func(Progress)
 	uploadOnly     []string // names of the upload options given
 	downloadOnly   []string // names of the download options given
 }
@@ -91,6 +94,40 @@ func Range(offset, length int64) TransferOption {
 	}
 }
 
+// WithCallOptions gives a transfer per-call options (WithWorkspaceID,
+// WithLanguage, WithAPIKey, WithSessionID, or any grpc.CallOption).
+func WithCallOptions(opts ...grpc.CallOption) TransferOption {
+	return func(c *transferConfig) { c.callOptions = append(c.callOptions, opts...) }
+}
+
+// Progress is where a transfer is: Bytes sent to the gateway (upload) or
+// received from it (download) so far, of Total (-1 when unknown: an upload
+// from a reader without ExpectedSize).
+type Progress struct {
+	Path   string
+	Upload bool
+	Bytes  int64
+	Total  int64
+}
+
+// OnProgress calls fn after every data message of an upload or download
+// (1 MiB by default, see WithChunkSize), in the goroutine that moves the
+// data: keep it short. The last call of a complete transfer has Bytes == Total.
+func OnProgress(fn func(Progress)) TransferOption {
+	return func(c *transferConfig) { c.progress = fn }
+}
+
+func (c *Client) streamContext(ctx context.Context, cfg *transferConfig) (context.Context, context.CancelFunc, []grpc.CallOption) {
+	ctx, cancel := c.callContext(ctx, true)
+	ctx = withCallMetadata(ctx, cfg.callOptions)
+	return ctx, cancel, c.withOptions(cfg.callOptions)
+}
+
+// withOptions gives the client's call options followed by extra ones.
+func (c *Client) withOptions(extra []grpc.CallOption) []grpc.CallOption {
+	return append(c.callOptions[:len(c.callOptions):len(c.callOptions)], extra...)
+}
+
 func transferOptions(opts []TransferOption, upload bool) (transferConfig, error) {
 	var c transferConfig
 	for _, o := range opts {
@@ -131,7 +168,7 @@ func (c *transferConfig) spec(remote string) *filesv1.UploadSpec {
 // UploadFile uploads the local file to remote and gives the committed File.
 // Nothing appears at remote unless every byte arrived and checked out: a
 // failed local read, a cancelled ctx or a short stream commit nothing.
-func (c *Client) UploadFile(ctx context.Context, local, remote string, mkdirParents bool, opts ...TransferOption) (*Model, error) {
+func (c *Client) UploadFile(ctx context.Context, local, remote string, mkdirParents bool, opts ...TransferOption) (*filesv1.File, error) {
 	f, err := os.Open(local)
 	if err != nil {
 		return nil, err
@@ -149,7 +186,7 @@ func (c *Client) UploadFile(ctx context.Context, local, remote string, mkdirPare
 
 // Upload streams everything r gives to remote and gives the committed File.
 // An error from r cancels the upload (nothing is committed) and is returned as is.
-func (c *Client) Upload(ctx context.Context, r io.Reader, remote string, opts ...TransferOption) (*Model, error) {
+func (c *Client) Upload(ctx context.Context, r io.Reader, remote string, opts ...TransferOption) (*filesv1.File, error) {
 	w, err := c.openWriter(ctx, remote, opts)
 	if err != nil {
 		return nil, err
@@ -187,14 +224,18 @@ type uploadWriter struct {
 	chunk   int
 	buf     []byte
 	written int64
+	sent    int64 // data bytes the stream took
+	total   int64 // expected size, -1 when unknown
 	err     error // sticky failure
+
+	progress func(Progress)
 
 	mu        sync.Mutex // Abort may come from another goroutine
 	closed    bool       // Close was called
 	committed bool       // Close succeeded
 	aborted   bool
 	result    *filesv1.UploadResponse
-	file      *Model
+	file      *filesv1.File
 }
 
 func (c *Client) openWriter(ctx context.Context, remote string, opts []TransferOption) (*uploadWriter, error) {
@@ -202,14 +243,17 @@ func (c *Client) openWriter(ctx context.Context, remote string, opts []TransferO
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := c.callContext(ctx, true)
-	stream, err := c.TransferService().Upload(ctx, c.callOptions...)
+	ctx, cancel, callOpts := c.streamContext(ctx, &cfg)
+	stream, err := c.TransferService().Upload(ctx, callOpts...)
 	if err != nil {
 		cancel()
 		return nil, FromError(err)
 	}
 	w := &uploadWriter{client: c, remote: remote, stream: stream, cancel: cancel, chunk: cfg.chunkSize,
-		buf: make([]byte, 0, cfg.chunkSize)}
+		buf: make([]byte, 0, cfg.chunkSize), progress: cfg.progress, total: -1}
+	if cfg.expectedSize != nil {
+		w.total = *cfg.expectedSize
+	}
 	if err := w.send(&filesv1.UploadRequest{FirstMessage: &filesv1.UploadRequest_Spec{Spec: cfg.spec(remote)}}); err != nil {
 		cancel()
 		return nil, err
@@ -229,6 +273,12 @@ func (w *uploadWriter) send(req *filesv1.UploadRequest) error {
 		w.err = FromError(err)
 		w.cancel()
 		return w.err
+	}
+	if n := len(req.GetData()); n > 0 {
+		w.sent += int64(n)
+		if w.progress != nil {
+			w.progress(Progress{Path: w.remote, Upload: true, Bytes: w.sent, Total: w.total})
+		}
 	}
 	return nil
 }
@@ -308,7 +358,7 @@ func (w *uploadWriter) Close() error {
 		return w.err
 	}
 	w.result = resp
-	w.file = wrapModel(resp.GetFile(), w.client)
+	w.file = resp.GetFile()
 	w.mu.Lock()
 	w.committed = true
 	w.mu.Unlock()
@@ -327,7 +377,7 @@ func (w *uploadWriter) Abort() {
 	w.cancel()
 }
 
-func (w *uploadWriter) File() *Model { return w.file }
+func (w *uploadWriter) File() *filesv1.File { return w.file }
 
 // --- downloads ------------------------------------------------------------------
 
@@ -343,8 +393,27 @@ type downloadReader struct {
 	eof       bool
 	err       error // sticky
 	cancelled bool
-	metadata  *Model
+	metadata  *filesv1.File
 	mu        sync.Mutex // guards cancelled against Cancel from another goroutine
+	progress  func(Progress)
+	length    int64 // asked for (0: to the end)
+}
+
+// total is what the download will deliver: the range asked for, else the
+// file's size from the offset; -1 when unknown.
+func (r *downloadReader) total() int64 {
+	size, ok := r.size()
+	switch {
+	case !ok && r.length > 0:
+		return r.length
+	case !ok:
+		return -1
+	case r.length > 0 && r.start+r.length < size:
+		return r.length
+	case r.start >= size:
+		return 0
+	}
+	return size - r.start
 }
 
 func (c *Client) openReader(ctx context.Context, remote string, opts []TransferOption) (*downloadReader, error) {
@@ -352,15 +421,15 @@ func (c *Client) openReader(ctx context.Context, remote string, opts []TransferO
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := c.callContext(ctx, true)
+	ctx, cancel, callOpts := c.streamContext(ctx, &cfg)
 	req := &filesv1.DownloadRequest{Path: remote, Offset: cfg.offset, Length: cfg.length, ChunkSize: int32(cfg.chunkSize)}
-	stream, err := c.TransferService().Download(ctx, req, c.callOptions...)
+	stream, err := c.TransferService().Download(ctx, req, callOpts...)
 	if err != nil {
 		cancel()
 		return nil, FromError(err)
 	}
 	r := &downloadReader{remote: remote, stream: stream, cancel: cancel, start: cfg.offset,
-		whole: cfg.offset == 0 && cfg.length == 0}
+		whole: cfg.offset == 0 && cfg.length == 0, progress: cfg.progress, length: cfg.length}
 	first, err := stream.Recv()
 	if err != nil {
 		cancel()
@@ -370,7 +439,7 @@ func (c *Client) openReader(ctx context.Context, remote string, opts []TransferO
 		return nil, FromError(err)
 	}
 	if first.GetMetadata() != nil {
-		r.metadata = wrapModel(first.GetMetadata(), c)
+		r.metadata = first.GetMetadata()
 	}
 	if err := r.take(first); err != nil {
 		return nil, err
@@ -387,6 +456,9 @@ func (r *downloadReader) take(msg *filesv1.DownloadResponse) error {
 	}
 	r.received += int64(len(msg.GetData()))
 	r.pending = msg.GetData()
+	if len(msg.GetData()) > 0 && r.progress != nil {
+		r.progress(Progress{Path: r.remote, Bytes: r.received, Total: r.total()})
+	}
 	return nil
 }
 
@@ -431,10 +503,10 @@ func (r *downloadReader) fill() bool {
 }
 
 func (r *downloadReader) size() (int64, bool) {
-	if r.metadata == nil || !r.metadata.Has("size") {
+	if r.metadata == nil || r.metadata.Size == nil {
 		return 0, false
 	}
-	return r.metadata.GetInt("size"), true
+	return r.metadata.GetSize(), true
 }
 
 func (r *downloadReader) Read(p []byte) (int, error) {
@@ -485,7 +557,7 @@ func (r *downloadReader) Close() error {
 // DownloadFile downloads remote into the local file and gives the File. It
 // writes a temporary file beside local and renames it at the end, so a
 // failed download leaves no partial file.
-func (c *Client) DownloadFile(ctx context.Context, remote, local string, opts ...TransferOption) (*Model, error) {
+func (c *Client) DownloadFile(ctx context.Context, remote, local string, opts ...TransferOption) (*filesv1.File, error) {
 	r, err := c.openReader(ctx, remote, opts)
 	if err != nil {
 		return nil, err
@@ -510,7 +582,7 @@ func (c *Client) DownloadFile(ctx context.Context, remote, local string, opts ..
 }
 
 // Download writes remote's content to w and gives the File.
-func (c *Client) Download(ctx context.Context, remote string, w io.Writer, opts ...TransferOption) (*Model, error) {
+func (c *Client) Download(ctx context.Context, remote string, w io.Writer, opts ...TransferOption) (*filesv1.File, error) {
 	r, err := c.openReader(ctx, remote, opts)
 	if err != nil {
 		return nil, err
@@ -622,11 +694,20 @@ func (f *RemoteFile) Abort() {
 	f.w.Abort()
 }
 
+// CloseWithError ends the file because of err, as io.PipeWriter does: an
+// upload is aborted (nothing is committed) and a download stopped; it gives
+// err back, so that `return f.CloseWithError(err)` passes the cause on.
+func (f *RemoteFile) CloseWithError(err error) error {
+	runtime.SetFinalizer(f, nil)
+	f.Abort()
+	return err
+}
+
 // Cancel stops a download (later reads fail with CancelledError) or aborts an upload.
 func (f *RemoteFile) Cancel() { f.Abort() }
 
 // Metadata is the File: for a download from its start, for an upload once Close committed it.
-func (f *RemoteFile) Metadata() *Model {
+func (f *RemoteFile) Metadata() *filesv1.File {
 	if f.r != nil {
 		return f.r.metadata
 	}

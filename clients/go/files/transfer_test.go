@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	filesv1 "filesgateway/clients/go/filesv1"
+	filesv1 "github.com/files-gateway/files-gateway/clients/go/filesv1"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -182,7 +182,7 @@ func TestUploadFileSendsTheSpecThenChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if file.GetString("path") != "dir/data.bin" || file.GetInt("size") != int64(len(data)) {
+	if file.GetPath() != "dir/data.bin" || file.GetSize() != int64(len(data)) {
 		t.Errorf("file %v", file)
 	}
 	spec := ft.spec
@@ -257,7 +257,7 @@ func TestWriterCutsFullChunksWhateverTheWriteSizes(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Abort() // a no-op after Close
-	if !bytes.Equal(ft.received, data) || f.Metadata().GetInt("size") != int64(len(data)) ||
+	if !bytes.Equal(ft.received, data) || f.Metadata().GetSize() != int64(len(data)) ||
 		f.UploadResult().GetFile().GetSize() != int64(len(data)) {
 		t.Errorf("received %d bytes", len(ft.received))
 	}
@@ -332,7 +332,7 @@ func TestDownloadReadsBackAndChecksOffsets(t *testing.T) {
 	ft.set(func() { ft.files["r/data.bin"] = data })
 	var out bytes.Buffer
 	meta, err := c.Download(ctxT(t), "r/data.bin", &out)
-	if err != nil || !bytes.Equal(out.Bytes(), data) || meta.GetInt("size") != int64(len(data)) {
+	if err != nil || !bytes.Equal(out.Bytes(), data) || meta.GetSize() != int64(len(data)) {
 		t.Fatalf("download: %d bytes, %v", out.Len(), err)
 	}
 	f, err := c.Open(ctxT(t), "r/data.bin", "r")
@@ -341,7 +341,7 @@ func TestDownloadReadsBackAndChecksOffsets(t *testing.T) {
 	}
 	got, err := io.ReadAll(f)
 	f.Close()
-	if err != nil || !bytes.Equal(got, data) || f.Metadata().GetString("path") != "r/data.bin" {
+	if err != nil || !bytes.Equal(got, data) || f.Metadata().GetPath() != "r/data.bin" {
 		t.Errorf("open: %d bytes, %v", len(got), err)
 	}
 	// A range.

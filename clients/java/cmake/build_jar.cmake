@@ -1,8 +1,8 @@
-# Builds a jar of the Java client with plain protoc / java / javac / jar (no Maven or
-# Gradle on this platform). Run by clients/java/CMakeLists.txt as `cmake -P`:
+# Builds the Java client. Run by clients/java/CMakeLists.txt as `cmake -P`:
 #
-#   MODE=client: generated stubs + ErrorCatalogGen output + src/main/java -> client jar
-#                (with the files.v1 descriptor set as a resource)
+#   MODE=client: protoc / grpc_java_plugin / ErrorCatalogGen / ResourceGen output, then
+#                `mvn -o install` of pom.xml (Debian's Maven repository, no download),
+#                then a -Xlint:all pass over our own code; copies the artifact to OUTPUT_JAR
 #   MODE=tests:  src/test/java + examples against the client jar -> tests jar
 #
 # Generated sources live under WORK only; nothing generated is ever committed.
@@ -50,31 +50,34 @@ file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK})
 
 if(MODE STREQUAL "client")
-  foreach(var PROTOC GRPC_JAVA_PLUGIN JAVA PROTO_ROOT PROTOBUF_INCLUDE PROTOBUF_JAR)
+  foreach(var PROTOC GRPC_JAVA_PLUGIN JAVA PROTO_ROOT PROTOBUF_INCLUDE PROTOBUF_JAR MVN
+          MAVEN_SETTINGS MAVEN_REPO)
     if(NOT DEFINED ${var})
       message(FATAL_ERROR "build_jar.cmake: ${var} is not set")
     endif()
   endforeach()
-  set(gen ${WORK}/gen)
-  set(classes ${WORK}/classes)
-  file(MAKE_DIRECTORY ${gen} ${classes})
+  # Everything generated goes to WORK/generated: java/ (sources) and resources/; Maven
+  # (pom.xml beside src/) compiles it with src/main/java into the artifact.
+  set(gen ${WORK}/generated/java)
+  set(res ${WORK}/generated/resources)
+  file(MAKE_DIRECTORY ${gen} ${res}/com/filesgateway/client/internal)
 
   # 1. Every files.v1 service and message, as one descriptor set the client reads at run
-  #    time (resources, actions, request fields, error catalogue).
+  #    time (the by-name layer, the error catalogue) and the generators read now.
   file(GLOB api_protos RELATIVE ${PROTO_ROOT} ${PROTO_ROOT}/files/v1/*.proto)
   list(SORT api_protos)
-  set(descriptor_set ${WORK}/files_api.pb)
+  set(descriptor_set ${res}/com/filesgateway/client/internal/files_api.pb)
   run("protoc (descriptor set)" ${PROTOC} -I${PROTO_ROOT} -I${PROTOBUF_INCLUDE} --include_imports
       --descriptor_set_out=${descriptor_set} ${api_protos} google/rpc/status.proto
       google/rpc/error_details.proto)
 
-  # 2. Compiled stubs: the options (custom options parse as extensions), TransferService
-  #    with the File message and its imports, and google.rpc's Status / ErrorInfo /
-  #    RetryInfo. The rest of files.v1 is used through DynamicMessage (compiling all
-  #    ~1,700 generated classes costs minutes; see the README's decisions).
-  set(compiled files/v1/options.proto files/v1/transfer.proto files/v1/file.proto
-      files/v1/direct_connection_info.proto files/v1/file_action.proto
-      files/v1/file_upload_part.proto files/v1/preview.proto files/v1/zip_list_entry.proto)
+  # 2. Typed messages: every files.v1 message as protoc's Java class (getters, builders),
+  #    TransferService's gRPC stub, and google.rpc's Status / ErrorInfo / RetryInfo.
+  #    error_catalog.proto is read from descriptors only: protoc's Java generator cannot
+  #    compile it (ERROR_TYPE_INVALID_FILTER_PARAM_VALUE collides with the _VALUE constant
+  #    of ERROR_TYPE_INVALID_FILTER_PARAM), and no other file imports it.
+  set(compiled ${api_protos})
+  list(REMOVE_ITEM compiled files/v1/error_catalog.proto)
   run("protoc (java)" ${PROTOC} -I${PROTO_ROOT} -I${PROTOBUF_INCLUDE} --java_out=${gen}
       ${compiled})
   run("protoc (grpc-java)" ${PROTOC} -I${PROTO_ROOT} -I${PROTOBUF_INCLUDE}
@@ -96,17 +99,36 @@ if(MODE STREQUAL "client")
   run("protoc (google.rpc java)" ${PROTOC} -I${rpc_root} -I${PROTOBUF_INCLUDE}
       --java_out=${gen} google/rpc/status.proto google/rpc/error_details.proto)
 
-  # 3. The exception classes of the error catalogue.
-  set(errors_java ${WORK}/gen-errors/com/filesgateway/client/exceptions/ApiErrorException.java)
+  # 3. The exception classes of the error catalogue, and the typed resources.
+  set(own_gen ${WORK}/generated/own)
   run("ErrorCatalogGen" ${JAVA} -cp ${PROTOBUF_JAR} ${SOURCE_DIR}/tools/ErrorCatalogGen.java
-      ${descriptor_set} ${SOURCE_DIR}/src/main/templates/ApiErrorException.java.in ${errors_java})
+      ${descriptor_set} ${SOURCE_DIR}/src/main/templates/ApiErrorException.java.in
+      ${own_gen}/com/filesgateway/client/exceptions/ApiErrorException.java)
+  run("ResourceGen" ${JAVA} -cp ${PROTOBUF_JAR} ${SOURCE_DIR}/tools/ResourceGen.java
+      ${descriptor_set} ${own_gen})
+  file(COPY ${own_gen}/com DESTINATION ${gen})
 
-  # 4. javac: generated stubs quietly, then our own code with every lint warning.
-  compile(stubs ${classes} ${CLASSPATH} "-nowarn;-Xlint:none" ${gen})
-  compile(client ${classes} "${classes}:${CLASSPATH}" "${lint}"
-          ${SOURCE_DIR}/src/main/java ${WORK}/gen-errors)
-  file(COPY ${descriptor_set} DESTINATION ${classes}/com/filesgateway/client/internal)
-  set(jar_root ${classes})
+  # 4. Maven, offline against Debian's repository (settings.xml names it; file:// is the
+  #    one protocol allowed offline), installs com.filesgateway:files-gateway-client into
+  #    MAVEN_REPO, where the consumer test resolves it by coordinates.
+  file(REMOVE_RECURSE ${WORK}/target)
+  run("mvn install" ${CMAKE_COMMAND} -E env "MAVEN_OPTS=-Xmx2g -XX:+UseSerialGC -XX:TieredStopAtLevel=1"
+      ${MVN} -o -q -B -s ${MAVEN_SETTINGS} -Dmaven.repo.local=${MAVEN_REPO}
+      -Daether.offline.protocols=file -Dfilesgw.generated=${WORK}/generated
+      -Dfilesgw.target=${WORK}/target -f ${SOURCE_DIR}/pom.xml install)
+
+  # 5. Lint: Maven compiled protoc's output quietly; what we write (by hand or with our
+  #    generators) must pass -Xlint:all (-Werror under FILESGW_WERROR).
+  compile(lint ${WORK}/lint-classes "${WORK}/target/classes:${CLASSPATH}" "${lint}"
+          ${SOURCE_DIR}/src/main/java ${own_gen})
+  file(GLOB built_jar ${WORK}/target/files-gateway-client-*.jar)
+  list(LENGTH built_jar n)
+  if(NOT n EQUAL 1)
+    message(FATAL_ERROR "mvn install left ${n} jars in ${WORK}/target")
+  endif()
+  file(COPY_FILE ${built_jar} ${OUTPUT_JAR}.tmp)
+  file(RENAME ${OUTPUT_JAR}.tmp ${OUTPUT_JAR})
+  return()
 elseif(MODE STREQUAL "tests")
   set(classes ${WORK}/classes)
   compile(tests ${classes} ${CLASSPATH} "${lint}" ${SOURCE_DIR}/src/test/java

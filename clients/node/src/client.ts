@@ -12,6 +12,7 @@ import { CancelledError, InvalidParameterError } from "./errors_base";
 import { fromServiceError } from "./errors";
 import { Caller, Resource } from "./resources";
 import * as transfer from "./transfer";
+import "./file_extras";
 import { RESOURCE_ATTRIBUTES, Resources, ResourcesByName } from "./gen/resources";
 import type { CallOptions, ListPromise } from "./types";
 import type { FileModel } from "./gen/resources";
@@ -50,6 +51,35 @@ export interface ConnectOptions {
   channelOptions?: grpc.ChannelOptions;
   /** Metadata sent on every call. */
   metadata?: Record<string, string | string[]>;
+  /** Defaults of the per-call options of the same names (see CallOptions). */
+  apiKey?: string;
+  sessionId?: string;
+  workspaceId?: number;
+  language?: string;
+}
+
+/** Per-call options sent as metadata, and their keys. */
+const METADATA_OPTIONS = {
+  apiKey: "x-files-api-key",
+  sessionId: "x-files-session-id",
+  workspaceId: "x-files-workspace-id",
+  language: "x-files-language",
+} as const;
+type MetadataOption = keyof typeof METADATA_OPTIONS;
+
+/** The metadata value of a per-call option, checked. */
+function metadataValue(key: MetadataOption, value: unknown): string {
+  if (key === "workspaceId") {
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+      throw new InvalidParameterError(`workspaceId must be a non-negative integer, not ${JSON.stringify(value)}`);
+    }
+    return String(value);
+  }
+  // gRPC metadata values are printable ASCII: refuse what grpc-js would mangle or drop.
+  if (typeof value !== "string" || value === "" || !/^[\x20-\x7e]+$/.test(value)) {
+    throw new InvalidParameterError(`${key} must be a non-empty string of printable ASCII characters`);
+  }
+  return value;
 }
 
 function readPem(value: Buffer | string | undefined): Buffer | null {
@@ -81,7 +111,7 @@ function codecFor(type: protobuf.Type): Codec {
   return c;
 }
 
-const OPTION_KEYS = new Set(["timeoutMs", "metadata", "waitForReady", "signal"]);
+const OPTION_KEYS = new Set(["timeoutMs", "metadata", "waitForReady", "signal", ...Object.keys(METADATA_OPTIONS)]);
 
 /**
  * Every Files.com resource as a property (client.users, client.files,
@@ -123,6 +153,10 @@ export class Client implements Caller {
       for (const item of Array.isArray(v) ? v : [v]) this.baseMetadata.add(k, item);
     }
     if (options.token) this.baseMetadata.set("authorization", `Bearer ${options.token}`);
+    for (const [key, header] of Object.entries(METADATA_OPTIONS)) {
+      const v = options[key as MetadataOption];
+      if (v !== undefined) this.baseMetadata.set(header, metadataValue(key as MetadataOption, v));
+    }
   }
 
   // --- resources -----------------------------------------------------------
@@ -174,6 +208,30 @@ export class Client implements Caller {
     return transfer.open(this, remote, mode, options);
   }
 
+  /**
+   * Begins a resumable upload (TransferService.StartResumableUpload) to
+   * remote; persist `uploadId` to resume from another process. See ResumableUpload.
+   */
+  startResumableUpload(remote: string, options: transfer.UploadSpecOptions & CallOptions = {}):
+    Promise<transfer.ResumableUpload> {
+    return transfer.startResumableUpload(this, remote, options);
+  }
+
+  /** A resumable upload by the id startResumableUpload gave (e.g. after a restart). */
+  resumableUpload(uploadId: string, remote?: string): transfer.ResumableUpload {
+    return new transfer.ResumableUpload(this, uploadId, remote);
+  }
+
+  /** TransferService.QueryUploadStatus: the persisted size, and the File once committed. */
+  queryUploadStatus(uploadId: string, options?: CallOptions): Promise<transfer.ResumableStatus> {
+    return this.resumableUpload(uploadId).status(options);
+  }
+
+  /** TransferService.CancelResumableUpload: nothing appears at the destination. */
+  cancelResumableUpload(uploadId: string, options?: CallOptions): Promise<void> {
+    return this.resumableUpload(uploadId).cancel(options);
+  }
+
   /** Every entry of a folder (Folder.list_for, every page), as File models. */
   listFor(folder = "", params?: Record<string, unknown> | null, options?: CallOptions): ListPromise<FileModel> {
     return this.resource("Folder").listFor(folder, params as never, options);
@@ -196,6 +254,10 @@ export class Client implements Caller {
       for (const [k, v] of Object.entries(o.metadata)) {
         for (const item of Array.isArray(v) ? v : [v]) metadata.add(k, item);
       }
+    }
+    for (const [key, header] of Object.entries(METADATA_OPTIONS)) {
+      const v = o[key as MetadataOption];
+      if (v !== undefined) metadata.set(header, metadataValue(key as MetadataOption, v));
     }
     const timeout = o.timeoutMs !== undefined ? o.timeoutMs : isTransfer ? this.transferTimeoutMs : this.timeoutMs;
     const callOptions: grpc.CallOptions = {};

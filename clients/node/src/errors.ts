@@ -32,6 +32,8 @@ for (const cls of catalog.CATALOG_CLASSES) {
   BY_TYPE.set(cls.filesType, cls);
   BY_NAME.set(cls.name, cls);
 }
+for (const [alias, cls] of Object.entries(catalog.SDK_ALIASES)) BY_NAME.set(alias, cls);
+BY_NAME.set("FilesApiError", APIError);
 
 /** {Files.com type: class} for every group and type of the catalogue. */
 export function catalogClasses(): Map<string, ErrorClass> {

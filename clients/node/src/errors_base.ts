@@ -94,6 +94,10 @@ export class APIError extends FilesError {
   static readonly filesType: string = "";
 }
 
+/** The Files.com JS SDK's name of APIError (its FilesApiError). */
+export const FilesApiError = APIError;
+export type FilesApiError = APIError;
+
 /** The gateway failed the call for a reason of its own (INTERNAL, UNIMPLEMENTED, ...). */
 export class GatewayError extends APIError {}
 

@@ -17,10 +17,14 @@ import * as pathUtil from "./path_util";
 export { connect, Client, DEFAULT_TARGET } from "./client";
 export type { ConnectOptions, KeepaliveOptions } from "./client";
 export { ListObj, ListPromise } from "./list";
-export { Resource } from "./resources";
-export { DownloadStream, UploadStream, CHUNK_SIZE } from "./transfer";
-export type { OpenMode, ReadOptions, WriteOptions, UploadOptions, DownloadOptions, UploadSpecOptions } from "./transfer";
-export { FilesError, APIError, APIConnectionError } from "./errors";
+export { Resource, hasField } from "./resources";
+export { DownloadStream, UploadStream, ResumableUpload, CHUNK_SIZE } from "./transfer";
+export type {
+  OpenMode, ReadOptions, WriteOptions, UploadOptions, DownloadOptions, UploadSpecOptions, ProgressOptions,
+  TransferProgress, ResumableStatus, ResumableSendOptions, ResumableSource,
+} from "./transfer";
+export type { FileModelExtras, FileResourceExtras, SdkUploadParams } from "./file_extras";
+export { FilesError, APIError, FilesApiError, APIConnectionError } from "./errors";
 export type { ActionFunction, CallOptions, Model, Params, ParamValue, ResourceBase } from "./types";
 export type * from "./gen/resources";
 export { errors, pathUtil };
@@ -28,4 +32,4 @@ export { errors, pathUtil };
 /** The generated message and enum types (files.v1.User, ...). */
 export type * as files from "./gen/types/files/v1/index";
 
-export const VERSION = "0.1.0";
+export const VERSION = "0.2.0";

@@ -12,7 +12,7 @@
 // nothing (google.protobuf.Empty), else of one model. Models are plain objects
 // whose prototype carries the resource's per-object actions:
 // `await user.update({ name: "Bob" })` fills in the id from the user.
-import type * as protobuf from "protobufjs";
+import * as protobuf from "protobufjs";
 import { fill, toPlain } from "./convert";
 import { SdkMethod, sdkResources } from "./descriptors";
 import { InvalidParameterError } from "./errors_base";
@@ -135,6 +135,13 @@ export class Resource {
       Object.defineProperty(this, camel, { get, enumerable: true, configurable: true });
       if (camel !== action) Object.defineProperty(this, action, { get, enumerable: false, configurable: true });
     }
+    const extras = resourceExtras.get(name);
+    if (extras) {
+      for (const [key, fn] of Object.entries(extras(caller))) {
+        if (Object.prototype.hasOwnProperty.call(this, key)) continue;  // an action of that name wins
+        Object.defineProperty(this, key, { value: fn, enumerable: false, configurable: true, writable: true });
+      }
+    }
   }
 
   /** An action by its SDK name ("resend_welcome_email") or camelCase name. */
@@ -182,6 +189,21 @@ function modelPrototype(caller: Caller, type: protobuf.Type): object {
   proto = Object.create(Object.prototype, {
     [Symbol.toStringTag]: { value: type.name, configurable: true },
   }) as object;
+  // Scalars, enums and bytes Files.com did not send read as their defaults
+  // (as protobuf getters do); assigning one makes it an own field.
+  for (const field of type.fieldsArray) {
+    field.resolve();
+    if (field.repeated || field instanceof protobuf.MapField || field.resolvedType instanceof protobuf.Type) continue;
+    const value = defaultOf(field);
+    const name = field.name;
+    Object.defineProperty(proto, name, {
+      get: () => (Buffer.isBuffer(value) ? Buffer.alloc(0) : value),
+      set(this: object, v: unknown) {
+        Object.defineProperty(this, name, { value: v, writable: true, enumerable: true, configurable: true });
+      },
+      enumerable: false, configurable: true,
+    });
+  }
   const methods = sdkResources().get(type.name);
   if (type.fullName === `.files.v1.${type.name}` && methods) {
     for (const method of methods.values()) {
@@ -197,8 +219,51 @@ function modelPrototype(caller: Caller, type: protobuf.Type): object {
       Object.defineProperty(proto, name, { value: bound, enumerable: false, configurable: true, writable: true });
     }
   }
+  const extras = modelExtras.get(type.fullName);
+  if (extras) {
+    for (const [name, fn] of Object.entries(extras(caller))) {
+      if (type.fields[name] || Object.prototype.hasOwnProperty.call(proto, name)) continue;
+      Object.defineProperty(proto, name, { value: fn, enumerable: false, configurable: true, writable: true });
+    }
+  }
   perCaller.set(type.fullName, proto);
   return proto;
+}
+
+/** The value a field without presence data reads as. */
+function defaultOf(field: protobuf.Field): unknown {
+  if (field.resolvedType instanceof protobuf.Enum) {
+    const values = field.resolvedType.values;
+    return Object.keys(values).find((k) => values[k] === 0) ?? Object.keys(values)[0];
+  }
+  switch (field.type) {
+    case "string": return "";
+    case "bool": return false;
+    case "bytes": return Buffer.alloc(0);
+    default: return 0;
+  }
+}
+
+type Extras = (caller: Caller) => Record<string, (...args: never[]) => unknown>;
+const modelExtras = new Map<string, Extras>();
+const resourceExtras = new Map<string, Extras>();
+
+/** Methods a resource gets besides its actions ("File": uploadFile, ...; file_extras.ts). */
+export function registerResourceExtras(resource: string, extras: Extras): void {
+  resourceExtras.set(resource, extras);
+}
+
+/**
+ * Methods models of one message type get besides their actions (".files.v1.File":
+ * downloadToFile, ...); registered by the hand-written layers (transfer.ts).
+ */
+export function registerModelExtras(fullName: string, extras: Extras): void {
+  modelExtras.set(fullName, extras);
+}
+
+/** Whether Files.com sent this field (a model's unset scalars read as defaults). */
+export function hasField(model: object, name: string): boolean {
+  return Object.prototype.hasOwnProperty.call(model, name);
 }
 
 /** A decoded message as its model: a plain object of its fields with the per-object actions. */

@@ -27,7 +27,7 @@ import { fill, toPlain } from "./convert";
 import { RpcMethod, lookupType, serviceMethods } from "./descriptors";
 import { CancelledError, DataLossError, FilesError, GatewayError, InvalidParameterError } from "./errors_base";
 import { fromServiceError } from "./errors";
-import { Caller, wrap } from "./resources";
+import { Caller, hasField, wrap } from "./resources";
 import type { CallOptions } from "./types";
 import type { FileModel } from "./gen/resources";
 import type { Client } from "./client";
@@ -54,7 +54,28 @@ export interface UploadSpecOptions {
   overwrite?: boolean;
 }
 
-export interface WriteOptions extends UploadSpecOptions, CallOptions {
+/** One progress report of an upload or download. */
+export interface TransferProgress {
+  direction: "upload" | "download";
+  /** The Files.com path. */
+  path: string;
+  /**
+   * Bytes moved so far: of an upload, handed to gRPC (for a resumable upload
+   * counted from the start of the file, the persisted offset included); of a
+   * download, received from the gateway (from the range's start).
+   */
+  bytes: number;
+  /** Bytes the transfer will move in all, when known (the file's or range's size). */
+  total?: number;
+}
+
+/** Progress reporting, on every transfer (also the 'progress' event of the streams). */
+export interface ProgressOptions {
+  /** Called after each chunk moved, with the bytes so far; exceptions it throws are ignored. */
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+export interface WriteOptions extends UploadSpecOptions, CallOptions, ProgressOptions {
   /** Bytes per message (default 1 MiB). */
   chunkSize?: number;
   /** Messages handed to gRPC and not yet sent before write() waits (default 4). */
@@ -65,7 +86,7 @@ export interface WriteOptions extends UploadSpecOptions, CallOptions {
 
 export type UploadOptions = WriteOptions;
 
-export interface ReadOptions extends CallOptions {
+export interface ReadOptions extends CallOptions, ProgressOptions {
   /** First byte to read. */
   offset?: number;
   /** Bytes to read from offset (0 or absent: to the end). */
@@ -90,12 +111,24 @@ function rpc(name: string): RpcMethod {
 type Plain = Record<string, unknown>;
 type TransferClient = Client & Caller;
 
-function callOptionsOf(o: CallOptions): CallOptions {
-  const out: CallOptions = {};
-  if (o.timeoutMs !== undefined) out.timeoutMs = o.timeoutMs;
-  if (o.metadata !== undefined) out.metadata = o.metadata;
-  if (o.waitForReady !== undefined) out.waitForReady = o.waitForReady;
-  return out;
+const CALL_OPTION_KEYS = ["timeoutMs", "metadata", "waitForReady", "apiKey", "sessionId", "workspaceId",
+  "language"] as const;
+
+/** The CallOptions among a transfer's options (signal is handled by the streams). */
+export function callOptionsOf(o: CallOptions): CallOptions {
+  const out: Record<string, unknown> = {};
+  for (const key of CALL_OPTION_KEYS) if (o[key] !== undefined) out[key] = o[key];
+  return out as CallOptions;
+}
+
+function report(emitter: Writable | Readable, onProgress: ProgressOptions["onProgress"], p: TransferProgress): void {
+  emitter.emit("progress", p);
+  if (!onProgress) return;
+  try {
+    onProgress(p);
+  } catch {
+    // A failing progress callback must not break the transfer.
+  }
 }
 
 /** The UploadSpec message for a destination and options. */
@@ -153,18 +186,32 @@ export class UploadStream extends Writable {
   /** Why the upload failed, once it did. */
   failure: FilesError | undefined;
   private finalCallback: ((err?: Error | null) => void) | undefined;
+  /** Bytes handed to gRPC, from the start of the file (a resumed upload starts at its offset). */
+  bytesSent = 0;
+  private readonly total: number | undefined;
+  private readonly onProgress: ProgressOptions["onProgress"];
+  private readonly finishResumable: boolean;
 
-  constructor(private readonly client: TransferClient, spec: Plain, options: WriteOptions = {}, text = false) {
+  /**
+   * spec: a new upload's UploadSpec; or `resume` continues a resumable upload
+   * (its id, the offset its data starts at, and whether to commit at the end).
+   */
+  constructor(private readonly client: TransferClient, spec: Plain | null, options: WriteOptions = {}, text = false,
+    resume?: { uploadId: string; offset: number; finish: boolean; remote?: string; total?: number }) {
     const chunkSize = Math.floor(options.chunkSize ?? CHUNK_SIZE);
     if (!(chunkSize > 0)) throw new InvalidParameterError("chunkSize must be positive");
     super({ highWaterMark: chunkSize, decodeStrings: false, defaultEncoding: options.encoding || "utf8" });
-    this.remote = String(spec.path);
+    this.remote = resume ? resume.remote ?? `upload ${resume.uploadId}` : String(spec?.path);
     this.chunkSize = chunkSize;
     this.maxInFlight = Math.max(1, Math.floor(options.maxInFlight ?? 4));
     this.text = text;
+    this.onProgress = options.onProgress;
+    this.total = resume ? resume.total : options.expectedSize;
+    this.finishResumable = Boolean(resume?.finish);
+    this.bytesSent = resume ? resume.offset : 0;
     this.call = client.clientStream(rpc("Upload"), callOptionsOf(options), (err, value) => this.onDone(err, value));
     this.call.on("error", () => { /* reported through the callback */ });
-    this.call.write({ spec });
+    this.call.write(resume ? { upload_id: resume.uploadId, write_offset: resume.offset } : { spec });
     onAbort(options.signal, () => this.destroy(new CancelledError("the upload was aborted", { code: status.CANCELLED })));
   }
 
@@ -191,6 +238,10 @@ export class UploadStream extends Writable {
     this.inFlight++;
     this.call.write({ data }, () => {
       this.inFlight--;
+      this.bytesSent += data.length;
+      if (!this.destroyed) {
+        report(this, this.onProgress, { direction: "upload", path: this.remote, bytes: this.bytesSent, total: this.total });
+      }
       const waiting = this.waiting;
       if (waiting && this.inFlight < this.maxInFlight) {
         this.waiting = undefined;
@@ -254,6 +305,7 @@ export class UploadStream extends Writable {
     }
     if (this.pendingBytes) this.send(this.take(this.pendingBytes));
     this.finalCallback = callback;
+    if (this.finishResumable) this.call.write({ finish_upload: true });
     this.call.end();
   }
 
@@ -305,9 +357,13 @@ export class DownloadStream extends Readable {
   private ended = false;
   private readonly ready: Promise<void>;
   private settle!: (err?: Error) => void;
+  private readonly onProgress: ProgressOptions["onProgress"];
+  private readonly rangeLength: number;
 
   constructor(private readonly client: TransferClient, remote: string, options: ReadOptions = {}) {
     super({ highWaterMark: options.highWaterMark ?? CHUNK_SIZE });
+    this.onProgress = options.onProgress;
+    this.rangeLength = options.length || 0;
     const request = fill(lookupType("files.v1.DownloadRequest"), {
       path: remote, offset: options.offset || 0, length: options.length || 0, chunk_size: options.chunkSize || 0,
     }, "DownloadRequest");
@@ -327,6 +383,14 @@ export class DownloadStream extends Readable {
     this.call.on("error", (err: ServiceError) => this.onError(err));
     this.call.on("end", () => this.onEnd());
     onAbort(options.signal, () => this.cancel());
+  }
+
+  /** Bytes this download will deliver, when known (the range's length, else the file's size from the offset). */
+  private total(): number | undefined {
+    const size = this.metadata?.size;
+    if (typeof size !== "number" || !hasField(this.metadata!, "size")) return this.rangeLength || undefined;
+    const rest = Math.max(0, size - this.start);
+    return this.rangeLength ? Math.min(this.rangeLength, rest) : rest;
   }
 
   /** Resolves once the metadata arrived (rejects with the typed error of a failed start). */
@@ -358,7 +422,9 @@ export class DownloadStream extends Readable {
       return;
     }
     this.bytesReceived += data.length;
-    if (!this.push(data)) this.call.pause();
+    const more = this.push(data);
+    report(this, this.onProgress, { direction: "download", path: this.remote, bytes: this.bytesReceived, total: this.total() });
+    if (!more) this.call.pause();
   }
 
   private onError(err: ServiceError): void {
@@ -372,7 +438,7 @@ export class DownloadStream extends Readable {
       this.fail(new DataLossError(`the download of ${this.remote} ended without its metadata`, { code: status.DATA_LOSS }));
       return;
     }
-    const size = this.metadata?.size;
+    const size = this.metadata && hasField(this.metadata, "size") ? this.metadata.size : undefined;
     if (this.whole && typeof size === "number" && this.bytesReceived !== size) {
       this.fail(new DataLossError(`the download of ${this.remote} ended after ${this.bytesReceived} of ${size} bytes`,
         { code: status.DATA_LOSS }));
@@ -440,12 +506,26 @@ export async function uploadFile(client: TransferClient, local: string | NodeJS.
     source = local;
   }
   const writer = new UploadStream(client, uploadSpec(remote, o), o, false);
+  await pump(source, writer);
+  return writer.file as FileModel;
+}
+
+/**
+ * Pipes a source into an upload. A failing source rejects with its own error
+ * (the upload is cancelled: nothing is committed); a failing upload with the
+ * typed error.
+ */
+async function pump(source: NodeJS.ReadableStream, writer: UploadStream): Promise<void> {
+  let sourceError: unknown;
+  const onError = (e: unknown) => { sourceError = sourceError ?? e; };
+  source.once("error", onError);
   try {
     await pipeline(source, writer);
   } catch (e) {
-    throw writer.failure || e;
+    throw sourceError ?? writer.failure ?? e;
+  } finally {
+    source.removeListener("error", onError);
   }
-  return writer.file as FileModel;
 }
 
 /** Client.downloadFile. */
@@ -469,4 +549,144 @@ export async function downloadFile(client: TransferClient, remote: string, local
     throw e;
   }
   return reader.metadata as FileModel;
+}
+
+// --- resumable uploads ---------------------------------------------------------------
+
+/** Where a resumable upload stands (TransferService.QueryUploadStatus). */
+export interface ResumableStatus {
+  uploadId: string;
+  /** Bytes durably stored upstream (whole parts): the offset to resume from. */
+  persistedSize: number;
+  /** Whether the upload was committed. */
+  complete: boolean;
+  /** The committed File, once complete. */
+  file?: FileModel;
+}
+
+/** What ResumableUpload.send takes besides the data. */
+export interface ResumableSendOptions extends CallOptions, ProgressOptions {
+  /**
+   * Where in the file the data starts. Default: the persisted size (queried
+   * first). A path or Buffer source is the whole file and is read from this
+   * offset; a Readable holds the bytes from this offset on.
+   */
+  offset?: number;
+  /** Commit after this data (default true); false leaves the upload open for another send. */
+  finish?: boolean;
+  /** Bytes per message (default 1 MiB). */
+  chunkSize?: number;
+  /** The file's whole size, for progress totals of a Readable source. */
+  totalSize?: number;
+}
+
+/** Source of a resumable send: a local path, bytes, or a Readable. */
+export type ResumableSource = string | Buffer | Uint8Array | NodeJS.ReadableStream;
+
+/**
+ * A resumable upload (TransferService.StartResumableUpload): the id survives
+ * this process (persist it), each send() streams data from an offset, the
+ * gateway keeps whole parts (persistedSize) when a stream breaks, and the
+ * send with finish commits. Nothing appears at the destination before that.
+ *
+ *   const up = await client.startResumableUpload("big/data.bin", { mkdirParents: true });
+ *   save(up.uploadId);
+ *   await up.send("data.bin");                              // from the persisted offset, commits
+ *   // later, another process: await client.resumableUpload(saved).send("data.bin");
+ */
+export class ResumableUpload {
+  constructor(private readonly client: TransferClient, readonly uploadId: string, readonly remote?: string) {
+    if (typeof uploadId !== "string" || !uploadId) throw new InvalidParameterError("uploadId must be a non-empty string");
+  }
+
+  /** How many bytes are durably stored, and the File once committed. */
+  async status(options?: CallOptions): Promise<ResumableStatus> {
+    const res = await this.client.unary(rpc("QueryUploadStatus"), { upload_id: this.uploadId }, options);
+    const plain = toPlain(rpc("QueryUploadStatus").responseType, res);
+    const out: ResumableStatus = {
+      uploadId: this.uploadId, persistedSize: Number(plain.persisted_size || 0), complete: Boolean(plain.complete),
+    };
+    const file = fileModel(this.client, res.file);
+    if (file) out.file = file;
+    return out;
+  }
+
+  /**
+   * Streams data from an offset (default: the persisted size) and, unless
+   * finish is false, commits. Resolves to the status after it: with the File
+   * when committed, else with the new persisted size. A failed or aborted
+   * send keeps the upload resumable from its persisted size.
+   */
+  async send(source: ResumableSource, options: ResumableSendOptions = {}): Promise<ResumableStatus> {
+    const { offset: given, finish = true, totalSize, ...rest } = options;
+    const offset = given ?? (await this.status(callOptionsOf(rest))).persistedSize;
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new InvalidParameterError(`offset must be a non-negative integer, not ${String(offset)}`);
+    }
+    let input: NodeJS.ReadableStream;
+    let total = totalSize;
+    if (typeof source === "string") {
+      const handle = await fs.promises.open(source, "r");
+      try {
+        total = total ?? (await handle.stat()).size;
+      } catch (e) {
+        await handle.close();
+        throw e;
+      }
+      if (offset > total) {
+        await handle.close();
+        throw new InvalidParameterError(`offset ${offset} is past the end of ${source} (${total} bytes)`);
+      }
+      input = handle.createReadStream({ start: offset, highWaterMark: rest.chunkSize ?? CHUNK_SIZE });
+    } else if (source instanceof Uint8Array) {
+      total = total ?? source.length;
+      if (offset > source.length) {
+        throw new InvalidParameterError(`offset ${offset} is past the end of the data (${source.length} bytes)`);
+      }
+      const bytes = Buffer.from(source.buffer, source.byteOffset + offset, source.byteLength - offset);
+      const size = rest.chunkSize ?? CHUNK_SIZE;
+      input = Readable.from((function* () {
+        for (let p = 0; p < bytes.length; p += size) yield bytes.subarray(p, p + size);
+      })());
+    } else if (source && typeof (source as NodeJS.ReadableStream).pipe === "function") {
+      input = source;
+    } else {
+      throw new InvalidParameterError("source must be a path, a Buffer / Uint8Array or a Readable");
+    }
+    const writer = new UploadStream(this.client, null, rest, false,
+      { uploadId: this.uploadId, offset, finish, remote: this.remote, total });
+    await pump(input, writer);
+    const result = writer.result || {};
+    const out: ResumableStatus = {
+      uploadId: this.uploadId, persistedSize: Number(result.persisted_size || 0), complete: Boolean(writer.file),
+    };
+    if (writer.file) {
+      out.file = writer.file;
+      out.persistedSize = Number(writer.file.size || writer.bytesSent);
+    }
+    return out;
+  }
+
+  /**
+   * A Writable continuing the upload at `offset` (the persisted size: query
+   * status() first); end() commits unless finish is false, destroy() leaves
+   * the upload resumable.
+   */
+  writer(offset: number, options: WriteOptions & { finish?: boolean } = {}): UploadStream {
+    const { finish = true, ...rest } = options;
+    return new UploadStream(this.client, null, rest, false, { uploadId: this.uploadId, offset, finish, remote: this.remote });
+  }
+
+  /** Abandons the upload: nothing appears at the destination; the id is unknown afterwards. */
+  async cancel(options?: CallOptions): Promise<void> {
+    await this.client.unary(rpc("CancelResumableUpload"), { upload_id: this.uploadId }, options);
+  }
+}
+
+/** Client.startResumableUpload. */
+export async function startResumableUpload(client: TransferClient, remote: string,
+  options: UploadSpecOptions & CallOptions = {}): Promise<ResumableUpload> {
+  const spec = uploadSpec(remote, options);
+  const res = await client.unary(rpc("StartResumableUpload"), { spec }, callOptionsOf(options));
+  return new ResumableUpload(client, String(res.upload_id), remote);
 }

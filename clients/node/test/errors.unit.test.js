@@ -16,7 +16,7 @@ const { errors } = fg;
 function catalogue(enumName, prefix) {
   // Straight from the descriptor bundle (the values' (files.v1.error) options).
   const bundle = JSON.parse(fs.readFileSync(path.join(fake.dist, "gen", "descriptors.json"), "utf8"));
-  const en = bundle.nested.files.nested.v1.nested[enumName];
+  const en = JSON.parse(bundle.decls[`files.v1.${enumName}`]);
   return Object.keys(en.values).filter((k) => k !== `${prefix}UNSPECIFIED`).map((k) => {
     const o = en.valuesOptions[k];
     return { value: k, type: o["(files.v1.error).type"], className: o["(files.v1.error).class_name"],

@@ -21,8 +21,7 @@ function codec(type) {
 
 /** A grpc-js service definition for a files.v1 service, from the descriptors. */
 function serviceDefinition(fullName) {
-  const root = descriptors.descriptorRoot();
-  const service = root.lookupService(fullName);
+  const service = descriptors.lookupService(fullName);
   const def = {};
   for (const m of service.methodsArray) {
     m.resolve();

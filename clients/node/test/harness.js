@@ -36,9 +36,20 @@ function skipReason() {
   return why;
 }
 
-/** The package under test: dist/ beside this folder (FILESGW_NODE_PACKAGE overrides). */
+/**
+ * The package under test: dist/ beside this folder, or FILESGW_NODE_PACKAGE
+ * (in the consumer project: "files-gateway", as installed from the tarball).
+ */
 function loadPackage() {
-  return require(process.env.FILESGW_NODE_PACKAGE || path.join(PKG, "dist"));
+  return require(process.env.FILESGW_NODE_PACKAGE ? require.resolve(process.env.FILESGW_NODE_PACKAGE, { paths: [PKG] })
+    : path.join(PKG, "dist"));
+}
+
+/** The installed package's folder when FILESGW_NODE_PACKAGE names one, else undefined. */
+function installedPackageDir() {
+  const name = process.env.FILESGW_NODE_PACKAGE;
+  if (!name) return undefined;
+  return path.dirname(require.resolve(`${name}/package.json`, { paths: [PKG] }));
 }
 
 /** One child process with a JSON ready line. */
@@ -150,6 +161,6 @@ async function emulatorControl(baseUrl, apiKey, what, body, method) {
 }
 
 module.exports = {
-  buildDir, skipReason, loadPackage, Server, startEmulator, startGateway, unusedLoopbackTarget,
+  buildDir, skipReason, loadPackage, installedPackageDir, Server, startEmulator, startGateway, unusedLoopbackTarget,
   emulatorControl, PKG,
 };

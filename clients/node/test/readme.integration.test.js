@@ -19,8 +19,11 @@ const servers = [];
 let target;
 let app;
 
+// In the consumer project the README is the one the installed package ships.
+const installed = harness.installedPackageDir();
+
 function example() {
-  const readme = fs.readFileSync(path.join(harness.PKG, "README.md"), "utf8");
+  const readme = fs.readFileSync(path.join(installed || harness.PKG, "README.md"), "utf8");
   const section = readme.split(/^## Example$/m)[1];
   const block = section && /```ts\n([\s\S]*?)```/.exec(section);
   assert.ok(block, "README.md has a ```ts block under ## Example");
@@ -35,10 +38,15 @@ before(async () => {
   const gw = await harness.startGateway(harness.buildDir(), emu.baseUrl, key);
   servers.push(gw);
   target = gw.target;
-  // An application folder depending on the package, as npm would lay it out.
-  app = fs.mkdtempSync(path.join(os.tmpdir(), "node-readme-"));
-  fs.mkdirSync(path.join(app, "node_modules"));
-  fs.symlinkSync(harness.PKG, path.join(app, "node_modules", "files-gateway"), "dir");
+  if (installed) {
+    // A folder of the consumer project: "files-gateway" resolves to its node_modules.
+    app = fs.mkdtempSync(path.join(harness.PKG, "readme-"));
+  } else {
+    // An application folder depending on the package, as npm would lay it out.
+    app = fs.mkdtempSync(path.join(os.tmpdir(), "node-readme-"));
+    fs.mkdirSync(path.join(app, "node_modules"));
+    fs.symlinkSync(harness.PKG, path.join(app, "node_modules", "files-gateway"), "dir");
+  }
   fs.writeFileSync(path.join(app, "example.ts"), example());
   fs.writeFileSync(path.join(app, "tsconfig.json"), JSON.stringify({
     compilerOptions: {
@@ -68,4 +76,7 @@ test("the README example type-checks and runs", { skip }, async () => {
   assert.match(stdout, /hello from Node/);
   assert.match(stdout, /\[ 'copy\.txt', 'hello\.txt' \]/);
   assert.match(stdout, /Demo User demo@example\.com/);
+  assert.match(stdout, /progress 16\/16/);
+  assert.match(stdout, /via the SDK's names: hello from Node/);
+  assert.match(stdout, /resumable: true 18/);
 });

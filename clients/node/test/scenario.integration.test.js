@@ -23,10 +23,36 @@ const FORMAT = "files-gateway-client-scenario/1";
 const VAR = /\$\{(\w+)\}/g;
 const WHOLE_VAR = /^\$\{(\w+)\}$/;
 
+const EXPECT_KEYS = new Set(["fields", "none", "count", "pages", "first_page_count", "sorted_by", "unique",
+  "names", "same_as", "text", "max_bytes_received", "error", "persisted_size", "progress_final",
+  "progress_calls_min"]);
+const ERROR_KEYS = new Set(["class", "is_a", "type", "type_prefix", "grpc_code", "http_status", "title",
+  "message_contains", "retry_delay_min"]);
+
 function loadScenario() {
   const scenario = JSON.parse(fs.readFileSync(SCENARIO, "utf8"));
   if (scenario.format !== FORMAT) throw new Error(`${SCENARIO}: unknown format ${JSON.stringify(scenario.format)}`);
   return scenario;
+}
+
+/** A typo in the shared file (an op, expectation or gateway this runner does not know) fails loudly. */
+function validate(scenario) {
+  const problems = [];
+  const names = new Set();
+  for (const c of scenario.cases) {
+    if (names.has(c.name)) problems.push(`case ${c.name} appears twice`);
+    names.add(c.name);
+    c.steps.forEach((step, n) => {
+      const where = `${c.name} step ${n}`;
+      if (typeof Case.prototype["op_" + step.op] !== "function") problems.push(`${where}: unknown op ${step.op}`);
+      if (!((step.gateway || "default") in scenario.gateways)) problems.push(`${where}: unknown gateway ${step.gateway}`);
+      for (const k of Object.keys(step.expect || {})) if (!EXPECT_KEYS.has(k)) problems.push(`${where}: unknown expectation ${k}`);
+      for (const k of Object.keys((step.expect || {}).error || {})) {
+        if (!ERROR_KEYS.has(k)) problems.push(`${where}: unknown error expectation ${k}`);
+      }
+    });
+  }
+  if (problems.length) throw new Error(`${SCENARIO}:\n  ${problems.join("\n  ")}`);
 }
 
 /** The servers and clients all cases share (started once). */
@@ -220,6 +246,20 @@ class Case {
       const values = result.items.map((i) => i[expect.unique]);
       assert.equal(new Set(values).size, values.length, `${where}: repeated items`);
     }
+    if ("persisted_size" in expect) assert.equal(result.persisted_size, expect.persisted_size, `${where}: persisted size`);
+    if ("progress_final" in expect || "progress_calls_min" in expect) {
+      const reports = result.reports || [];
+      assert.ok(reports.length >= (expect.progress_calls_min ?? 1), `${where}: ${reports.length} progress reports`);
+      for (let i = 1; i < reports.length; i++) {
+        assert.ok(reports[i][0] >= reports[i - 1][0], `${where}: progress went back from ${reports[i - 1][0]} to ${reports[i][0]}`);
+      }
+      if ("progress_final" in expect) {
+        assert.equal(reports[reports.length - 1][0], expect.progress_final, `${where}: last progress report`);
+        for (const [, total] of reports) {
+          assert.ok(total === undefined || total === expect.progress_final, `${where}: progress total ${total}`);
+        }
+      }
+    }
     if ("max_bytes_received" in expect) {
       assert.ok(result.bytes_received < expect.max_bytes_received,
         `${where}: ${result.bytes_received} bytes received, expected fewer than ${expect.max_bytes_received}`);
@@ -255,9 +295,29 @@ class Case {
     return this.client(step).resource(step.resource).action(step.action || fallback);
   }
 
+  /** The per-call options a step asks for: timeout, and options {workspace_id, language}. */
+  callOptions(step) {
+    const options = {};
+    if ("timeout" in step) options.timeoutMs = step.timeout * 1000;
+    const o = this.sub(step.options || {});
+    for (const key of Object.keys(o)) {
+      if (key === "workspace_id") options.workspaceId = o.workspace_id;
+      else if (key === "language") options.language = o.language;
+      else throw new Error(`unknown per-call option ${key} in the scenario`);
+    }
+    return Object.keys(options).length ? options : undefined;
+  }
+
+  /** Transfer options: the call options plus, with progress: true, a recorder of [bytes, total]. */
+  transferOptions(step, extra) {
+    const options = { ...(this.callOptions(step) || {}), ...(extra || {}) };
+    const reports = [];
+    if (step.progress) options.onProgress = (p) => reports.push([p.bytes, p.total]);
+    return { options, reports };
+  }
+
   async op_call(step) {
-    const options = "timeout" in step ? { timeoutMs: step.timeout * 1000 } : undefined;
-    return this.action(step)(...this.sub(step.args || []), this.sub(step.params) || undefined, options);
+    return this.action(step)(...this.sub(step.args || []), this.sub(step.params) || undefined, this.callOptions(step));
   }
 
   async op_create_many(step) {
@@ -279,8 +339,9 @@ class Case {
     const args = this.sub(step.args || []);
     const params = this.sub(step.params) || undefined;
     const items = [];
-    for await (const item of action(...args, params)) items.push({ ...item });
-    const page = await action(...args, params);
+    const options = this.callOptions(step);
+    for await (const item of action(...args, params, options)) items.push({ ...item });
+    const page = await action(...args, params, options);
     const first = page.length;
     let pages = 1;
     let manual = page.length;
@@ -294,17 +355,55 @@ class Case {
   }
 
   async op_upload_file(step) {
-    const local = this.localFile(this.content(step.content));
-    return this.client(step).uploadFile(local, this.sub(step.remote), { mkdirParents: Boolean(step.mkdir_parents) });
+    const data = this.content(step.content);
+    const { options, reports } = this.transferOptions(step, { mkdirParents: Boolean(step.mkdir_parents) });
+    const model = await this.client(step).uploadFile(this.localFile(data), this.sub(step.remote), options);
+    return { model, reports };
   }
 
   async op_download_file(step) {
     const local = path.join(this.tmp, "download-" + crypto.randomBytes(6).toString("hex"));
-    const model = await this.client(step).downloadFile(this.sub(step.remote), local);
+    const { options, reports } = this.transferOptions(step);
+    const model = await this.client(step).downloadFile(this.sub(step.remote), local, options);
     const bytes = fs.readFileSync(local);
     fs.unlinkSync(local);
-    return { model, bytes };
+    return { model, bytes, reports };
   }
+
+  async op_resumable_upload(step) {
+    // start; a first stream of first_bytes without finishing; query; a handle
+    // made from the upload_id alone resumes from the persisted offset and commits.
+    const client = this.client(step);
+    const data = this.content(step.content);
+    const local = this.localFile(data);
+    const up = await client.startResumableUpload(this.sub(step.remote),
+      { mkdirParents: Boolean(step.mkdir_parents), expectedSize: data.length });
+    const first = await up.send(data.subarray(0, step.first_bytes), { offset: 0, finish: false });
+    assert.equal(first.complete, false);
+    assert.equal(first.file, undefined);
+    const status = await up.status();
+    assert.equal(status.persistedSize, first.persistedSize);
+    assert.equal(status.complete, false);
+    const again = client.resumableUpload(up.uploadId);   // e.g. after a restart
+    const reports = [];
+    const done = await again.send(local, { onProgress: (p) => reports.push([p.bytes, p.total]) });
+    assert.equal(done.complete, true);
+    assert.ok(reports[0][0] - status.persistedSize <= 1 << 20, `first report ${reports[0][0]}`);
+    assert.deepEqual(reports[reports.length - 1], [data.length, data.length]);
+    assert.equal((await again.status()).complete, true);
+    return { model: done.file, persisted_size: status.persistedSize };
+  }
+
+  async op_resumable_cancel(step) {
+    // start; send the content without finishing; cancel; query (expected to fail).
+    const client = this.client(step);
+    const data = this.content(step.content);
+    const up = await client.startResumableUpload(this.sub(step.remote), { mkdirParents: true });
+    await up.send(data, { offset: 0, finish: false });
+    await up.cancel();
+    return up.status();
+  }
+
 
   async op_open_write(step) {
     const client = this.client(step);
@@ -431,6 +530,7 @@ function compareBytes(a, b) {
 // --- the tests ----------------------------------------------------------------------
 
 const scenario = loadScenario();
+validate(scenario);
 const only = (process.env.FILESGW_SCENARIO_CASES || "").split(",").filter(Boolean);
 const skip = harness.skipReason();
 const concurrency = Number(process.env.FILESGW_SCENARIO_CONCURRENCY || 4);

@@ -23,6 +23,7 @@ const lookup = fake.descriptors.lookupType;
 const uploads = [];   // {spec, chunks: [Buffer], ended, cancelled}
 const files = new Map([["files/a.bin", crypto.randomBytes(700000)]]);
 const cancelledDownloads = [];
+const resumable = [];   // StartResumableUpload / CancelResumableUpload calls
 let server;
 let client;
 let tmp;
@@ -41,6 +42,11 @@ before(async () => {
         call.on("data", (m) => {
           const msg = plain("files.v1.UploadRequest", m);
           if (msg.spec) u.spec = msg.spec;
+          if (msg.upload_id) {
+            u.uploadId = msg.upload_id;
+            u.offset = msg.write_offset;
+          }
+          if (msg.finish_upload) u.finish = true;
           if (msg.data && msg.data.length) u.chunks.push(msg.data);
         });
         call.on("cancelled", () => { u.cancelled = true; });
@@ -49,6 +55,15 @@ before(async () => {
           if (call.cancelled || u.cancelled) return;
           u.ended = true;
           const data = Buffer.concat(u.chunks);
+          if (u.uploadId) {
+            // A resumable stream: commits with finish_upload, else keeps what it got.
+            if (!u.finish) {
+              callback(null, { persisted_size: u.offset + data.length });
+              return;
+            }
+            callback(null, { file: { path: `resumable/${u.uploadId}`, size: u.offset + data.length, type: "file" } });
+            return;
+          }
           if (u.spec.path.startsWith("refuse/")) {
             callback(fake.richStatus({ code: grpc.status.NOT_FOUND, message: "Parent folder not found",
               type: "not-found/folder-not-found", httpStatus: 404 }));
@@ -57,6 +72,24 @@ before(async () => {
           files.set(u.spec.path, data);
           callback(null, { file: { path: u.spec.path, size: data.length, type: "file" }, crc32c: 7 });
         }, 20));
+      },
+      StartResumableUpload(call, callback) {
+        const req = plain("files.v1.StartResumableUploadRequest", call.request);
+        resumable.push({ start: req.spec.path, metadata: call.metadata.getMap() });
+        callback(null, { upload_id: "up-1" });
+      },
+      QueryUploadStatus(call, callback) {
+        const req = plain("files.v1.QueryUploadStatusRequest", call.request);
+        if (req.upload_id !== "up-1") {
+          callback(fake.richStatus({ code: grpc.status.NOT_FOUND, message: "unknown upload_id", reason: "UPLOAD_NOT_FOUND",
+            domain: "files-gateway" }));
+          return;
+        }
+        callback(null, { persisted_size: 5, complete: false });
+      },
+      CancelResumableUpload(call, callback) {
+        resumable.push({ cancel: plain("files.v1.CancelResumableUploadRequest", call.request).upload_id });
+        callback(null, {});
       },
       Download(call) {
         const req = plain("files.v1.DownloadRequest", call.request);
@@ -207,4 +240,68 @@ test("cancel() stops the stream: reading on fails with CancelledError, the gatew
   assert.ok(r.bytesReceived < 4 << 20, `${r.bytesReceived} bytes received`);
   for (let i = 0; i < 50 && !cancelledDownloads.includes("files/big.bin"); i++) await new Promise((res) => setTimeout(res, 20));
   assert.ok(cancelledDownloads.includes("files/big.bin"));
+});
+
+test("progress: uploads and downloads report growing byte counts ending at the size, as callbacks and events", async () => {
+  const data = crypto.randomBytes(2.5 * 65536);
+  const local = path.join(tmp, "progress.bin");
+  fs.writeFileSync(local, data);
+  const up = [];
+  await client.uploadFile(local, "files/progress.bin", { chunkSize: 65536, onProgress: (p) => up.push([p.direction, p.bytes, p.total]) });
+  assert.deepEqual(up, [["upload", 65536, data.length], ["upload", 131072, data.length], ["upload", 163840, data.length]]);
+  const down = [];
+  const events = [];
+  const r = await client.open("files/progress.bin", "rb", { chunkSize: 65536, onProgress: (p) => down.push(p.bytes) });
+  r.on("progress", (p) => events.push(p.total));
+  for await (const chunk of r) void chunk;
+  assert.deepEqual(down, [65536, 131072, 163840]);
+  assert.deepEqual(events, [data.length, data.length, data.length]);
+  // A throwing callback does not break the transfer.
+  await client.downloadFile("files/progress.bin", path.join(tmp, "p.bin"), { onProgress: () => { throw new Error("x"); } });
+  assert.ok(fs.readFileSync(path.join(tmp, "p.bin")).equals(data));
+});
+
+test("the JS SDK's names: files.uploadFile(destination, source), uploadData, file.downloadToString", async () => {
+  const local = path.join(tmp, "sdk.txt");
+  fs.writeFileSync(local, "from the SDK's argument order");
+  const file = await client.files.uploadFile("files/sdk.txt", local, { mkdir_parents: true });
+  assert.equal(file.path, "files/sdk.txt");
+  assert.equal(uploads.at(-1).spec.mkdir_parents, true);
+  const data = await client.files.uploadData("files/data.txt", "héllo");
+  assert.equal(data.size, Buffer.byteLength("héllo"));
+  assert.equal(uploads.at(-1).spec.expected_size, Buffer.byteLength("héllo"));
+  assert.equal(await data.downloadToString(), "héllo");
+  await assert.rejects(client.files.uploadFile("files/x", local, { no_such: 1 }), errors.InvalidParameterError);
+});
+
+test("resumable: start, status, send from the persisted offset with finish_upload, cancel", async () => {
+  const up = await client.startResumableUpload("big/r.bin", { mkdirParents: true, workspaceId: 3 });
+  assert.equal(up.uploadId, "up-1");
+  assert.equal(resumable.at(-1).start, "big/r.bin");
+  assert.equal(resumable.at(-1).metadata["x-files-workspace-id"], "3");
+  assert.deepEqual(await up.status(), { uploadId: "up-1", persistedSize: 5, complete: false });
+  // A path source is the whole file, read from the persisted offset (5).
+  const local = path.join(tmp, "r.bin");
+  const data = crypto.randomBytes(200000);
+  fs.writeFileSync(local, data);
+  const reports = [];
+  const done = await up.send(local, { chunkSize: 65536, onProgress: (p) => reports.push(p.bytes) });
+  const u = uploads.at(-1);
+  assert.equal(u.uploadId, "up-1");
+  assert.equal(u.offset, 5);
+  assert.ok(u.finish, "finish_upload sent");
+  assert.ok(Buffer.concat(u.chunks).equals(data.subarray(5)));
+  assert.equal(reports[0], 5 + 65536);
+  assert.equal(reports.at(-1), data.length);
+  assert.equal(done.complete, true);
+  assert.equal(done.file.size, data.length);
+  // finish: false leaves it open; the answer carries the persisted size.
+  const open = await client.resumableUpload("up-1").send(Buffer.from("abcdef"), { offset: 2, finish: false });
+  assert.deepEqual({ complete: open.complete, persistedSize: open.persistedSize }, { complete: false, persistedSize: 6 });
+  assert.ok(!uploads.at(-1).finish);
+  assert.equal(Buffer.concat(uploads.at(-1).chunks).toString(), "cdef");
+  await client.cancelResumableUpload("up-1");
+  assert.equal(resumable.at(-1).cancel, "up-1");
+  await assert.rejects(client.queryUploadStatus("gone"), errors.NotFoundError);
+  await assert.rejects(up.send(Buffer.from("ab"), { offset: 3 }), errors.InvalidParameterError);
 });

@@ -16,13 +16,15 @@ of the Files.com Python SDK.
 Everything per resource (actions, request fields, error classes) is read from
 the generated protobuf descriptors; see README.md.
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from files_gateway import errors, path_util  # noqa: E402
 from files_gateway.client import DEFAULT_TARGET, Client, connect  # noqa: E402
 from files_gateway.errors import APIError, Error  # noqa: E402
 from files_gateway.models import Model  # noqa: E402
-from files_gateway.resources import ListObj, Resource  # noqa: E402
+from files_gateway.resources import CallOptions, ListObj, Params, Resource  # noqa: E402
+from files_gateway.transfer import ResumableUpload, UploadStatus  # noqa: E402
 
 __all__ = ["connect", "Client", "DEFAULT_TARGET", "ListObj", "Resource", "Model", "Error",
-           "APIError", "errors", "path_util", "__version__"]
+           "APIError", "errors", "path_util", "ResumableUpload", "UploadStatus", "CallOptions",
+           "Params", "__version__"]

@@ -57,7 +57,7 @@ def _key_index(descriptor):
     return cache
 
 
-_KEYS = {}
+_KEYS: dict = {}
 
 
 def field_for_key(descriptor, key):
@@ -244,8 +244,9 @@ def _single(fd, value, wrap):
     return value
 
 
-def field_value(message, fd, wrap=None):
-    """One field as Python: None when an optional field is unset; lists, dicts;
+def field_value(message, fd, wrap=None, defaults=False):
+    """One field as Python: None when an optional field is unset (its default
+    with defaults=True, as the generated message reads it); lists, dicts;
     sub-messages through wrap (default: as dicts)."""
     value = getattr(message, fd.name)
     if _is_map(fd):
@@ -253,7 +254,7 @@ def field_value(message, fd, wrap=None):
         return {k: _single(value_fd, v, wrap) for k, v in value.items()}
     if _is_repeated(fd):
         return [_single(fd, v, wrap) for v in value]
-    if fd.has_presence and not message.HasField(fd.name):
+    if not defaults and fd.has_presence and not message.HasField(fd.name):
         return None
     return _single(fd, value, wrap)
 

@@ -12,6 +12,15 @@ metadata, the rest the data in order, each with its offset.
     with client.open("notes/today.txt") as f:        # streamed as you read
         print(f.read())
 
+    up = client.start_resumable_upload("big.iso", expected_size=size)
+    up.upload("big.iso", length=64 << 20, finish=False)  # a first part...
+    up.resume("big.iso")      # ...later: from the persisted offset to the end
+    up.cancel()               # or abandon it: nothing appears
+
+Progress: upload_file, download_file, open and ResumableUpload.upload take
+progress=callable(done_bytes, total_bytes_or_None), called after each chunk
+(for uploads from the thread that feeds gRPC).
+
 Memory stays bounded whatever the file size: a writer holds at most
 queue_size + 1 chunks, a reader one message and one buffer.
 """
@@ -22,6 +31,7 @@ import queue
 import stat
 import tempfile
 import threading
+from typing import Any, Iterator, Optional
 
 import grpc
 
@@ -30,7 +40,7 @@ from files_gateway.errors import (DataLossError, Error, GatewayError, InvalidPar
                                   from_rpc_error)
 
 __all__ = ["CHUNK_SIZE", "upload_file", "download_file", "open_remote", "UploadWriter",
-           "DownloadReader", "upload_spec"]
+           "DownloadReader", "upload_spec", "ResumableUpload", "UploadStatus"]
 
 CHUNK_SIZE = 1 << 20
 _EOF = object()
@@ -83,7 +93,7 @@ def _remaining_size(f):
 
 
 def upload_file(client, local, remote, mkdir_parents=False, *, chunk_size=CHUNK_SIZE,
-                options=None, **spec_options):
+                options=None, progress=None, **spec_options):
     """Uploads a local file (a path or a binary file object) to remote; returns
     the File model. spec_options: provided_mtime, expected_md5, expected_crc32c,
     overwrite (see upload_spec)."""
@@ -97,11 +107,17 @@ def upload_file(client, local, remote, mkdir_parents=False, *, chunk_size=CHUNK_
         pb = _api.transfer_pb2
         read_errors = []
 
+        total = spec.expected_size if spec.HasField("expected_size") else None
+
         def requests():
             yield pb.UploadRequest(spec=spec)
+            sent = 0
             try:
                 for data in _chunks_of(f, chunk_size):
                     yield pb.UploadRequest(data=data)
+                    sent += len(data)
+                    if progress is not None:
+                        progress(sent, total)
             except Exception as e:  # gRPC cancels the call; the caller gets e itself
                 read_errors.append(e)
                 raise
@@ -123,12 +139,13 @@ def upload_file(client, local, remote, mkdir_parents=False, *, chunk_size=CHUNK_
             f.close()
 
 
-def download_file(client, remote, local, *, offset=0, length=0, chunk_size=0, options=None):
+def download_file(client, remote, local, *, offset=0, length=0, chunk_size=0, options=None,
+                  progress=None):
     """Downloads remote into local (a path, or a binary file object); returns
     the File model. A path is written through a temporary file beside it and
     renamed at the end, so a failed download leaves no partial file."""
     reader = DownloadReader(client, remote, offset=offset, length=length, chunk_size=chunk_size,
-                            options=options)
+                            options=options, progress=progress)
     with reader:
         if hasattr(local, "write"):
             for data in reader.chunks():
@@ -157,10 +174,12 @@ class _Feed:
     not reference the writer itself, or a writer dropped without close() would
     stay alive (and its upload open) as long as the call."""
 
-    def __init__(self, queue_size):
+    def __init__(self, queue_size, progress=None):
         self.queue = queue.Queue(maxsize=max(1, int(queue_size)))
         self.ended = threading.Event()
         self.aborted = False
+        self.progress = progress
+        self.sent = 0
 
     def on_done(self, _future):
         self.ended.set()
@@ -180,6 +199,9 @@ class _Feed:
             if item is _EOF:
                 return
             yield pb.UploadRequest(data=item)
+            self.sent += len(item)
+            if self.progress is not None:
+                self.progress(self.sent, None)
 
 
 class UploadWriter(io.BufferedIOBase):
@@ -192,12 +214,13 @@ class UploadWriter(io.BufferedIOBase):
     collection without close() cancel the upload and nothing is committed.
     """
 
-    def __init__(self, client, spec, *, chunk_size=CHUNK_SIZE, queue_size=4, options=None):
+    def __init__(self, client, spec, *, chunk_size=CHUNK_SIZE, queue_size=4, options=None,
+                 progress=None):
         super().__init__()
         self._chunk = int(chunk_size)
         if self._chunk <= 0:
             raise InvalidParameterError("chunk_size must be positive")
-        self._feed = _Feed(queue_size)
+        self._feed = _Feed(queue_size, progress)
         self._buf = bytearray()
         self._written = 0
         self.remote = spec.path
@@ -233,7 +256,7 @@ class UploadWriter(io.BufferedIOBase):
     def writable(self):
         return True
 
-    def write(self, b):
+    def write(self, b: Any) -> int:
         if self.closed:
             raise ValueError("write to a closed upload")
         if isinstance(b, str):
@@ -255,14 +278,14 @@ class UploadWriter(io.BufferedIOBase):
         self._written += n
         return n
 
-    def tell(self):
+    def tell(self) -> int:
         return self._written
 
-    def flush(self):
+    def flush(self) -> None:
         if self._feed.ended.is_set() and not self.closed and self.result is None:
             raise self._failure()
 
-    def close(self):
+    def close(self) -> None:
         """Sends what is left, commits, and waits for the File (self.file)."""
         if self.closed:
             return
@@ -279,7 +302,7 @@ class UploadWriter(io.BufferedIOBase):
         finally:
             super().close()
 
-    def abort(self):
+    def abort(self) -> None:
         """Cancels the upload; nothing is committed."""
         if self.closed:
             return
@@ -302,10 +325,10 @@ class _TextUploadWriter(io.TextIOWrapper):
     """Text mode over UploadWriter, with the same abort-on-exception rule."""
 
     @property
-    def file(self):
+    def file(self) -> Any:
         return self.buffer.file
 
-    def abort(self):
+    def abort(self) -> None:
         self.buffer.abort()
 
     def __exit__(self, exc_type, exc, tb):
@@ -331,8 +354,10 @@ class DownloadReader(io.RawIOBase):
     before the end, or cancel(), cancels the stream.
     """
 
-    def __init__(self, client, remote, *, offset=0, length=0, chunk_size=0, options=None):
+    def __init__(self, client, remote, *, offset=0, length=0, chunk_size=0, options=None,
+                 progress=None):
         super().__init__()
+        self._progress = progress
         request = _api.transfer_pb2.DownloadRequest(path=os.fspath(remote), offset=int(offset),
                                                     length=int(length),
                                                     chunk_size=int(chunk_size))
@@ -348,6 +373,9 @@ class DownloadReader(io.RawIOBase):
         if first is None:
             raise DataLossError("the download of %s ended without its metadata" % self.remote)
         self.metadata = models.wrap(first.metadata, client) if first.HasField("metadata") else None
+        self._total = request.length or None
+        if self._total is None and self.metadata is not None and first.metadata.HasField("size"):
+            self._total = max(0, first.metadata.size - request.offset)
         self._take(first)
 
     def _next(self):
@@ -366,6 +394,8 @@ class DownloadReader(io.RawIOBase):
                 self.remote, self._start + self._received, msg.offset))
         self._received += len(msg.data)
         self._pending = memoryview(msg.data)
+        if msg.data and self._progress is not None:
+            self._progress(self._received, self._total)
 
     def _fill(self):
         """True when there is pending data, False at the end of the stream."""
@@ -400,7 +430,7 @@ class DownloadReader(io.RawIOBase):
         self._pending = self._pending[n:]
         return n
 
-    def chunks(self):
+    def chunks(self) -> Iterator[bytes]:
         """The remaining data, one bytes object per stream message (no copies)."""
         while self._fill():
             data, self._pending = self._pending, memoryview(b"")
@@ -408,10 +438,10 @@ class DownloadReader(io.RawIOBase):
             yield data.obj if whole else data.tobytes()
 
     @property
-    def bytes_received(self):
+    def bytes_received(self) -> int:
         return self._received
 
-    def cancel(self):
+    def cancel(self) -> None:
         """Cancels the stream; later reads raise CancelledError."""
         self._call.cancel()
 
@@ -425,10 +455,10 @@ class _BufferedDownload(io.BufferedReader):
     """What open(path, "rb") returns: buffered, with metadata and cancel()."""
 
     @property
-    def metadata(self):
+    def metadata(self) -> Any:
         return self.raw.metadata
 
-    def cancel(self):
+    def cancel(self) -> None:
         self.raw.cancel()
 
 
@@ -436,21 +466,21 @@ class _TextDownload(io.TextIOWrapper):
     """What open(path, "r") returns: text, with metadata and cancel()."""
 
     @property
-    def metadata(self):
+    def metadata(self) -> Any:
         return self.buffer.metadata
 
-    def cancel(self):
+    def cancel(self) -> None:
         self.buffer.cancel()
 
 
 def open_remote(client, remote, mode="r", *, encoding="utf-8", errors=None, newline=None,
                 mkdir_parents=False, chunk_size=CHUNK_SIZE, queue_size=4, options=None,
-                **spec_options):
+                progress=None, **spec_options):
     """A streaming file object for remote: "r"/"rb" read it, "w"/"wb" (re)write it."""
     if mode in ("rb", "r"):
         if spec_options or mkdir_parents:
             raise InvalidParameterError("upload options given to open(%r, %r)" % (remote, mode))
-        raw = DownloadReader(client, remote, options=options)
+        raw = DownloadReader(client, remote, options=options, progress=progress)
         buffered = _BufferedDownload(raw, buffer_size=max(io.DEFAULT_BUFFER_SIZE,
                                                           min(int(chunk_size), CHUNK_SIZE)))
         if mode == "rb":
@@ -459,9 +489,218 @@ def open_remote(client, remote, mode="r", *, encoding="utf-8", errors=None, newl
     if mode in ("wb", "w"):
         spec = upload_spec(remote, mkdir_parents, **spec_options)
         writer = UploadWriter(client, spec, chunk_size=chunk_size, queue_size=queue_size,
-                              options=options)
+                              options=options, progress=progress)
         if mode == "wb":
             return writer
         return _TextUploadWriter(writer, encoding=encoding, errors=errors, newline=newline)
     raise ValueError("mode must be 'r', 'rb', 'w' or 'wb', not %r" % (mode,))
 
+
+
+# --- resumable uploads --------------------------------------------------------
+
+class UploadStatus:
+    """Where a resumable upload stands: persisted_size (bytes durably stored
+    upstream: whole parts), complete, and file (the File model once committed)."""
+
+    __slots__ = ("persisted_size", "complete", "file")
+
+    persisted_size: int
+    complete: bool
+    file: Any
+
+    def __init__(self, persisted_size: int, complete: bool, file: Any = None) -> None:
+        self.persisted_size = persisted_size
+        self.complete = complete
+        self.file = file
+
+    def __repr__(self):
+        return "<UploadStatus persisted_size=%d complete=%s>" % (self.persisted_size,
+                                                                 self.complete)
+
+
+class _Source:
+    """What ResumableUpload.upload reads: a path, a binary file object, bytes,
+    or an iterable of bytes (already positioned at the offset)."""
+
+    def __init__(self, source, offset):
+        self.owned = None
+        self.total = None
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            view = memoryview(source).cast("B")
+            self.total = len(view)
+            self._reader = io.BytesIO(view[offset:].tobytes()) if offset else io.BytesIO(view)
+        elif isinstance(source, (str, os.PathLike)):
+            self.owned = self._reader = open(source, "rb")
+            self.total = os.fstat(self._reader.fileno()).st_size
+            self._reader.seek(offset)
+        elif hasattr(source, "read"):
+            self._reader = source
+            if _seekable(source):
+                start = source.tell()
+                self.total = _remaining_size(source)
+                self.total = None if self.total is None else start + self.total
+                source.seek(offset)
+        elif isinstance(source, (str, int, float)) or not hasattr(source, "__iter__"):
+            raise InvalidParameterError(
+                "source must be a path, a binary file object, bytes or an iterable of bytes, "
+                "not %s" % type(source).__name__)
+        else:
+            self._reader = None
+            self._iter = iter(source)
+
+    @staticmethod
+    def positions_itself(source):
+        """True when _Source can move source to any offset (path, bytes, a
+        seekable file); an iterable or a pipe must already stand there."""
+        if isinstance(source, (bytes, bytearray, memoryview, str, os.PathLike)):
+            return True
+        return hasattr(source, "read") and _seekable(source)
+
+    def chunks(self, chunk_size, length):
+        left = length
+        if self._reader is not None:
+            while left is None or left > 0:
+                data = self._reader.read(chunk_size if left is None else min(chunk_size, left))
+                if not data:
+                    return
+                if left is not None:
+                    left -= len(data)
+                yield data
+            return
+        for data in self._iter:
+            if left is not None:
+                data = data[:left]
+                left -= len(data)
+            if data:
+                yield bytes(data)
+            if left is not None and left <= 0:
+                return
+
+    def close(self):
+        if self.owned is not None:
+            self.owned.close()
+
+
+def _seekable(f):
+    try:
+        return f.seekable()
+    except (AttributeError, ValueError):
+        return False
+
+
+class ResumableUpload:
+    """A resumable upload (TransferService.StartResumableUpload and friends).
+
+        up = client.start_resumable_upload("backups/db.tar", mkdir_parents=True)
+        up.upload("db.tar", length=50 << 20, finish=False)   # some of it
+        ...                                                  # a crash, a restart
+        up = client.resumable_upload(saved_upload_id)
+        status = up.resume("db.tar")      # from the persisted offset, then commit
+        status.file.size
+
+    Only whole parts (5 MiB and up on Files.com) are durable: after an
+    interrupted stream, query().persisted_size says where to go on from, and
+    resume() seeks the source there. The upload lives in the memory of the
+    gateway that started it (24 h by default).
+    """
+
+    def __init__(self, client: Any, upload_id: str) -> None:
+        self._client = client
+        self.upload_id = upload_id
+
+    @classmethod
+    def start(cls, client, remote, mkdir_parents=False, *, options=None, **spec_options):
+        pb = _api.transfer_pb2
+        spec = upload_spec(remote, mkdir_parents, **spec_options)
+        response = client._call(_stub(client).StartResumableUpload,
+                                pb.StartResumableUploadRequest(spec=spec), options)
+        return cls(client, response.upload_id)
+
+    def _status(self, response):
+        file = models.wrap(response.file, self._client) if response.HasField("file") else None
+        complete = bool(getattr(response, "complete", False)) or file is not None
+        return UploadStatus(response.persisted_size, complete, file)
+
+    def query(self, options: Any = None) -> UploadStatus:
+        """The persisted size (and the File once committed). NotFoundError once
+        the upload was cancelled or expired."""
+        pb = _api.transfer_pb2
+        response = self._client._call(_stub(self._client).QueryUploadStatus,
+                                      pb.QueryUploadStatusRequest(upload_id=self.upload_id),
+                                      options)
+        return self._status(response)
+
+    def cancel(self, options: Any = None) -> None:
+        """Abandons the upload; nothing appears at its destination."""
+        pb = _api.transfer_pb2
+        self._client._call(_stub(self._client).CancelResumableUpload,
+                           pb.CancelResumableUploadRequest(upload_id=self.upload_id), options)
+
+    def upload(self, source: Any, *, offset: Optional[int] = None, length: Optional[int] = None,
+               finish: bool = True, progress: Any = None, chunk_size: int = CHUNK_SIZE,
+               options: Any = None) -> UploadStatus:
+        """Sends source from offset (default: the persisted size, asked with
+        query()) on one Upload stream. source: a path, a binary file object
+        (seeked to offset when seekable, else read from where it stands),
+        bytes, or an iterable of bytes starting at offset. length caps the
+        bytes sent by this stream. finish=True commits after the last byte;
+        finish=False leaves the upload open (the answer's persisted_size says
+        how much is durable). progress(bytes_at, total_or_None) after each chunk."""
+        if offset is None:
+            status = self.query(options)
+            if status.complete:
+                return status
+            offset = status.persisted_size
+            if offset and not _Source.positions_itself(source):
+                # Sending a stream's first bytes at the persisted offset would
+                # store the wrong content.
+                raise InvalidParameterError(
+                    "the upload goes on at offset %d but this source cannot seek: position "
+                    "it there and pass offset=%d" % (offset, offset))
+        offset = int(offset)
+        if offset < 0 or (length is not None and int(length) < 0):
+            raise InvalidParameterError("offset and length must not be negative")
+        src = _Source(source, offset)
+        pb = _api.transfer_pb2
+        errors = []
+
+        def requests():
+            yield pb.UploadRequest(upload_id=self.upload_id, write_offset=offset)
+            at = offset
+            try:
+                for data in src.chunks(int(chunk_size), length):
+                    yield pb.UploadRequest(data=data)
+                    at += len(data)
+                    if progress is not None:
+                        progress(at, src.total)
+            except Exception as e:
+                errors.append(e)
+                raise
+            if finish:
+                yield pb.UploadRequest(finish_upload=True)
+
+        try:
+            future = self._client._call(_stub(self._client).Upload.future, requests(), options,
+                                        transfer=True, translate=False)
+            try:
+                response = future.result()
+            except (grpc.RpcError, grpc.FutureCancelledError) as e:
+                if errors:
+                    raise errors[0] from None
+                raise from_rpc_error(e) from None
+            except BaseException:
+                future.cancel()
+                raise
+        finally:
+            src.close()
+        return self._status(response)
+
+    def resume(self, source: Any, **kwargs: Any) -> UploadStatus:
+        """upload(source) from the persisted offset: the way on after an
+        interrupted stream (kwargs as upload's, offset excepted)."""
+        kwargs.pop("offset", None)
+        return self.upload(source, **kwargs)
+
+    def __repr__(self):
+        return "<ResumableUpload %s>" % self.upload_id

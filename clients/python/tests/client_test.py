@@ -170,8 +170,14 @@ class ModelsAndPaging(Base):
         f = self.client.files.find("a/b.txt")
         self.assertEqual(type(f).__name__, "File")
         self.assertEqual((f.path, f.size, f.subfolders_locked), ("a/b.txt", 3, False))
-        self.assertIsNone(f.md5)
+        # Unset fields read as the generated message reads them (typed: str);
+        # get() and has() tell them apart.
+        self.assertEqual(f.md5, "")
+        self.assertIsNone(f.get("md5"))
+        self.assertFalse(f.has("md5"))
+        self.assertTrue(f.has("path"))
         self.assertEqual(f.custom_metadata, {"k": "v"})
+        self.assertEqual(f.unmapped_fields, {})
         self.assertIs(f.to_proto().__class__, file_pb2.File)
         d = f.to_dict()
         self.assertIn("subfolders_locked?", d)  # the Files.com key
@@ -181,6 +187,35 @@ class ModelsAndPaging(Base):
             f.size = 4
         with self.assertRaises(AttributeError):
             f.no_such_field
+
+    def test_model_classes_by_name_in_files_gateway_types(self):
+        import files_gateway.types as types
+        user_pb2 = __import__(self.api._GEN + ".files.v1.user_pb2", fromlist=["User"])
+        self.channel.responses["/files.v1.UserService/FindUser"].append(
+            user_pb2.User(id=3, username="t"))
+        user = self.client.users.find(3)
+        self.assertIsInstance(user, types.User)
+        self.assertIs(type(user), types.User)
+        self.assertIsNot(types.AsyncUser, types.User)
+        self.assertEqual(types.File.DESCRIPTOR.full_name, "files.v1.File")
+        with self.assertRaises(AttributeError):
+            types.NoSuchModel
+
+    def test_only_the_used_resources_modules_are_imported(self):
+        # The action index finds client.users without importing every module.
+        code = ("import sys; sys.path.insert(0, %r); import files_gateway; "
+                "c = files_gateway.Client(None); c.users.find.build_request((1,)); "
+                "c.files.find.build_request(('a',)); "
+                "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules "
+                "if m.startswith('files_gateway._gen.files.v1.') and m.endswith('_pb2')))"
+                % ARGS.package)
+        import subprocess
+        out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                             check=True).stdout
+        loaded = eval(out)  # a printed list of module names
+        self.assertIn("user_pb2", loaded)
+        self.assertIn("file_pb2", loaded)
+        self.assertLess(len(loaded), 10, loaded)  # of 150
 
     def test_fields_named_like_python_attributes_stay_fields(self):
         mod = __import__(self.api._GEN + ".files.v1.agent_push_update_pb2", fromlist=["x"])
@@ -241,6 +276,33 @@ class CallOptions(Base):
         self.assertEqual(call["timeout"], 2)
         self.assertEqual(tuple(call["metadata"]), (("x-test", "1"), ("x-more", "2")))
         self.assertTrue(call["wait_for_ready"])
+
+    def test_workspace_and_language_go_out_as_metadata(self):
+        self.client.users.find(1, options={"workspace_id": 7, "language": "de"})
+        self.assertEqual(tuple(self.channel.calls[-1]["metadata"]),
+                         (("x-test", "1"), ("x-files-workspace-id", "7"),
+                          ("x-files-language", "de")))
+        self.client.users.find(1, options={"api_key": "k-1", "session_id": 42})
+        self.assertEqual(tuple(self.channel.calls[-1]["metadata"]),
+                         (("x-test", "1"), ("x-files-api-key", "k-1"),
+                          ("x-files-session-id", "42")))
+        calls = len(self.channel.calls)
+        for bad in ({"workspace_id": "seven"}, {"workspace_id": True}, {"language": ""},
+                    {"language": "de\nX-Evil: 1"}, {"api_key": ""}, {"session_id": "a\nb"}):
+            with self.assertRaises(self.fg.errors.InvalidParameterError, msg=bad):
+                self.client.users.find(1, options=bad)
+        self.assertEqual(len(self.channel.calls), calls)  # the refused ones sent nothing
+        with self.assertRaises(self.fg.errors.InvalidParameterError) as cm:
+            self.client.users.find(1, options={"api_key": "secret\n"})
+        self.assertNotIn("secret", str(cm.exception))
+
+    def test_a_request_message_is_accepted_as_params(self):
+        user_pb2 = __import__(self.api._GEN + ".files.v1.user_pb2", fromlist=["x"])
+        self.client.users.create(user_pb2.CreateUserRequest(username="typed"))
+        self.assertEqual(self.channel.calls[-1]["request"].username, "typed")
+        self.client.users.update(5, user_pb2.UpdateUserRequest(name="N"))
+        request = self.channel.calls[-1]["request"]
+        self.assertEqual((request.id, request.name), (5, "N"))
 
     def test_transfer_service_stub(self):
         self.assertTrue(callable(self.client.transfer_service.StartResumableUpload))

@@ -154,6 +154,17 @@ class Case:
             t.assertEqual(len(values), len(set(values)), where + ": repeated items")
         if "max_bytes_received" in expect:
             t.assertLess(result["bytes_received"], expect["max_bytes_received"], where)
+        if "persisted_size" in expect:
+            t.assertEqual(result["persisted_size"], expect["persisted_size"], where)
+        if "progress_final" in expect or "progress_calls_min" in expect:
+            reports = result["progress"]
+            t.assertGreaterEqual(len(reports), expect.get("progress_calls_min", 1), where)
+            done = [d for d, _ in reports]
+            t.assertEqual(done, sorted(done), where + ": progress went back")
+            if "progress_final" in expect:
+                t.assertEqual(done[-1], expect["progress_final"], where)
+                totals = {total for _, total in reports}
+                t.assertTrue(totals <= {None, expect["progress_final"]}, where + str(totals))
 
     def check_error(self, where, e, want):
         from files_gateway import errors
@@ -184,9 +195,11 @@ class Case:
     def op_call(self, step, expect):
         resource = self.client(step).resource(step["resource"])
         action = getattr(resource, step["action"])
-        options = {"timeout": step["timeout"]} if "timeout" in step else None
+        options = dict(self.sub(step.get("options", {})))
+        if "timeout" in step:
+            options["timeout"] = step["timeout"]
         return action(*self.sub(step.get("args", [])), params=self.sub(step.get("params")),
-                      options=options)
+                      options=options or None)
 
     def op_create_many(self, step, expect):
         resource = self.client(step).resource(step["resource"])
@@ -214,16 +227,58 @@ class Case:
 
     def op_upload_file(self, step, expect):
         path = self.local_file(self.content(step["content"]))
-        return self.client(step).upload_file(path, self.sub(step["remote"]),
-                                             mkdir_parents=step.get("mkdir_parents", False))
+        reports = []
+        kwargs = {"progress": lambda done, total: reports.append((done, total))} \
+            if step.get("progress") else {}
+        model = self.client(step).upload_file(path, self.sub(step["remote"]),
+                                              mkdir_parents=step.get("mkdir_parents", False),
+                                              **kwargs)
+        return _Result(model, progress=reports)
 
     def op_download_file(self, step, expect):
         path = os.path.join(self.tmp.name, "download-" + uuid.uuid4().hex)
-        model = self.client(step).download_file(self.sub(step["remote"]), path)
+        reports = []
+        kwargs = {"progress": lambda done, total: reports.append((done, total))} \
+            if step.get("progress") else {}
+        model = self.client(step).download_file(self.sub(step["remote"]), path, **kwargs)
         with open(path, "rb") as f:
             data = f.read()
         os.unlink(path)
-        return _Result(model, bytes=data)
+        return _Result(model, bytes=data, progress=reports)
+
+    def op_resumable_upload(self, step, expect):
+        """start; a first stream of first_bytes without finishing; query; a new
+        handle by upload_id resumes from the persisted offset and commits."""
+        client = self.client(step)
+        data = self.content(step["content"])
+        path = self.local_file(data)
+        up = client.start_resumable_upload(self.sub(step["remote"]),
+                                           mkdir_parents=step.get("mkdir_parents", False),
+                                           expected_size=len(data))
+        first = up.upload(path, offset=0, length=step["first_bytes"], finish=False)
+        t = self.t
+        t.assertFalse(first.complete)
+        t.assertIsNone(first.file)
+        status = up.query()
+        t.assertEqual(status.persisted_size, first.persisted_size)
+        t.assertFalse(status.complete)
+        again = client.resumable_upload(up.upload_id)  # e.g. after a restart
+        reports = []
+        done = again.resume(path, progress=lambda at, total: reports.append((at, total)))
+        t.assertTrue(done.complete)
+        t.assertLessEqual(reports[0][0] - status.persisted_size, 1 << 20)
+        t.assertEqual(reports[-1], (len(data), len(data)))
+        t.assertTrue(again.query().complete)
+        return _Result(done.file, persisted_size=status.persisted_size)
+
+    def op_resumable_cancel(self, step, expect):
+        """start; send some data without finishing; cancel; query (NotFoundError)."""
+        client = self.client(step)
+        data = self.content(step["content"])
+        up = client.start_resumable_upload(self.sub(step["remote"]), mkdir_parents=True)
+        up.upload(data, offset=0, finish=False)
+        up.cancel()
+        return up.query()
 
     def op_open_write(self, step, expect):
         client = self.client(step)
@@ -304,7 +359,8 @@ class ScenarioTest(unittest.TestCase):
 
 
 _EXPECT_KEYS = {"fields", "none", "count", "pages", "first_page_count", "sorted_by", "unique",
-                "names", "same_as", "text", "max_bytes_received", "error"}
+                "names", "same_as", "text", "max_bytes_received", "error", "persisted_size",
+                "progress_final", "progress_calls_min"}
 _ERROR_KEYS = {"class", "is_a", "type", "type_prefix", "grpc_code", "http_status", "title",
                "message_contains", "retry_delay_min"}
 
@@ -351,10 +407,12 @@ SCENARIO = None
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin", required=True, help="the CMake build folder")
-    parser.add_argument("--package", required=True,
-                        help="folder holding the built files_gateway package (with _gen)")
+    parser.add_argument("--package",
+                        help="folder holding the built files_gateway package (with _gen); "
+                             "default: the installed one")
     parser.add_argument("--scenario", default=DEFAULT_SCENARIO)
     ARGS, rest = parser.parse_known_args()
-    harness.add_package_path(ARGS.package)
+    if ARGS.package:
+        harness.add_package_path(ARGS.package)
     SCENARIO = _load_scenario(ARGS.scenario)
     unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)

@@ -11,6 +11,7 @@ server errors surface as typed errors instead of hanging a writer.
 """
 import argparse
 import concurrent.futures
+import io
 import os
 import sys
 import tempfile
@@ -38,10 +39,58 @@ def make_servicer():
             self.cancelled = threading.Event()
             self.lock = threading.Lock()
 
+        # Resumable uploads: id -> {"spec", "data", "done"}; "durable" bytes are
+        # whole 1 MiB "parts" (the gateway's are 5 MiB and up).
+        resumable = {}
+
+        def StartResumableUpload(self, request, context):
+            upload_id = "u%d" % len(self.resumable)
+            self.resumable[upload_id] = {"spec": request.spec, "data": b"", "done": None}
+            return pb.StartResumableUploadResponse(upload_id=upload_id)
+
+        def QueryUploadStatus(self, request, context):
+            r = self.resumable.get(request.upload_id)
+            if r is None:
+                context.abort(grpc.StatusCode.NOT_FOUND, "no resumable upload with that id")
+            if r["done"] is not None:
+                return pb.QueryUploadStatusResponse(persisted_size=len(r["data"]), complete=True,
+                                                    file=r["done"])
+            return pb.QueryUploadStatusResponse(persisted_size=len(r["data"]))
+
+        def CancelResumableUpload(self, request, context):
+            if self.resumable.pop(request.upload_id, None) is None:
+                context.abort(grpc.StatusCode.NOT_FOUND, "no resumable upload with that id")
+            from google.protobuf import empty_pb2
+            return empty_pb2.Empty()
+
+        def _resumable_stream(self, messages, request_iterator, context):
+            r = self.resumable.get(messages[0].upload_id)
+            if r is None:
+                context.abort(grpc.StatusCode.NOT_FOUND, "no resumable upload with that id")
+            if messages[0].write_offset != len(r["data"]):
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "write_offset mismatch")
+            received = messages[0].data
+            finish = messages[0].finish_upload
+            for m in request_iterator:
+                messages.append(m)
+                received += m.data
+                finish = finish or m.finish_upload
+            if finish:
+                r["data"] += received
+                r["done"] = file_pb2.File(path=r["spec"].path, size=len(r["data"]))
+                self.files[r["spec"].path] = r["data"]
+                return pb.UploadResponse(file=r["done"], persisted_size=len(r["data"]))
+            r["data"] += received[:len(received) // MIB * MIB]
+            return pb.UploadResponse(persisted_size=len(r["data"]))
+
         def Upload(self, request_iterator, context):
             messages = []
             with self.lock:
                 self.uploads.append(messages)
+            first = next(request_iterator)
+            messages.append(first)
+            if first.HasField("upload_id"):
+                return self._resumable_stream(messages, request_iterator, context)
             for m in request_iterator:
                 messages.append(m)
                 if messages[0].spec.path.startswith("refuse/") and len(messages) == 2:
@@ -105,6 +154,9 @@ class Transfers(unittest.TestCase):
 
     def setUp(self):
         self.servicer.cancelled.clear()
+        self._tmp = tempfile.TemporaryDirectory(prefix="transfer-contract-")
+        self.tmp = self._tmp.name
+        self.addCleanup(self._tmp.cleanup)
 
     def last_upload(self):
         return self.servicer.uploads[-1]
@@ -139,6 +191,80 @@ class Transfers(unittest.TestCase):
 
         with self.assertRaisesRegex(OSError, "disk on fire"):
             self.client.upload_file(Broken(), "up/broken.bin")
+
+    def test_progress_reports_each_chunk_and_an_exception_in_it_cancels(self):
+        data = os.urandom(2 * MIB + 10)
+        reports = []
+        self.client.upload_file(io.BytesIO(data), "up/progress.bin",
+                                progress=lambda d, t: reports.append((d, t)))
+        self.assertEqual(reports, [(MIB, None), (2 * MIB, None), (len(data), None)])
+        path = os.path.join(self.tmp, "progress.bin")
+        with open(path, "wb") as f:
+            f.write(data)
+        reports.clear()
+        self.client.upload_file(path, "up/progress2.bin",
+                                progress=lambda d, t: reports.append((d, t)))
+        self.assertEqual(reports[-1], (len(data), len(data)))  # a file's size is known
+        reports.clear()
+        self.client.download_file("up/progress2.bin", io.BytesIO(),
+                                  progress=lambda d, t: reports.append((d, t)))
+        self.assertEqual(reports[-1], (len(data), len(data)))
+
+        def stop(done, total):
+            raise RuntimeError("enough")
+        with self.assertRaisesRegex(RuntimeError, "enough"):
+            self.client.upload_file(path, "up/stopped.bin", progress=stop)
+        self.assertNotIn("up/stopped.bin", self.servicer.files)
+
+    def test_resumable_upload_messages_offsets_and_cancel(self):
+        data = os.urandom(3 * MIB + 123)
+        up = self.client.start_resumable_upload("res/a.bin", expected_size=len(data))
+        first = up.upload(data, offset=0, length=MIB + 500, finish=False)
+        self.assertEqual((first.persisted_size, first.complete, first.file), (MIB, False, None))
+        msgs = self.last_upload()
+        self.assertEqual((msgs[0].upload_id, msgs[0].write_offset), (up.upload_id, 0))
+        self.assertFalse(any(m.finish_upload for m in msgs))
+        self.assertEqual(sum(len(m.data) for m in msgs), MIB + 500)
+        # resume() asks for the persisted size and sends from there, then commits.
+        path = os.path.join(self.tmp, "res.bin")
+        with open(path, "wb") as f:
+            f.write(data)
+        reports = []
+        done = self.client.resumable_upload(up.upload_id).resume(
+            path, progress=lambda d, t: reports.append((d, t)))
+        msgs = self.last_upload()
+        self.assertEqual(msgs[0].write_offset, MIB)
+        self.assertTrue(msgs[-1].finish_upload)
+        self.assertTrue(done.complete)
+        self.assertEqual(done.file.size, len(data))
+        self.assertEqual(self.servicer.files["res/a.bin"], data)
+        self.assertEqual(reports[0], (2 * MIB, len(data)))
+        self.assertEqual(reports[-1], (len(data), len(data)))
+        # Resuming a finished upload sends nothing more.
+        again = up.resume(path)
+        self.assertTrue(again.complete)
+        # A file object and an iterable of bytes work as sources too.
+        up2 = self.client.start_resumable_upload("res/b.bin")
+        up2.upload(iter([data[:MIB], data[MIB:2 * MIB]]), offset=0, finish=False)
+        up2.resume(io.BytesIO(data))
+        self.assertEqual(self.servicer.files["res/b.bin"], data)
+        # Cancelled: gone.
+        up3 = self.client.start_resumable_upload("res/c.bin")
+        up3.cancel()
+        with self.assertRaises(self.errors.NotFoundError):
+            up3.query()
+        with self.assertRaises(self.errors.InvalidParameterError):
+            up2.upload(data, offset=-1)
+        # A source that cannot seek must be placed by the caller: refused
+        # rather than sending its first bytes at the persisted offset.
+        up4 = self.client.start_resumable_upload("res/d.bin")
+        up4.upload(data, offset=0, length=MIB, finish=False)
+        with self.assertRaisesRegex(self.errors.InvalidParameterError, "offset=%d" % MIB):
+            up4.resume(iter([data]))
+        with self.assertRaises(self.errors.InvalidParameterError):
+            up4.upload(42, offset=MIB)
+        up4.upload(iter([data[MIB:]]), offset=MIB)
+        self.assertEqual(self.servicer.files["res/d.bin"], data)
 
     def test_writer_cuts_full_chunks_whatever_the_write_sizes(self):
         data = os.urandom(3 * MIB + 5)
@@ -229,6 +355,102 @@ class Transfers(unittest.TestCase):
         self.assertTrue(self.servicer.cancelled.wait(10), "the server's stream did not stop")
         self.assertLess(f.raw.bytes_received, 64 * MIB)
 
+
+
+class AsyncTransfers(unittest.TestCase):
+    """The asyncio client's transfers against the same in-process TransferService."""
+
+    @classmethod
+    def setUpClass(cls):
+        import grpc
+        import files_gateway
+        from files_gateway import _api
+        cls.grpc, cls.errors = grpc, files_gateway.errors
+        cls.servicer = make_servicer()
+        cls.server = grpc.server(concurrent.futures.ThreadPoolExecutor(8))
+        _api.transfer_pb2_grpc.add_TransferServiceServicer_to_server(cls.servicer, cls.server)
+        cls.port = cls.server.add_insecure_port("127.0.0.1:0")
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop(None)
+
+    def run_async(self, body):
+        import asyncio
+        import files_gateway.aio
+
+        async def main():
+            async with files_gateway.aio.connect("127.0.0.1:%d" % self.port, timeout=20,
+                                                 transfer_timeout=20) as client:
+                return await body(client)
+        return asyncio.run(main())
+
+    def test_upload_download_progress_and_text(self):
+        data = os.urandom(2 * MIB + 3)
+
+        async def body(client):
+            ups, downs = [], []
+            f = await client.upload_file(io.BytesIO(data), "aio/a.bin",
+                                         progress=lambda d, t: ups.append(d))
+            self.assertEqual((f.path, f.size), ("aio/a.bin", len(data)))
+            self.assertEqual(ups, [MIB, 2 * MIB, len(data)])
+            out = io.BytesIO()
+            await client.download_file("aio/a.bin", out, progress=lambda d, t: downs.append(t))
+            self.assertEqual(out.getvalue(), data)
+            self.assertEqual(set(downs), {len(data)})
+            async with client.open("aio/t.txt", "w") as w:
+                await w.write("héllo ")
+                await w.write("wörld")
+            async with client.open("aio/t.txt", "r") as r:
+                self.assertEqual(await r.read(), "héllo wörld")
+                self.assertEqual(r.metadata.size, len("héllo wörld".encode()))
+            with self.assertRaises(self.errors.NotFoundError):
+                await client.open("aio/x.missing", "rb")
+        self.run_async(body)
+
+    def test_a_client_made_outside_the_event_loop_works_inside_it(self):
+        import asyncio
+        import files_gateway.aio
+        client = files_gateway.aio.connect("127.0.0.1:%d" % self.port, timeout=20)
+
+        async def main():
+            try:
+                up = await client.start_resumable_upload("aio/outside.bin")
+                return await up.query()
+            finally:
+                await client.close()
+        self.assertEqual(asyncio.run(main()).persisted_size, 0)
+
+    def test_an_exception_in_the_block_cancels_the_write(self):
+        async def body(client):
+            with self.assertRaises(KeyError):
+                async with client.open("aio/abandoned.bin", "wb", chunk_size=65536) as w:
+                    await w.write(b"p" * 300000)
+                    raise KeyError("boom")
+            self.assertTrue(w.aborted)
+            self.assertIsNone(w.file)
+            self.assertTrue(w._call.cancelled())
+        self.run_async(body)
+        self.assertNotIn("aio/abandoned.bin", self.servicer.files)
+
+    def test_resumable(self):
+        data = os.urandom(2 * MIB + 9)
+
+        async def body(client):
+            up = await client.start_resumable_upload("aio/r.bin")
+            first = await up.upload(data, offset=0, length=MIB + 1, finish=False)
+            self.assertEqual(first.persisted_size, MIB)
+            self.assertEqual((await up.query()).persisted_size, MIB)
+            done = await client.resumable_upload(up.upload_id).resume(data)
+            self.assertTrue(done.complete)
+            self.assertEqual(done.file.size, len(data))
+            gone = await client.start_resumable_upload("aio/gone.bin")
+            await gone.cancel()
+            with self.assertRaises(self.errors.NotFoundError):
+                await gone.query()
+        self.run_async(body)
+        self.assertEqual(self.servicer.files["aio/r.bin"], data)
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()

@@ -4,7 +4,7 @@
 // embedding *files.Error, and the table that ties class names to those types.
 // The class tree itself is read from the same descriptors at run time.
 //
-//	GO111MODULE=off go run filesgateway/clients/go/internal/errgen -out errors_gen.go
+//	GO111MODULE=off go run github.com/files-gateway/files-gateway/clients/go/internal/errgen -out errors_gen.go
 package main
 
 import (
@@ -16,7 +16,7 @@ import (
 	"sort"
 	"strings"
 
-	filesv1 "filesgateway/clients/go/filesv1"
+	filesv1 "github.com/files-gateway/files-gateway/clients/go/filesv1"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"

@@ -6,6 +6,7 @@ public final class DownloadOptions {
   private long length;
   private int chunkSize;
   private RequestOptions requestOptions;
+  private ProgressListener progress;
 
   /** First byte to read. */
   public DownloadOptions offset(long value) {
@@ -29,6 +30,16 @@ public final class DownloadOptions {
   public DownloadOptions requestOptions(RequestOptions value) {
     requestOptions = value;
     return this;
+  }
+
+  /** Called after each chunk received (bytes so far, bytes the read will deliver or -1). */
+  public DownloadOptions progress(ProgressListener value) {
+    progress = value;
+    return this;
+  }
+
+  ProgressListener getProgress() {
+    return progress;
   }
 
   long getOffset() {

@@ -1,6 +1,9 @@
 package com.filesgateway.client;
 
 import com.filesgateway.client.exceptions.ApiErrorException.InvalidRequestException;
+import com.filesgateway.v1.File;
+import com.filesgateway.v1.ListForFolderRequest;
+import com.filesgateway.v1.StartResumableUploadRequest;
 import com.filesgateway.v1.TransferServiceGrpc;
 import com.google.protobuf.DynamicMessage;
 import io.grpc.CallOptions;
@@ -11,6 +14,7 @@ import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
 import com.filesgateway.client.internal.Alpn;
 import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.EventLoopGroup;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import java.io.Closeable;
@@ -39,7 +43,7 @@ import javax.net.ssl.SSLException;
  * }
  * </pre>
  */
-public final class FilesGateway implements AutoCloseable {
+public final class FilesGateway extends FilesGatewayResources implements AutoCloseable {
   /** Where the gateway listens by default. */
   public static final String DEFAULT_TARGET = "127.0.0.1:50051";
 
@@ -48,6 +52,7 @@ public final class FilesGateway implements AutoCloseable {
   private final ConnectOptions options;
   private final String target;
   private final Map<String, Resource> resources = new ConcurrentHashMap<>();
+  private EventLoopGroup ownedGroup;  // unix: targets' native event loop
 
   private FilesGateway(ManagedChannel owned, Channel channel, ConnectOptions options,
                        String target) {
@@ -56,6 +61,11 @@ public final class FilesGateway implements AutoCloseable {
     this.target = target;
     this.channel = ClientInterceptors.intercept(channel, MetadataUtils
         .newAttachHeadersInterceptor(headers(options.getToken(), options.getMetadata())));
+  }
+
+  @Override
+  FilesGateway gateway() {
+    return this;
   }
 
   /** Connects to the gateway at 127.0.0.1:50051 with the default options. */
@@ -74,12 +84,18 @@ public final class FilesGateway implements AutoCloseable {
    * first call.
    */
   public static FilesGateway connect(String target, ConnectOptions options) {
+    EventLoopGroup group = null;
+    NettyChannelBuilder b;
     if (target.startsWith("unix:")) {
-      throw new InvalidRequestException("unix: targets need netty's native epoll transport, "
-          + "which Debian's libnetty-java lacks; listen on loopback TCP instead");
+      NativeTransport t = NativeTransport.find(target);
+      group = t.group;
+      // The socket path is no valid :authority; "localhost" is what gRPC's C core sends.
+      b = NettyChannelBuilder.forAddress(t.address).eventLoopGroup(t.group)
+          .channelType(t.channelType).overrideAuthority("localhost");
+    } else {
+      b = NettyChannelBuilder.forTarget(target);
     }
-    NettyChannelBuilder b = NettyChannelBuilder.forTarget(target)
-        .maxInboundMessageSize(options.getMaxMessageBytes())
+    b.maxInboundMessageSize(options.getMaxMessageBytes())
         .userAgent("files-gateway-java");
     if (options.isTls()) {
       try {
@@ -103,7 +119,9 @@ public final class FilesGateway implements AutoCloseable {
           .keepAliveWithoutCalls(options.isKeepalivePermitWithoutCalls());
     }
     ManagedChannel ch = b.build();
-    return new FilesGateway(ch, ch, options, target);
+    FilesGateway client = new FilesGateway(ch, ch, options, target);
+    client.ownedGroup = group;
+    return client;
   }
 
   /**
@@ -149,7 +167,7 @@ public final class FilesGateway implements AutoCloseable {
   // --- files --------------------------------------------------------------------------------
 
   /** Uploads a local file; returns the File. */
-  public Model uploadFile(Path local, String remote, boolean mkdirParents) throws IOException {
+  public File uploadFile(Path local, String remote, boolean mkdirParents) throws IOException {
     return uploadFile(local, remote, new UploadOptions().mkdirParents(mkdirParents));
   }
 
@@ -157,18 +175,18 @@ public final class FilesGateway implements AutoCloseable {
    * Uploads a local file as one Upload stream ({spec} first, with expected_size from the
    * file, then chunks); nothing is committed unless every byte arrived. Returns the File.
    */
-  public Model uploadFile(Path local, String remote, UploadOptions options) throws IOException {
+  public File uploadFile(Path local, String remote, UploadOptions options) throws IOException {
     return Transfers.uploadFile(this, local, remote, options);
   }
 
   /** Uploads what {@code in} yields, to its end; returns the File. */
-  public Model uploadFile(InputStream in, String remote, UploadOptions options)
+  public File uploadFile(InputStream in, String remote, UploadOptions options)
       throws IOException {
     return Transfers.upload(this, in, remote, options);
   }
 
   /** Downloads a file into {@code local}; returns the File. */
-  public Model downloadFile(String remote, Path local) throws IOException {
+  public File downloadFile(String remote, Path local) throws IOException {
     return downloadFile(remote, local, new DownloadOptions());
   }
 
@@ -176,13 +194,13 @@ public final class FilesGateway implements AutoCloseable {
    * Downloads a file (or a range) into {@code local}, through a temporary file beside it
    * that is renamed at the end, so a failed download leaves nothing behind. Returns the File.
    */
-  public Model downloadFile(String remote, Path local, DownloadOptions options)
+  public File downloadFile(String remote, Path local, DownloadOptions options)
       throws IOException {
     return Transfers.downloadFile(this, remote, local, options);
   }
 
   /** Downloads a file (or a range) into {@code out}; returns the File. */
-  public Model downloadFile(String remote, OutputStream out, DownloadOptions options)
+  public File downloadFile(String remote, OutputStream out, DownloadOptions options)
       throws IOException {
     try (RemoteInputStream in = openRead(remote, options)) {
       in.transferTo(out);
@@ -199,7 +217,10 @@ public final class FilesGateway implements AutoCloseable {
     return new RemoteInputStream(this, remote, options);
   }
 
-  /** A stream writing a remote file (an Upload stream); close() commits, abort() does not. */
+  /**
+   * A stream writing a remote file (an Upload stream): {@link RemoteOutputStream#commit()}
+   * writes the file; close() without it (an exception in a try-with-resources) aborts.
+   */
   public RemoteOutputStream openWrite(String remote, boolean mkdirParents) {
     return openWrite(remote, new UploadOptions().mkdirParents(mkdirParents));
   }
@@ -250,8 +271,8 @@ public final class FilesGateway implements AutoCloseable {
    * it commits when the block returns, and commits nothing when the block throws (the
    * exception propagates). Returns the File.
    */
-  public <E extends Exception> Model write(String remote, UploadOptions options,
-                                           WriteBlock<E> block) throws E {
+  public <E extends Exception> File write(String remote, UploadOptions options,
+                                          WriteBlock<E> block) throws E, IOException {
     RemoteOutputStream out = openWrite(remote, options);
     try {
       block.write(out);
@@ -259,17 +280,50 @@ public final class FilesGateway implements AutoCloseable {
       out.abort();
       throw t;
     }
-    out.close();
-    return out.file();
+    return out.commit();
   }
 
   /** Every entry of a folder (Folder.list_for, every page as you iterate). */
-  public ListObj listFor(String folder) {
-    return listFor(folder, Map.of());
+  public PagedList<File> listFor(String folder) {
+    return folders().listFor(folder);
   }
 
+  /** Folder.list_for with its params (per_page, sort_by, filter, ...). */
+  public PagedList<File> listFor(String folder, ListForFolderRequest params) {
+    return folders().listFor(folder, params);
+  }
+
+  /** Folder.list_for with params by Files.com name, as {@link Resource#call} takes them. */
   public ListObj listFor(String folder, Map<String, ?> params) {
     return resource("Folder").call("list_for", folder, params);
+  }
+
+  /**
+   * Starts a resumable upload to {@code remote} (StartResumableUpload with the options'
+   * spec); {@link ResumableUpload#write} / {@link ResumableUpload#resume} send the bytes.
+   * The options (chunk size, progress, request options) also apply to those calls.
+   */
+  public ResumableUpload startResumableUpload(String remote, UploadOptions options) {
+    try {
+      String id = ClientCalls.blockingUnaryCall(channelFor(options.getRequestOptions()),
+          TransferServiceGrpc.getStartResumableUploadMethod(),
+          callOptions(options.getRequestOptions(), false),
+          StartResumableUploadRequest.newBuilder()
+              .setSpec(Transfers.spec(remote, options)).build()).getUploadId();
+      return new ResumableUpload(this, id, options.copy());
+    } catch (StatusRuntimeException e) {
+      throw Errors.fromGrpc(e);
+    }
+  }
+
+  /** A resumable upload started earlier (perhaps by another process), by its id. */
+  public ResumableUpload resumableUpload(String uploadId) {
+    return resumableUpload(uploadId, new UploadOptions());
+  }
+
+  /** As {@link #resumableUpload(String)}, with chunk size, progress and request options. */
+  public ResumableUpload resumableUpload(String uploadId, UploadOptions options) {
+    return new ResumableUpload(this, uploadId, options.copy());
   }
 
   /**
@@ -350,6 +404,10 @@ public final class FilesGateway implements AutoCloseable {
     } catch (InterruptedException e) {
       ownedChannel.shutdownNow();
       Thread.currentThread().interrupt();
+    } finally {
+      if (ownedGroup != null) {
+        ownedGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      }
     }
   }
 

@@ -5,6 +5,7 @@ import com.filesgateway.client.exceptions.ApiErrorException.DataLossException;
 import com.filesgateway.client.exceptions.ErrorDetails;
 import com.filesgateway.client.exceptions.SdkException;
 import com.filesgateway.v1.DownloadRequest;
+import com.filesgateway.v1.File;
 import com.filesgateway.v1.DownloadResponse;
 import com.filesgateway.v1.TransferServiceGrpc;
 import com.google.protobuf.ByteString;
@@ -37,7 +38,9 @@ public final class RemoteInputStream extends InputStream {
   private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
   private final long start;
   private final boolean whole;
-  private final Model metadata;
+  private final File metadata;
+  private final ProgressListener progress;
+  private final long total;
   private volatile boolean cancelled;
   private long received;
   private ByteString pending = ByteString.EMPTY;
@@ -84,12 +87,20 @@ public final class RemoteInputStream extends InputStream {
     if (first == null) {
       throw dataLoss("the download of " + remote + " ended without its metadata");
     }
-    metadata = first.hasMetadata() ? new Model(first.getMetadata(), client) : null;
+    metadata = first.hasMetadata() ? first.getMetadata() : null;
+    progress = options.getProgress();
+    long size = metadata != null && metadata.hasSize() ? metadata.getSize() : -1;
+    if (request.getLength() > 0) {
+      total = size < 0 ? request.getLength()
+          : Math.max(0, Math.min(request.getLength(), size - start));
+    } else {
+      total = size < 0 ? -1 : Math.max(0, size - start);
+    }
     take(first);
   }
 
-  /** The File being read (from the stream's first message). */
-  public Model metadata() {
+  /** The File being read (from the stream's first message), typed; null if none came. */
+  public File metadata() {
     return metadata;
   }
 
@@ -136,6 +147,9 @@ public final class RemoteInputStream extends InputStream {
     received += data.size();
     pending = data;
     pendingView = data.asReadOnlyByteBuffer();
+    if (progress != null && !data.isEmpty()) {
+      progress.onProgress(received, total);
+    }
   }
 
   private static DataLossException dataLoss(String message) {
@@ -167,8 +181,8 @@ public final class RemoteInputStream extends InputStream {
   }
 
   private void checkComplete() {
-    if (whole && metadata != null && metadata.has("size")) {
-      long size = metadata.getLong("size");
+    if (whole && metadata != null && metadata.hasSize()) {
+      long size = metadata.getSize();
       if (received != size) {
         throw dataLoss("the download of " + remote + " ended after " + received + " of "
             + size + " bytes");

@@ -1,5 +1,6 @@
 package com.filesgateway.client;
 
+import com.filesgateway.v1.File;
 import com.filesgateway.v1.OverwritePolicy;
 import com.filesgateway.v1.UploadSpec;
 import com.google.protobuf.ByteString;
@@ -36,7 +37,7 @@ final class Transfers {
     return b.build();
   }
 
-  static Model uploadFile(FilesGateway client, Path local, String remote, UploadOptions options)
+  static File uploadFile(FilesGateway client, Path local, String remote, UploadOptions options)
       throws IOException {
     UploadOptions o = options.copy();
     try (InputStream in = Files.newInputStream(local)) {
@@ -49,20 +50,14 @@ final class Transfers {
   }
 
   /** Reads {@code in} to its end into one Upload stream; any failure commits nothing. */
-  static Model upload(FilesGateway client, InputStream in, String remote, UploadOptions options)
+  static File upload(FilesGateway client, InputStream in, String remote, UploadOptions options)
       throws IOException {
     UploadCall call = new UploadCall(client, spec(remote, options), options.getRequestOptions());
     boolean done = false;
     try {
-      byte[] buf = new byte[options.getChunkSize()];
-      while (true) {
-        int n = in.readNBytes(buf, 0, buf.length);
-        if (n <= 0) {
-          break;
-        }
-        call.sendData(ByteString.copyFrom(buf, 0, n));
-      }
-      Model file = new Model(call.finish().getFile(), client);
+      send(call, in, options.getChunkSize(), false, options.getProgress(), 0,
+           options.getExpectedSize() == null ? -1 : options.getExpectedSize());
+      File file = call.finish().getFile();
       done = true;
       return file;
     } finally {
@@ -72,7 +67,36 @@ final class Transfers {
     }
   }
 
-  static Model downloadFile(FilesGateway client, String remote, Path local,
+  /**
+   * Sends {@code in} to its end as data messages; with {@code finish} the last one (or an
+   * empty one) asks a resumable upload to commit. Returns the bytes sent.
+   */
+  static long send(UploadCall call, InputStream in, int chunkSize, boolean finish,
+                   ProgressListener progress, long base, long total) throws IOException {
+    byte[] buf = new byte[chunkSize];
+    byte[] next = new byte[chunkSize];
+    long sent = 0;
+    int n = in.readNBytes(buf, 0, buf.length);
+    while (n > 0) {
+      // Read one ahead so the last chunk can carry finish_upload.
+      int m = n == buf.length ? in.readNBytes(next, 0, next.length) : 0;
+      call.sendData(ByteString.copyFrom(buf, 0, n), finish && m <= 0);
+      sent += n;
+      if (progress != null) {
+        progress.onProgress(base + sent, total);
+      }
+      byte[] t = buf;
+      buf = next;
+      next = t;
+      n = m;
+    }
+    if (finish && sent == 0) {
+      call.sendData(ByteString.EMPTY, true);
+    }
+    return sent;
+  }
+
+  static File downloadFile(FilesGateway client, String remote, Path local,
                             DownloadOptions options) throws IOException {
     Path target = local.toAbsolutePath();
     Path dir = target.getParent();

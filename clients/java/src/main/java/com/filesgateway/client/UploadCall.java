@@ -31,7 +31,12 @@ final class UploadCall {
   private UploadResponse response;
 
   UploadCall(FilesGateway client, UploadSpec spec, RequestOptions options) {
-    this.remote = spec.getPath();
+    this(client, UploadRequest.newBuilder().setSpec(spec).build(), spec.getPath(), options);
+  }
+
+  /** A stream whose first message is {@code first} (a spec, or an upload_id to continue). */
+  UploadCall(FilesGateway client, UploadRequest first, String remote, RequestOptions options) {
+    this.remote = remote;
     call = client.channelFor(options).newCall(TransferServiceGrpc.getUploadMethod(),
                                               client.callOptions(options, true));
     call.start(new ClientCall.Listener<>() {
@@ -60,7 +65,12 @@ final class UploadCall {
       }
     }, new Metadata());
     call.request(1);
-    send(UploadRequest.newBuilder().setSpec(spec).build());
+    send(first);
+  }
+
+  /** Sends data, and with {@code finish} asks a resumable upload to commit after it. */
+  void sendData(ByteString data, boolean finish) {
+    send(UploadRequest.newBuilder().setData(data).setFinishUpload(finish).build());
   }
 
   /** Sends data (one message), waiting for the transport to take it. */
@@ -106,7 +116,7 @@ final class UploadCall {
               ErrorDetails.builder().code(Status.Code.CANCELLED).build(), e);
         }
       }
-      if (status.isOk() && response != null) {
+      if (status.isOk() && response != null) {  // the File, or a resumable upload's offset
         return response;
       }
       throw failure();

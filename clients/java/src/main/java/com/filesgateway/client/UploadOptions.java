@@ -18,6 +18,7 @@ public final class UploadOptions {
   private boolean overwrite = true;
   private int chunkSize = DEFAULT_CHUNK_SIZE;
   private RequestOptions requestOptions;
+  private ProgressListener progress;
 
   /** Create missing parent folders. */
   public UploadOptions mkdirParents(boolean value) {
@@ -79,6 +80,16 @@ public final class UploadOptions {
     return this;
   }
 
+  /** Called after each chunk sent (bytes so far, expected size or -1). */
+  public UploadOptions progress(ProgressListener value) {
+    progress = value;
+    return this;
+  }
+
+  ProgressListener getProgress() {
+    return progress;
+  }
+
   boolean isMkdirParents() {
     return mkdirParents;
   }
@@ -121,6 +132,7 @@ public final class UploadOptions {
     c.overwrite = overwrite;
     c.chunkSize = chunkSize;
     c.requestOptions = requestOptions;
+    c.progress = progress;
     return c;
   }
 }

@@ -67,6 +67,79 @@ public class ClientTest {
   }
 
   @Test
+  public void everyTypedActionOfEveryGeneratedResourceIsCallable() throws Exception {
+    int actions = 0;
+    for (java.lang.reflect.Method accessor : FilesGatewayResources.class.getDeclaredMethods()) {
+      if (!java.lang.reflect.Modifier.isPublic(accessor.getModifiers())) {
+        continue;
+      }
+      Object resource = accessor.invoke(client);
+      for (java.lang.reflect.Method m : resource.getClass().getMethods()) {
+        Class<?>[] params = m.getParameterTypes();
+        // The general form of each action: (request message, RequestOptions).
+        if (params.length != 2 || params[1] != RequestOptions.class
+            || !Message.class.isAssignableFrom(params[0])) {
+          continue;
+        }
+        Message request = (Message) params[0].getMethod("getDefaultInstance").invoke(null);
+        int before = fake.calls.size();
+        Object result = m.invoke(resource, request, null);
+        assertEquals(m.toString(), before + 1, fake.calls.size());
+        assertEquals(request.getDescriptorForType().getFullName(),
+                     fake.last().method.inputType().getFullName());
+        Class<?> returns = m.getReturnType();
+        if (returns == void.class) {
+          assertNull(result);
+        } else {
+          assertTrue(m + " -> " + result, returns.isInstance(result));
+        }
+        actions++;
+      }
+    }
+    assertEquals(419, actions);
+  }
+
+  @Test
+  public void typedCallsCarryPathParamsObjectsAndPages() {
+    assertEquals(0L, client.users().find(7L).getId());  // the fake answers an empty User
+    assertEquals(7L, fake.last().field("id"));
+    client.users().delete(com.filesgateway.v1.User.newBuilder().setId(9).build());
+    assertEquals("DeleteUser", fake.last().method.descriptor().getName());
+    assertEquals(9L, fake.last().field("id"));
+    assertThrows(ApiErrorException.InvalidRequestException.class,
+        () -> client.users().delete(com.filesgateway.v1.User.getDefaultInstance()));
+    client.files().beginUpload("a/b.txt", com.filesgateway.v1.BeginUploadFileRequest
+        .newBuilder().setSize(3).build(), new RequestOptions().withWorkspaceId(5)
+        .withLanguage("de"));
+    assertEquals("a/b.txt", fake.last().field("path"));
+    assertEquals(3L, fake.last().field("size"));
+    assertEquals("5", fake.last().header("x-files-workspace-id"));
+    assertEquals("de", fake.last().header("x-files-language"));
+
+    fake.responder = c -> {
+      String cursor = (String) c.field("cursor");
+      com.filesgateway.v1.ListUsersResponse.Builder b =
+          com.filesgateway.v1.ListUsersResponse.newBuilder()
+              .addItems(com.filesgateway.v1.User.newBuilder().setId(cursor.isEmpty() ? 1 : 2));
+      if (cursor.isEmpty()) {
+        b.setNextCursor("page2");
+      }
+      try {  // the fake speaks DynamicMessage over the descriptor set's types
+        return DynamicMessage.parseFrom(c.method.outputType(), b.build().toByteString());
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        throw new AssertionError(e);
+      }
+    };
+    PagedList<com.filesgateway.v1.User> users = client.users().list();
+    List<Long> ids = new ArrayList<>();
+    for (com.filesgateway.v1.User u : users) {
+      ids.add(u.getId());
+    }
+    assertEquals(List.of(1L, 2L), ids);
+    assertFalse(users.hasNextPage());
+  }
+
+  @Test
   public void everyActionOfEveryResourceIsCallable() {
     int actions = 0;
     for (String name : client.resourceNames()) {

@@ -94,6 +94,19 @@ public class ErrorsTest {
   }
 
   @Test
+  public void connectionFailuresAreCaughtAsApiErrorException() {
+    assertSame(ApiErrorException.class, ApiConnectionException.class.getSuperclass());
+    // What a user writes: one catch for every failed call, connection and deadline included.
+    for (Status s : new Status[] {Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED}) {
+      try {
+        throw Errors.fromGrpc(s.withDescription("no answer").asRuntimeException());
+      } catch (ApiErrorException e) {
+        assertTrue(s + " -> " + e.getClass(), e instanceof ApiConnectionException);
+      }
+    }
+  }
+
+  @Test
   public void classNamesOfEveryLayerResolve() {
     assertSame(SdkException.class, ApiErrorException.classForName("Error"));
     assertSame(ApiErrorException.class, ApiErrorException.classForName("APIError"));

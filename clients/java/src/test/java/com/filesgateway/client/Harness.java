@@ -26,7 +26,7 @@ import java.util.function.Predicate;
  * on stdout; the rest of their output is drained in the background (a full pipe would
  * stall them) and the tail kept for failure reports.
  */
-final class Harness {
+public final class Harness {
   static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
   private static final HttpClient HTTP = HttpClient.newBuilder()
       .connectTimeout(Duration.ofSeconds(10)).build();
@@ -34,7 +34,7 @@ final class Harness {
   private Harness() {}
 
   /** The build tree (-Dfilesgw.bin), checked to hold both servers. */
-  static Path buildDir() {
+  public static Path buildDir() {
     String bin = System.getProperty("filesgw.bin", "");
     if (bin.isEmpty()) {
       throw new IllegalStateException("set -Dfilesgw.bin to the CMake build folder");
@@ -49,9 +49,9 @@ final class Harness {
   }
 
   /** One child process with a JSON ready line. */
-  static final class Server implements AutoCloseable {
+  public static final class Server implements AutoCloseable {
     final List<String> command;
-    final Map<String, Object> ready;
+    public final Map<String, Object> ready;
     private final Process process;
     private final Deque<String> tail = new ArrayDeque<>();
     private final Thread drain;
@@ -156,20 +156,20 @@ final class Harness {
     }
   }
 
-  static Server startEmulator(Path build, String apiKey) throws IOException {
+  public static Server startEmulator(Path build, String apiKey) throws IOException {
     return new Server(List.of(build.resolve("emulator/files-emulator").toString(), "--listen",
                               "127.0.0.1:0", "--api-key", apiKey),
                       Map.of(), d -> d.containsKey("base_url"));
   }
 
   /** A gateway in front of baseUrl holding apiKey, with retries off. */
-  static Server startGateway(Path build, String baseUrl, String apiKey) throws IOException {
+  public static Server startGateway(Path build, String baseUrl, String apiKey) throws IOException {
     return new Server(List.of(build.resolve("server/files-gateway").toString(), "--listen",
                               "127.0.0.1:0", "--base-url", baseUrl, "--max-retries", "0"),
                       Map.of("FILES_API_KEY", apiKey), d -> "listening".equals(d.get("msg")));
   }
 
-  static String target(Server gateway) {
+  public static String target(Server gateway) {
     return "127.0.0.1:" + gateway.ready.get("port");
   }
 

@@ -55,12 +55,12 @@ public class ScenarioTest {
   private static final Pattern VAR = Pattern.compile("\\$\\{(\\w+)\\}");
   private static final Set<String> EXPECT_KEYS = Set.of("fields", "none", "count", "pages",
       "first_page_count", "sorted_by", "unique", "names", "same_as", "text",
-      "max_bytes_received", "error");
+      "max_bytes_received", "persisted_size", "progress_final", "progress_calls_min", "error");
   private static final Set<String> ERROR_KEYS = Set.of("class", "is_a", "type", "type_prefix",
       "grpc_code", "http_status", "title", "message_contains", "retry_delay_min");
   private static final Set<String> OPS = Set.of("call", "create_many", "list", "upload_file",
       "download_file", "open_write", "open_read", "list_for", "download_cancel",
-      "inject_fault");
+      "resumable_upload", "resumable_cancel", "inject_fault");
 
   private static Env env;
 
@@ -283,6 +283,10 @@ public class ScenarioTest {
         return opListFor(step);
       case "download_cancel":
         return opDownloadCancel(step, expect);
+      case "resumable_upload":
+        return opResumableUpload(step);
+      case "resumable_cancel":
+        return opResumableCancel(step);
       case "inject_fault":
         return Harness.emulatorControl(env.baseUrl, env.key, "faults", sub(step.get("rule"), null));
       default:
@@ -343,6 +347,21 @@ public class ScenarioTest {
     if (step.containsKey("timeout")) {
       double seconds = ((Number) step.get("timeout")).doubleValue();
       options = RequestOptions.timeout(Duration.ofMillis((long) (seconds * 1000)));
+    }
+    if (step.containsKey("options")) {
+      options = options == null ? new RequestOptions() : options;
+      for (Map.Entry<String, Object> o : map(sub(step.get("options"), null)).entrySet()) {
+        switch (o.getKey()) {
+          case "workspace_id":
+            options.withWorkspaceId(((Number) o.getValue()).longValue());
+            break;
+          case "language":
+            options.withLanguage((String) o.getValue());
+            break;
+          default:
+            throw new IllegalStateException("unknown call option " + o.getKey());
+        }
+      }
     }
     Object params = sub(step.get("params"), null);
     Object result = client(step).resource((String) step.get("resource"))
@@ -414,17 +433,72 @@ public class ScenarioTest {
     return data;
   }
 
+  /** Records progress reports when the step asks for them (progress: true). */
+  private static ProgressListener recorder(Map<String, Object> step, List<long[]> reports) {
+    if (!Boolean.TRUE.equals(step.get("progress"))) {
+      return null;
+    }
+    return (bytes, total) -> reports.add(new long[] {bytes, total});
+  }
+
   private Object opUploadFile(Map<String, Object> step) throws IOException {
     Path local = Files.createTempFile(tmp, "upload-", ".bin");
     Files.write(local, content(step.get("content")));
-    return client(step).uploadFile(local, (String) sub(step.get("remote"), null),
-                                   Boolean.TRUE.equals(step.get("mkdir_parents")));
+    FilesGateway c = client(step);
+    List<long[]> reports = new ArrayList<>();
+    Outcome o = new Outcome(new Model(c.uploadFile(local, (String) sub(step.get("remote"), null),
+        new UploadOptions().mkdirParents(Boolean.TRUE.equals(step.get("mkdir_parents")))
+            .progress(recorder(step, reports))), c));
+    o.facts.put("progress", reports);
+    return o;
+  }
+
+  /**
+   * Start, a first stream of first_bytes without finishing, a query, then a handle made from
+   * the upload id alone resumes from the persisted offset and commits.
+   */
+  private Object opResumableUpload(Map<String, Object> step) throws IOException {
+    FilesGateway c = client(step);
+    byte[] data = content(step.get("content"));
+    int first = ((Number) step.get("first_bytes")).intValue();
+    ResumableUpload up = c.startResumableUpload((String) sub(step.get("remote"), null),
+        new UploadOptions().mkdirParents(Boolean.TRUE.equals(step.get("mkdir_parents")))
+            .expectedSize((long) data.length));
+    long persisted = up.write(new java.io.ByteArrayInputStream(data, 0, first), 0, false)
+        .getPersistedSize();
+    com.filesgateway.v1.QueryUploadStatusResponse status = up.status();
+    assertEquals(persisted, status.getPersistedSize());
+    assertTrue(!status.getComplete());
+    List<long[]> reports = new ArrayList<>();
+    ResumableUpload again = c.resumableUpload(up.uploadId(), new UploadOptions()
+        .expectedSize((long) data.length)
+        .progress((bytes, total) -> reports.add(new long[] {bytes, total})));
+    Path local = Files.createTempFile(tmp, "resumable-", ".bin");
+    Files.write(local, data);
+    Outcome o = new Outcome(new Model(again.resume(local), c));
+    o.facts.put("persisted_size", persisted);
+    o.facts.put("progress", reports);
+    return o;
+  }
+
+  /** Start, send without finishing, cancel, then query (which must fail). */
+  private Object opResumableCancel(Map<String, Object> step) throws IOException {
+    FilesGateway c = client(step);
+    byte[] data = content(step.get("content"));
+    ResumableUpload up = c.startResumableUpload((String) sub(step.get("remote"), null),
+        new UploadOptions().mkdirParents(true));
+    up.write(new java.io.ByteArrayInputStream(data), 0, false);
+    up.cancel();
+    return up.status();
   }
 
   private Object opDownloadFile(Map<String, Object> step) throws IOException {
     Path local = tmp.resolve("download-" + UUID.randomUUID());
-    Outcome o = new Outcome(client(step).downloadFile((String) sub(step.get("remote"), null),
-                                                      local));
+    FilesGateway c = client(step);
+    List<long[]> reports = new ArrayList<>();
+    Outcome o = new Outcome(new Model(c.downloadFile((String) sub(step.get("remote"), null),
+        local, new DownloadOptions().progress(recorder(step, reports))), c));
+    o.facts.put("progress", reports);
     o.facts.put("bytes", Files.readAllBytes(local));
     Files.delete(local);
     return o;
@@ -477,17 +551,23 @@ public class ScenarioTest {
         throw new Abandon();
       }
     };
+    // try-with-resources as an application writes it: only commit() writes the file, an
+    // exception out of the block aborts (the issue-16 data-integrity case).
     if (Boolean.TRUE.equals(step.get("abort"))) {
-      try {
-        client.write(remote, options, block);
+      try (RemoteOutputStream out = client.open(remote, mode.equals("w") ? "w" : "wb",
+                                                 options)) {
+        block.write(out);
+        out.commit();
         fail("the write block should have thrown");
       } catch (Abandon expected) {
-        // nothing may be committed: the next steps check
+        // nothing may be committed: the next steps check; close() said so, suppressed
+        assertEquals(1, expected.getSuppressed().length);
       }
       return null;
     }
-    try {
-      return client.write(remote, options, block);
+    try (RemoteOutputStream out = client.open(remote, mode.equals("w") ? "w" : "wb", options)) {
+      block.write(out);
+      return new Model(out.commit(), client);
     } catch (Abandon e) {
       throw new AssertionError(e);
     }
@@ -511,8 +591,9 @@ public class ScenarioTest {
 
   private Object opListFor(Map<String, Object> step) throws IOException {
     List<String> names = new ArrayList<>();
-    for (Model entry : client(step).listFor((String) sub(step.get("path"), null))) {
-      names.add(entry.getString("display_name"));
+    for (com.filesgateway.v1.File entry : client(step).listFor(
+        (String) sub(step.get("path"), null))) {
+      names.add(entry.getDisplayName());
     }
     Outcome o = new Outcome(null);
     o.facts.put("names", names);
@@ -613,6 +694,30 @@ public class ScenarioTest {
         values.add(item.get((String) expect.get("unique")));
       }
       assertEquals(where + ": repeated items", values.size(), new HashSet<>(values).size());
+    }
+    if (expect.containsKey("persisted_size")) {
+      assertEquals(where + ": persisted_size",
+                   ((Number) expect.get("persisted_size")).longValue(),
+                   ((Number) fact(result, "persisted_size")).longValue());
+    }
+    if (expect.containsKey("progress_final") || expect.containsKey("progress_calls_min")) {
+      List<long[]> reports = (List<long[]>) fact(result, "progress");
+      if (expect.containsKey("progress_calls_min")) {
+        assertTrue(where + ": " + reports.size() + " progress reports",
+                   reports.size() >= ((Number) expect.get("progress_calls_min")).intValue());
+      }
+      for (int i = 1; i < reports.size(); i++) {
+        assertTrue(where + ": progress went back", reports.get(i)[0] >= reports.get(i - 1)[0]);
+      }
+      if (expect.containsKey("progress_final")) {
+        long want = ((Number) expect.get("progress_final")).longValue();
+        assertTrue(where + ": no progress report", !reports.isEmpty());
+        long[] last = reports.get(reports.size() - 1);
+        assertEquals(where + ": last progress", want, last[0]);
+        if (last[1] >= 0) {
+          assertEquals(where + ": progress total", want, last[1]);
+        }
+      }
     }
     if (expect.containsKey("max_bytes_received")) {
       assertTrue(where, ((Number) fact(result, "bytes_received")).longValue()

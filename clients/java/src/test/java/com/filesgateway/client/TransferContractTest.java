@@ -203,7 +203,7 @@ public class TransferContractTest {
     Path local = Files.createTempFile("upload", ".bin");
     byte[] data = random(2_500_000);
     Files.write(local, data);
-    Model file = client.uploadFile(local, "a/b.bin", new UploadOptions().mkdirParents(true)
+    File file = client.uploadFile(local, "a/b.bin", new UploadOptions().mkdirParents(true)
         .chunkSize(1 << 20).overwrite(false).expectedMd5("ABC").providedMtime("2026-01-01T00:00:00Z"));
     Upload u = nextUpload();
     assertEquals("completed", u.end);
@@ -224,8 +224,8 @@ public class TransferContractTest {
     }
     assertEquals(List.of(1 << 20, 1 << 20, 2_500_000 - (2 << 20)), sizes);
     assertArrayEquals(data, got.toByteArray());
-    assertEquals("a/b.bin", file.get("path"));
-    assertEquals(2_500_000L, file.get("size"));
+    assertEquals("a/b.bin", file.getPath());
+    assertEquals(2_500_000L, file.getSize());
     Files.delete(local);
   }
 
@@ -240,16 +240,65 @@ public class TransferContractTest {
       pos += n;
     }
     assertEquals(300_000, out.bytesWritten());
-    out.close();
-    out.close();  // idempotent
+    out.commit();
+    out.commit();  // idempotent
+    out.close();  // a no-op after commit
     Upload u = nextUpload();
     assertEquals("completed", u.end);
     for (UploadRequest r : u.messages.subList(1, u.messages.size() - 1)) {
       assertEquals(65_536, r.getData().size());
     }
     assertEquals(300_000, u.bytes());
-    assertEquals(300_000L, out.file().get("size"));
+    assertEquals(300_000L, out.file().getSize());
     assertThrows(IOException.class, () -> out.write(1));
+  }
+
+  @Test
+  public void tryWithResourcesThatThrowsCommitsNothing() throws Exception {
+    // The issue-16 data-integrity case: the block fails half-way; the partial file must not
+    // be committed, and the block's exception is the one the caller sees.
+    IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> {
+      try (RemoteOutputStream out = client.openWrite("partial.bin", false)) {
+        out.write(random(5000));
+        throw new IllegalStateException("half-way failure");
+      }
+    });
+    assertEquals("error: CANCELLED", nextUpload().end);
+    assertEquals(1, thrown.getSuppressed().length);
+    assertTrue(thrown.getSuppressed()[0].getMessage().contains("without commit()"));
+  }
+
+  @Test
+  public void closeWithoutCommitAbortsAndSaysSo() throws Exception {
+    RemoteOutputStream out = client.openWrite("forgot.bin", false);
+    out.write(random(10));
+    IOException e = assertThrows(IOException.class, out::close);
+    assertTrue(e.getMessage(), e.getMessage().contains("nothing was written"));
+    assertEquals("error: CANCELLED", nextUpload().end);
+    assertNull(out.file());
+    out.close();  // idempotent
+  }
+
+  @Test
+  public void progressReportsEveryChunkOfUploadsAndDownloads() throws Exception {
+    List<long[]> seen = new ArrayList<>();
+    RemoteOutputStream out = client.openWrite("p.bin", new UploadOptions().chunkSize(1000)
+        .expectedSize(2500L).progress((bytes, total) -> seen.add(new long[] {bytes, total})));
+    out.write(random(2500));
+    out.commit();
+    nextUpload();
+    assertEquals(3, seen.size());
+    assertArrayEquals(new long[] {1000, 2500}, seen.get(0));
+    assertArrayEquals(new long[] {2500, 2500}, seen.get(2));
+
+    byte[] data = random(300);
+    downloadScript = script(data, 100, File.newBuilder().setPath("p.bin")
+        .setSize(data.length).build());
+    seen.clear();
+    client.downloadFile("p.bin", new ByteArrayOutputStream(), new DownloadOptions()
+        .progress((bytes, total) -> seen.add(new long[] {bytes, total})));
+    assertEquals(3, seen.size());
+    assertArrayEquals(new long[] {300, 300}, seen.get(2));
   }
 
   @Test
@@ -274,8 +323,8 @@ public class TransferContractTest {
     assertEquals("changed my mind", thrown.getMessage());
     assertEquals("error: CANCELLED", nextUpload().end);
 
-    Model file = client.write("z.bin", new UploadOptions(), out -> out.write(random(10)));
-    assertEquals(10L, file.get("size"));
+    File file = client.write("z.bin", new UploadOptions(), out -> out.write(random(10)));
+    assertEquals(10L, file.getSize());
     assertEquals("completed", nextUpload().end);
   }
 
@@ -289,7 +338,7 @@ public class TransferContractTest {
             out.write(random(1024));
             Thread.sleep(1);
           }
-          out.close();
+          out.commit();
         });
     assertEquals("size mismatch", e.getMessage());
     assertEquals("failed", nextUpload().end);
@@ -331,7 +380,7 @@ public class TransferContractTest {
     downloadScript = script(data, 100_000, File.newBuilder().setPath("d.bin")
         .setSize(data.length).build());
     try (RemoteInputStream in = client.openRead("d.bin")) {
-      assertEquals("d.bin", in.metadata().get("path"));
+      assertEquals("d.bin", in.metadata().getPath());
       assertEquals(1, in.read(new byte[1], 0, 1));
       assertEquals(data[1], (byte) in.read());
       byte[] rest = in.readAllBytes();
@@ -341,9 +390,9 @@ public class TransferContractTest {
     }
     Path dir = Files.createTempDirectory("dl");
     Path local = dir.resolve("d.bin");
-    Model meta = client.downloadFile("d.bin", local);
+    File meta = client.downloadFile("d.bin", local);
     assertArrayEquals(data, Files.readAllBytes(local));
-    assertEquals("d.bin", meta.get("path"));
+    assertEquals("d.bin", meta.getPath());
     ByteArrayOutputStream sink = new ByteArrayOutputStream();
     client.downloadFile("d.bin", sink, new DownloadOptions());
     assertArrayEquals(data, sink.toByteArray());
@@ -434,6 +483,7 @@ public class TransferContractTest {
     }
     try (RemoteOutputStream out = client.open("t.txt", "wb")) {
       out.write(new byte[] {1, 2});
+      out.commit();
     }
     assertEquals("completed", nextUpload().end);
     assertThrows(IllegalArgumentException.class, () -> client.open("t.txt", "a"));

@@ -1,4 +1,4 @@
-package scenario
+package main
 
 // Starts files-emulator and files-gateway from a build tree and reaches the
 // emulator's control endpoint. The servers listen on port 0 and say where in

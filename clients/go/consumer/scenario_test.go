@@ -1,12 +1,12 @@
-package scenario
+package main
 
 // Runs tests/clients/scenario.json with the Go client against files-gateway
 // and files-emulator started from a build tree: one subtest per case
 // (TestScenario/<case name>), see tests/clients/README.md for the format.
 //
-//	FILESGW_BIN=build FILESGW_SCENARIO=tests/clients/scenario.json \
-//	  GO111MODULE=off GOPATH=build/clients/go/gopath:/usr/share/gocode \
-//	  go test -v filesgateway/clients/go/scenario [-run 'TestScenario/user_crud']
+//	cd build/clients/go/consumer && FILESGW_BIN=../../.. \
+//	  FILESGW_SCENARIO=../../../../tests/clients/scenario.json \
+//	  bin/scenario.test -test.v [-test.run 'TestScenario/user_crud']
 //
 // Cases are independent, so they run in parallel; a case that uses a
 // gateway other than "default" holds it alone for its duration, since those
@@ -33,7 +33,7 @@ import (
 	"testing"
 	"time"
 
-	"filesgateway/clients/go/files"
+	"github.com/files-gateway/files-gateway/clients/go/files"
 
 	"google.golang.org/grpc/codes"
 )
@@ -52,20 +52,23 @@ type scenarioCase struct {
 
 var (
 	expectKeys = set("fields", "none", "count", "pages", "first_page_count", "sorted_by", "unique",
-		"names", "same_as", "text", "max_bytes_received", "error")
+		"names", "same_as", "text", "max_bytes_received", "error", "persisted_size", "progress_final",
+		"progress_calls_min")
 	errorKeys = set("class", "is_a", "type", "type_prefix", "grpc_code", "http_status", "title",
 		"message_contains", "retry_delay_min")
 	ops = map[string]func(*caseRun, map[string]any, map[string]any) (*result, error){
-		"call":            (*caseRun).opCall,
-		"create_many":     (*caseRun).opCreateMany,
-		"list":            (*caseRun).opList,
-		"upload_file":     (*caseRun).opUploadFile,
-		"download_file":   (*caseRun).opDownloadFile,
-		"open_write":      (*caseRun).opOpenWrite,
-		"open_read":       (*caseRun).opOpenRead,
-		"list_for":        (*caseRun).opListFor,
-		"download_cancel": (*caseRun).opDownloadCancel,
-		"inject_fault":    (*caseRun).opInjectFault,
+		"call":             (*caseRun).opCall,
+		"create_many":      (*caseRun).opCreateMany,
+		"list":             (*caseRun).opList,
+		"upload_file":      (*caseRun).opUploadFile,
+		"download_file":    (*caseRun).opDownloadFile,
+		"open_write":       (*caseRun).opOpenWrite,
+		"open_read":        (*caseRun).opOpenRead,
+		"list_for":         (*caseRun).opListFor,
+		"download_cancel":  (*caseRun).opDownloadCancel,
+		"inject_fault":     (*caseRun).opInjectFault,
+		"resumable_upload": (*caseRun).opResumableUpload,
+		"resumable_cancel": (*caseRun).opResumableCancel,
 	}
 )
 
@@ -301,6 +304,9 @@ type result struct {
 	hasData       bool
 	text          *string
 	bytesReceived int64
+	persisted     *int64
+	progress      []files.Progress
+	hasProgress   bool
 }
 
 type caseRun struct {
@@ -566,6 +572,14 @@ func (r *caseRun) check(where string, res *result, expect map[string]any) {
 			seen[k] = true
 		}
 	}
+	if want, ok := expect["persisted_size"]; ok {
+		if res == nil || res.persisted == nil || *res.persisted != int64(intOf(want)) {
+			t.Errorf("%s: persisted size %v, want %d", where, res, intOf(want))
+		}
+	}
+	if want, ok := expect["progress_final"]; ok {
+		r.checkProgress(where, res, int64(intOf(want)), intOf(expect["progress_calls_min"]))
+	}
 	if max, ok := expect["max_bytes_received"]; ok && res != nil {
 		if res.bytesReceived >= int64(intOf(max)) {
 			t.Errorf("%s: %d bytes received, want fewer than %d", where, res.bytesReceived, intOf(max))
@@ -688,6 +702,7 @@ func (r *caseRun) opCall(step, _ map[string]any) (*result, error) {
 		r.t.Fatalf("%s has no action %q (%v)", resource.Name(), action, resource.Err())
 	}
 	args := r.actionArgs(step, nil)
+	args = append(args, r.callOptions(step)...)
 	if method.Paginated {
 		it, err := resource.ListAction(ctx, action, args...)
 		if err != nil {
@@ -789,16 +804,21 @@ func (r *caseRun) opUploadFile(step, _ map[string]any) (*result, error) {
 	content, _ := step["content"].(map[string]any)
 	path := r.localFile(r.content(content))
 	mkdir, _ := step["mkdir_parents"].(bool)
-	model, err := r.client(step).UploadFile(context.Background(), path, r.sub(step["remote"], nil).(string), mkdir)
+	res := &result{}
+	model, err := r.client(step).UploadFile(context.Background(), path, r.sub(step["remote"], nil).(string), mkdir,
+		r.progressOption(step, res)...)
 	if err != nil {
 		return nil, err
 	}
-	return &result{model: model}, nil
+	res.model = r.client(step).Model(model)
+	return res, nil
 }
 
 func (r *caseRun) opDownloadFile(step, _ map[string]any) (*result, error) {
 	path := filepath.Join(r.tmp, "download-"+randomHex(8))
-	model, err := r.client(step).DownloadFile(context.Background(), r.sub(step["remote"], nil).(string), path)
+	res := &result{}
+	model, err := r.client(step).DownloadFile(context.Background(), r.sub(step["remote"], nil).(string), path,
+		r.progressOption(step, res)...)
 	if err != nil {
 		return nil, err
 	}
@@ -807,7 +827,8 @@ func (r *caseRun) opDownloadFile(step, _ map[string]any) (*result, error) {
 		r.t.Fatal(err)
 	}
 	os.Remove(path)
-	return &result{model: model, data: data, hasData: true}, nil
+	res.model, res.data, res.hasData = r.client(step).Model(model), data, true
+	return res, nil
 }
 
 // errAbandon ends an open_write block "by an exception" (a panic in Go).
@@ -877,7 +898,7 @@ func (r *caseRun) opOpenWrite(step, _ map[string]any) (res *result, err error) {
 	if err := f.Close(); err != nil {
 		return nil, err
 	}
-	return &result{model: f.Metadata()}, nil
+	return &result{model: r.client(step).Model(f.Metadata())}, nil
 }
 
 func (r *caseRun) opOpenRead(step, _ map[string]any) (*result, error) {
@@ -950,9 +971,126 @@ func TestReadmeExample(t *testing.T) {
 	}
 	for _, want := range []string{"updated: example-", " Example User\n", "user: ",
 		"after delete: UserNotFoundError not-found/user-not-found", `read back: "hello from Go\n"`,
-		"entry: copy.txt 14\n", "entry: hello.txt 14\n"} {
+		"sent 14 of 14\n", "entry: copy.txt 14\n", "entry: hello.txt 14\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the example's output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// callOptions turns a step's "options" (workspace_id, language) into call options.
+func (r *caseRun) callOptions(step map[string]any) []any {
+	opts, _ := r.sub(step["options"], nil).(map[string]any)
+	var out []any
+	for k, v := range opts {
+		switch k {
+		case "workspace_id":
+			out = append(out, files.WithWorkspaceID(int64(intOf(v))))
+		case "language":
+			out = append(out, files.WithLanguage(fmt.Sprint(v)))
+		default:
+			r.t.Fatalf("unknown call option %q", k)
+		}
+	}
+	return out
+}
+
+// progressOption records the progress reports of a transfer in res when the step asks.
+func (r *caseRun) progressOption(step map[string]any, res *result) []files.TransferOption {
+	if step["progress"] != true {
+		return nil
+	}
+	res.hasProgress = true
+	return []files.TransferOption{files.OnProgress(func(p files.Progress) { res.progress = append(res.progress, p) })}
+}
+
+// checkProgress: reports never go back, the last is final bytes (and its
+// total, when known, too), and there are at least min of them.
+func (r *caseRun) checkProgress(where string, res *result, final int64, min int) {
+	t := r.t
+	t.Helper()
+	if res == nil || !res.hasProgress {
+		t.Fatalf("%s: no progress recorded", where)
+	}
+	calls := res.progress
+	if len(calls) < min || len(calls) == 0 {
+		t.Fatalf("%s: %d progress reports, want at least %d", where, len(calls), min)
+	}
+	for i := 1; i < len(calls); i++ {
+		if calls[i].Bytes < calls[i-1].Bytes {
+			t.Errorf("%s: progress went back from %d to %d", where, calls[i-1].Bytes, calls[i].Bytes)
+		}
+	}
+	last := calls[len(calls)-1]
+	if last.Bytes != final || (last.Total >= 0 && last.Total != final) {
+		t.Errorf("%s: last progress %+v, want %d of %d", where, last, final, final)
+	}
+}
+
+// opResumableUpload: start (expected_size), a first stream of first_bytes left
+// open, the status, then a handle from the upload id alone resumes and commits.
+func (r *caseRun) opResumableUpload(step, _ map[string]any) (*result, error) {
+	ctx := context.Background()
+	content, _ := step["content"].(map[string]any)
+	data := r.content(content)
+	remote := r.sub(step["remote"], nil).(string)
+	first := intOf(step["first_bytes"])
+	client := r.client(step)
+	opts := []files.TransferOption{files.ExpectedSize(int64(len(data)))}
+	if mkdir, _ := step["mkdir_parents"].(bool); mkdir {
+		opts = append(opts, files.MkdirParents())
+	}
+	up, err := client.StartResumableUpload(ctx, remote, opts...)
+	if err != nil {
+		return nil, err
+	}
+	sent, err := up.WriteAt(ctx, bytes.NewReader(data[:first]), 0, false)
+	if err != nil {
+		return nil, err
+	}
+	persisted := sent.GetPersistedSize()
+	st, err := up.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st.GetPersistedSize() != persisted || st.GetComplete() {
+		r.t.Fatalf("resumable_upload: status %v, the first stream said %d persisted", st, persisted)
+	}
+	res := &result{persisted: &persisted, hasProgress: true}
+	done, err := client.ResumableUpload(up.ID(), remote).Resume(ctx, bytes.NewReader(data), true,
+		files.OnProgress(func(p files.Progress) { res.progress = append(res.progress, p) }))
+	if err != nil {
+		return nil, err
+	}
+	r.checkProgress("resumable_upload", res, int64(len(data)), 1)
+	m, err := client.Resource("File").Find(ctx, remote)
+	if err != nil {
+		return nil, err
+	}
+	if m.GetInt("size") != done.GetFile().GetSize() {
+		r.t.Fatalf("resumable_upload: committed %v, found %v", done.GetFile(), m)
+	}
+	res.model = m
+	return res, nil
+}
+
+// opResumableCancel: start, send the content without finishing, cancel, then
+// query (the step's expected error).
+func (r *caseRun) opResumableCancel(step, _ map[string]any) (*result, error) {
+	ctx := context.Background()
+	content, _ := step["content"].(map[string]any)
+	data := r.content(content)
+	client := r.client(step)
+	up, err := client.StartResumableUpload(ctx, r.sub(step["remote"], nil).(string), files.MkdirParents())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := up.WriteAt(ctx, bytes.NewReader(data), 0, false); err != nil {
+		return nil, err
+	}
+	if err := up.Cancel(ctx); err != nil {
+		return nil, err
+	}
+	_, err = up.Status(ctx)
+	return &result{}, err
 }
