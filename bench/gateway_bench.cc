@@ -29,6 +29,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "proto/api_pool.h"
+#include "server/codec.h"
+#include "server/route.h"
 #include "absl/time/time.h"
 #include "bench/bench_util.h"
 #include "grpcpp/create_channel.h"
@@ -88,6 +91,37 @@ std::vector<double> Direct(const std::string& url, const std::string& key, int c
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   return us;
+}
+
+// One GET's body (the answer the gateway converts), with the key.
+std::string Fetch(const std::string& url, const std::string& key) {
+  CURL* curl = curl_easy_init();
+  std::string body;
+  struct curl_slist* headers = curl_slist_append(nullptr, ("X-FilesAPI-Key: " + key).c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Sink);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  CURLcode rc = curl_easy_perform(curl);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return rc == CURLE_OK ? body : std::string();
+}
+
+// The converter alone (server/codec DecodeResponse, as the gateway calls it)
+// on `body`: microseconds per conversion, the median of `rounds`.
+double ConverterUs(const char* full_method, const std::string& body, int rounds) {
+  auto route = filesgw::server::BuildRoute(filesgw::proto::Api().pool->FindMethodByName(full_method));
+  if (!route.ok()) return -1;
+  std::string out;
+  std::vector<double> us;
+  for (int i = 0; i < rounds + 3; ++i) {
+    absl::Time t = absl::Now();
+    if (!filesgw::server::DecodeResponse(*route, body, "", &out).ok()) return -1;
+    if (i >= 3) us.push_back(absl::ToDoubleMicroseconds(absl::Now() - t));
+  }
+  std::sort(us.begin(), us.end());
+  return us[us.size() / 2];
 }
 
 grpc::Status Unary(grpc::GenericStub* stub, const std::string& method, const std::string& request,
@@ -264,13 +298,26 @@ int main(int argc, char** argv) {
       {"ListUsers(per_page=1000)", "/files.v1.UserService/ListUsers", list_req,
        base + "/api/rest/v1/users?per_page=1000", std::max(50, calls / 20)},
   };
+  std::vector<std::pair<const char*, double>> client_cpu;
   for (auto& c : cases) {
+    // The direct libcurl client's own CPU per call (this process): a floor
+    // the gateway's CPU per call is set against.
+    double self0 = CpuSeconds(getpid());
     auto direct = Summarize(Direct(c.url, key, c.calls));
+    client_cpu.emplace_back(c.name, (CpuSeconds(getpid()) - self0) * 1e6 / c.calls);
     double cpu0 = CpuSeconds(gw.pid);
     auto via = Summarize(ThroughGateway(&stub, c.method, c.request, c.calls));
     double cpu_us = (CpuSeconds(gw.pid) - cpu0) * 1e6 / (c.calls + 20);
     std::printf("%-28s %10.0fus %10.0fus %10.0fus %10.0fus %12.1fus\n", c.name, direct.p50_us,
                 via.p50_us, via.p50_us - direct.p50_us, via.p99_us - direct.p99_us, cpu_us);
+  }
+  for (const auto& [name, us] : client_cpu) {
+    std::printf("direct libcurl client CPU per call, %s: %.1fus\n", name, us);
+  }
+  {
+    const std::string body = Fetch(cases[1].url, key);
+    std::printf("converter alone on the same ListUsers(per_page=1000) body (%zu bytes): %.1fus\n",
+                body.size(), ConverterUs("files.v1.UserService.ListUsers", body, 20));
   }
   std::printf("targets: FindUser gateway CPU <= 50us/call, added p50 <= 150us\n\n");
 

@@ -1,15 +1,18 @@
 """One benchmark command: runs the unary, transfer and JSON-converter
-benchmarks and the Python client comparison, and prints one table, each
+benchmarks, the SDK comparisons (loopback, and at 20 and 80 ms round trip
+through bench/delay_proxy to an HTTPS emulator, with 50 processes sharing one
+rate-limited account) and the isolation bench, and prints one table, each
 figure beside its baseline (direct libcurl, curl, protobuf's JSON parser,
-plain HTTP the Files.com SDK's way) with the ratio and the target.
+Files.com's official JS SDK, a reproduction of the Python SDK's transport)
+with the ratio and the target. Transfers run with TLS off and on, side by side.
 
-    /usr/bin/python3 bench/report.py --build build            # full (3-4 min on 2 vCPUs)
-    /usr/bin/python3 bench/report.py --build build --quick    # small sizes (~1 min)
+    /usr/bin/python3 bench/report.py --build build            # full (~30 min on 2 vCPUs)
+    /usr/bin/python3 bench/report.py --build build --quick    # small sizes (~10 min)
     cmake --build build --target bench_report                 # the same, full
 
 It runs the programs (build/bench/gateway_bench, transfer_bench,
-converter_bench, bench/sdk_compare/compare.py) as they are and reads their
-text output; each program's output is kept under --logs. Exits 1 when a
+converter_bench, bench/sdk_compare/compare.py, isolation_bench) as they are
+and reads their text output; each program's output is kept under --logs. Exits 1 when a
 program fails or a figure cannot be read from its output (a changed output
 format), never because a target is missed: targets are reported, not
 asserted.
@@ -30,15 +33,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MODES = {
     # Checks that every figure can still be read from the programs (CTest
     # bench_report_smoke); its numbers mean little.
-    "smoke": {"calls": 20, "gib": "0.125", "streams": 2, "python": ["--quick"],
+    "smoke": {"calls": 20, "gib": "0.125", "streams": 2,
+              "sdk": ["--tls", "--finds", "20", "--users", "200", "--mib", "8"],
+              "wan": ["--finds", "10", "--users", "200", "--mib", "8", "--many", "4",
+                      "--many-finds", "3"], "rtts": ["20"],
               "converter": ["--benchmark_min_time=0.05"],
               "isolation": ["--calls", "20", "--idle-streams", "50", "--flood-calls", "4"]},
-    "quick": {"calls": 200, "gib": "0.25", "streams": 4, "python": ["--quick"],
+    "quick": {"calls": 200, "gib": "0.25", "streams": 4, "sdk": ["--tls", "--quick"],
+              "wan": ["--finds", "50", "--users", "1000", "--mib", "32", "--many", "10"],
+              "rtts": ["20", "80"],
               "converter": ["--benchmark_min_time=0.2"], "isolation": ["--quick"]},
-    "full": {"calls": 2000, "gib": "1", "streams": 32, "python": [], "converter": [],
-             "isolation": []},
+    "full": {"calls": 2000, "gib": "1", "streams": 32, "sdk": ["--tls"], "wan": ["--many", "50"],
+             "rtts": ["20", "80"], "converter": [], "isolation": []},
 }
-SECTIONS = ("unary", "transfer", "converter", "python", "isolation")
+SECTIONS = ("unary", "transfer", "converter", "sdk", "wan", "isolation")
 
 
 class Row:
@@ -51,7 +59,7 @@ class Row:
     def cells(self):
         met = "-" if self.met is None else ("yes" if self.met else "**no**")
         ratio = "-" if self.ratio is None else "%.2f" % self.ratio
-        return [self.metric, self.gateway, self.baseline, ratio, self.target, met]
+        return [self.metric, ratio, self.target, met, self.gateway, self.baseline]
 
 
 class Missing(Exception):
@@ -65,8 +73,16 @@ def need(pattern, text, what, flags=re.M):
     return m
 
 
+REUSE_LOGS = False
+
+
 def run(cmd, log_path, timeout):
-    """Runs a benchmark program; returns its output (also written to log_path)."""
+    """Runs a benchmark program; returns its output (also written to log_path).
+    With --reuse-logs, reads log_path instead when it is there (re-renders a
+    report from an earlier run's outputs)."""
+    if REUSE_LOGS and os.path.exists(log_path):
+        with open(log_path) as f:
+            return f.read()
     print("running: %s" % " ".join(cmd), file=sys.stderr, flush=True)
     t0 = time.monotonic()
     with open(log_path, "w") as log:
@@ -100,6 +116,44 @@ def unary_rows(text):
         rows.append(Row("%s gateway CPU per call" % label, fmt_us(cpu), "-", None,
                         "≤ %d µs" % target_cpu if target_cpu else "-",
                         cpu <= target_cpu if target_cpu else None))
+    # gRPC's own floor, same client, same run: a server that answers at once.
+    floor = {}
+    for key, pattern in (("async", r"^async API[^\n]*?\s+(\d+)us\s+(\d+)us\s+([\d.]+)us\s*$"),
+                         ("callback", r"^callback API[^\n]*?\s+(\d+)us\s+(\d+)us\s+([\d.]+)us\s*$")):
+        m = need(pattern, text, "gateway_bench: %s floor row" % key)
+        floor[key] = (float(m[1]), float(m[3]))  # p50, CPU per call
+    m = need(r"^FindUser\s+%sus\s+%sus\s+%sus\s+%sus\s+%sus\s*$" % ((num,) * 5), text,
+             "gateway_bench: FindUser row")
+    _, _, added, _, cpu = (float(x) for x in m.groups())
+    client = re.search(r"^direct libcurl client CPU per call, FindUser: ([\d.]+)us", text, re.M)
+    if client is None:  # an older gateway_bench: the floor without the client's CPU
+        rows.append(Row("FindUser gateway CPU per call vs gRPC floor (empty server, async API; "
+                        "callback API + health: %s, ratio %.1f)" % (fmt_us(floor["callback"][1]),
+                                                                    cpu / floor["callback"][1]),
+                        fmt_us(cpu), "%s (async API)" % fmt_us(floor["async"][1]),
+                        cpu / floor["async"][1], "≤ 2x (async floor + libcurl client CPU)",
+                        None))
+    else:
+        base = floor["async"][1] + float(client[1])
+        rows.append(Row("FindUser gateway CPU per call vs floor = empty gRPC server (async API) "
+                        "%s + direct libcurl client %s (callback API + health: %s)"
+                        % (fmt_us(floor["async"][1]), fmt_us(float(client[1])),
+                           fmt_us(floor["callback"][1])),
+                        fmt_us(cpu), fmt_us(base), cpu / base, "≤ 2x", cpu <= 2 * base))
+    rows.append(Row("FindUser added p50 vs gRPC floor's round trip p50 (async API)",
+                    fmt_us(added), fmt_us(floor["async"][0]), added / floor["async"][0],
+                    "≤ 2x", added <= 2 * floor["async"][0]))
+    conv = re.search(r"^converter alone on the same ListUsers\(per_page=1000\) body \((\d+) bytes\): "
+                     r"([\d.]+)us", text, re.M)
+    lm = need(r"^ListUsers\(per_page=1000\)\s+%sus\s+%sus\s+%sus\s+%sus\s+%sus\s*$" % ((num,) * 5),
+              text, "gateway_bench: ListUsers row")
+    if conv is not None:
+        list_cpu, conv_us = float(lm.groups()[4]), float(conv[2])
+        rows.append(Row("ListUsers(per_page=1000) gateway CPU per call vs the converter alone on "
+                        "the same body (%.1f MB, %.0f MB/s)" % (int(conv[1]) / 1e6,
+                                                                 int(conv[1]) / conv_us),
+                        fmt_us(list_cpu), fmt_us(conv_us), list_cpu / conv_us, "≤ 2x",
+                        list_cpu <= 2 * conv_us))
     m = need(r"(\d+) concurrent FindUser: (\d+) failed, ([\d.]+) ms, gateway threads "
              r"\(peak seen\): (\d+)", text, "gateway_bench: concurrent line")
     n, failed, ms, threads = int(m[1]), int(m[2]), float(m[3]), int(m[4])
@@ -129,7 +183,7 @@ TRANSFER_ROW = re.compile(
     r"(?P<failed>\s+FAILED)?\s*$", re.M)
 
 
-def transfer_rows(text, gib, streams):
+def transfer_found(text):
     found = {}
     for m in TRANSFER_ROW.finditer(text):
         name = m["name"]
@@ -142,9 +196,22 @@ def transfer_rows(text, gib, streams):
         else:
             continue
         found[key] = m
+    return found
+
+
+def transfer_rows(text, gib, streams, tls_text=None, relay_text=None):
+    """Rows of transfer_bench's output; with tls_text (the same program run
+    with --tls), the single-stream figures with TLS on stand beside; with
+    relay_text (--only relay), the gateway's CPU per GiB against the
+    do-nothing relay's on the same stacks."""
+    found = transfer_found(text)
     for key in ("small-up", "big-up", "small-down", "big-down", "many-up", "many-down"):
         if key not in found:
             raise Missing("transfer_bench: %s row" % key)
+    tls = transfer_found(tls_text) if tls_text is not None else {}
+    for key in ("big-up", "big-down"):
+        if tls_text is not None and key not in tls:
+            raise Missing("transfer_bench --tls: %s row" % key)
     size = "1 GiB" if float(gib) == 1 else "%s GiB" % gib
     rows = []
     for direction, word, direct_how in (("up", "upload", "curl multi, 4 parts in flight"),
@@ -153,11 +220,18 @@ def transfer_rows(text, gib, streams):
         if m["failed"]:
             raise RuntimeError("transfer_bench: %s %s FAILED" % (word, size))
         ratio = float(m["ratio"])
-        rows.append(Row("%s %s throughput" % (word, size), "%s MiB/s" % m["gw"],
-                        "%s MiB/s (%s)" % (m["direct"], direct_how), ratio, "ratio ≥ 0.8",
+        t = tls.get("big-" + direction)
+        rows.append(Row("%s %s throughput, TLS off%s" % (word, size, "; TLS on (ratio %s)" %
+                                                          t["ratio"] if t else ""),
+                        "%s MiB/s%s" % (m["gw"], "; %s MiB/s" % t["gw"] if t else ""),
+                        "%s MiB/s%s (%s)" % (m["direct"], "; %s MiB/s" % t["direct"] if t else "",
+                                             direct_how), ratio, "ratio ≥ 0.8",
                         ratio >= 0.8))
-        rows.append(Row("%s %s: gateway CPU s/GiB / threads (peak)" % (word, size),
-                        "%s / %s" % (m["cpu"], m["threads"]), "-", None, "-", None))
+        rows.append(Row("%s %s: gateway CPU s/GiB / threads (peak), TLS off%s" % (
+                            word, size, "; TLS on" if t else ""),
+                        "%s / %s%s" % (m["cpu"], m["threads"],
+                                       "; %s / %s" % (t["cpu"], t["threads"]) if t else ""),
+                        "-", None, "-", None))
         small = float(found["small-" + direction]["peak"])
         big = float(m["peak"])
         growth = 100.0 * (big / small - 1)
@@ -165,6 +239,16 @@ def transfer_rows(text, gib, streams):
                         % (word, size, small, growth), "%.1f MiB" % big, "-", None,
                         "≤ 64 MiB; 100 MiB vs 1 GiB within 10 %",
                         big <= 64 and abs(growth) <= 10))
+    if relay_text is not None:
+        for direction, word in (("up", "upload"), ("down", "download")):
+            m = need(r"^relay %s\s+([\d.]+) MiB/s, relay cpu ([\d.]+) s/GiB" % word, relay_text,
+                     "transfer_bench: relay %s row" % word)
+            relay_cpu = float(m[2])
+            gw_cpu = float(found["big-" + direction]["cpu"])
+            rows.append(Row("%s %s: gateway CPU s/GiB vs a do-nothing relay on the same stacks "
+                            "(gRPC sync server + libcurl, %s MiB/s)" % (word, size, m[1]),
+                            "%.2f" % gw_cpu, "%.2f" % relay_cpu, gw_cpu / relay_cpu, "≤ 1.25x",
+                            gw_cpu <= 1.25 * relay_cpu))
     for direction, word in (("up", "uploads"), ("down", "downloads")):
         m = found["many-" + direction]
         if m["failed"]:
@@ -191,37 +275,74 @@ def converter_rows(text):
                 "≥ 150 MB/s and ≥ 3x", ours >= 150 and ours / message >= 3 and same == "yes")]
 
 
-# ---- Python: bench/sdk_compare/compare.py ----
+# ---- SDKs: bench/sdk_compare/compare.py (loopback, and over the delay proxy) ----
 
-def python_rows(doc):
+UNITS = {"find": "finds/s", "list": "users/s", "upload": "MiB/s", "download": "MiB/s"}
+SDK_NAME = {"node": "Files.com JS SDK 1.2.314", "python": "Python SDK transport (reproduction)"}
+
+
+def sdk_rows(doc, where):
+    """Rows of one compare.py run. where: "loopback" or "20 ms RTT" etc.
+    Speed ratio = SDK seconds ÷ gateway seconds (higher is better); CPU
+    ratio = gateway client ÷ SDK (lower is better)."""
     if doc["failures"]:
-        raise RuntimeError("sdk_compare: " + "; ".join(doc["failures"]))
-    units = {"find": "finds/s", "list": "users/s", "upload": "MiB/s", "download": "MiB/s"}
+        raise RuntimeError("sdk_compare (%s): " % where + "; ".join(doc["failures"]))
+    wan = doc["rtt_ms"] > 0
+    speed_target = {"find": 0.95, "list": 1.0, "upload": 2.0, "download": 1.0}
     rows = []
     for r in doc["results"]:
-        plain, gw = r["plain"], r["gateway"]
-        unit = units[r["op"]]
-        rows.append(Row("Python: %s (gateway client vs plain HTTP the SDK's way)" % r["label"],
+        sdk, gw = r["sdk"], r["gateway"]
+        unit = UNITS[r["op"]]
+        ratio = sdk["seconds"] / gw["seconds"]
+        target = speed_target[r["op"]] if wan else None
+        rows.append(Row("%s, %s: %s (gateway client vs %s)" % (where, r["lang"], r["label"],
+                                                              SDK_NAME[r["lang"]]),
                         "%.2f s (%.0f %s)" % (gw["seconds"], r["amount"] / gw["seconds"], unit),
-                        "%.2f s (%.0f %s)" % (plain["seconds"], r["amount"] / plain["seconds"],
-                                              unit),
-                        plain["seconds"] / gw["seconds"], "-", None))
-        rows.append(Row("Python: %s: Python process CPU s (gateway CPU s: %.2f)"
-                        % (r["label"], gw["gateway_cpu_seconds"]),
-                        "%.2f" % gw["cpu_seconds"], "%.2f" % plain["cpu_seconds"],
-                        gw["cpu_seconds"] / plain["cpu_seconds"] if plain["cpu_seconds"] else None,
-                        "-", None))
-    peak = {who: max(r[who]["peak_rss_mib"] for r in doc["results"]) for who in ("gateway", "plain")}
-    rows.append(Row("Python: client process peak RSS (largest over the operations)",
-                    "%.0f MiB" % peak["gateway"], "%.0f MiB" % peak["plain"],
-                    peak["gateway"] / peak["plain"], "-", None))
-    first = doc["results"][0]
-    rows.append(Row("Python: process start-up: wall / CPU s (imports, first use)",
-                    "%.2f / %.2f" % (first["gateway"]["startup_seconds"],
-                                     first["gateway"]["startup_cpu_seconds"]),
-                    "%.2f / %.2f" % (first["plain"]["startup_seconds"],
-                                     first["plain"]["startup_cpu_seconds"]),
-                    None, "-", None))
+                        "%.2f s (%.0f %s)" % (sdk["seconds"], r["amount"] / sdk["seconds"], unit),
+                        ratio, "speed ≥ %gx" % target if target else "-",
+                        ratio >= target if target else None))
+        cpu_target = None
+        if r["lang"] == "python" and not wan:
+            cpu_target = 0.5 if r["op"] == "find" else 1.25 if r["op"] in ("upload",
+                                                                          "download") else None
+        cpu_ratio = gw["cpu_seconds"] / sdk["cpu_seconds"] if sdk["cpu_seconds"] else None
+        rows.append(Row("%s, %s: %s: client CPU s (gateway CPU s: %.2f)"
+                        % (where, r["lang"], r["label"], gw["gateway_cpu_seconds"]),
+                        "%.2f" % gw["cpu_seconds"], "%.2f" % sdk["cpu_seconds"], cpu_ratio,
+                        "≤ %gx" % cpu_target if cpu_target else "-",
+                        cpu_ratio <= cpu_target if cpu_target and cpu_ratio is not None else None))
+    if doc["results"] and not wan:
+        for lang in ("python", "node"):
+            mine = [r for r in doc["results"] if r["lang"] == lang]
+            if not mine:
+                continue
+            peak = {who: max(r[who]["peak_rss_mib"] for r in mine) for who in ("gateway", "sdk")}
+            rows.append(Row("%s, %s: client process peak RSS (largest over the operations)"
+                            % (where, lang), "%.0f MiB" % peak["gateway"],
+                            "%.0f MiB" % peak["sdk"], peak["gateway"] / peak["sdk"], "-", None))
+            first = mine[0]
+            rows.append(Row("%s, %s: process start-up: wall / CPU s (imports, first use)"
+                            % (where, lang),
+                            "%.2f / %.2f" % (first["gateway"]["startup_seconds"],
+                                             first["gateway"]["startup_cpu_seconds"]),
+                            "%.2f / %.2f" % (first["sdk"]["startup_seconds"],
+                                             first["sdk"]["startup_cpu_seconds"]),
+                            None, "-", None))
+    many = doc.get("many")
+    if many:
+        gw, sdk = many["gateway"], many["sdk"]
+        rows.append(Row("%s: %d Node processes x %d finds on one account (%g req/s per key): "
+                        "failed calls / upstream 429s (gateway --requests-per-second %g)"
+                        % (where, many["processes"], many["finds_each"], many["rate_limit"],
+                           many["gateway_requests_per_second"]),
+                        "%d / %d (%.1f s)" % (gw["failed_calls"], gw["upstream_429"],
+                                              gw["seconds"]),
+                        "%d / %d (%.1f s, JS SDK processes)" % (sdk["failed_calls"],
+                                                                sdk["upstream_429"],
+                                                                sdk["seconds"]),
+                        None, "0 failed; fewer 429s than the SDK",
+                        gw["failed_calls"] == 0 and (gw["upstream_429"] < sdk["upstream_429"] or
+                                                     gw["upstream_429"] == sdk["upstream_429"] == 0)))
     return rows
 
 
@@ -266,7 +387,7 @@ def machine():
 
 
 def table(rows):
-    header = ["metric", "gateway", "baseline", "ratio", "target", "met?"]
+    header = ["metric", "ratio", "target", "met?", "gateway", "baseline"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         lines.append("| " + " | ".join(r.cells()) + " |")
@@ -280,14 +401,19 @@ def main():
     mode.add_argument("--quick", action="store_true",
                       help="200 calls, 0.25 GiB, 4 streams, Python quick sizes")
     mode.add_argument("--full", action="store_true", help="2,000 calls, 1 GiB, 32 streams, "
-                      "1,000 finds / 10,000 users / 1 GiB in Python (the default)")
+                      "1,000 finds / 10,000 users / 1 GiB per SDK comparison, loopback and at "
+                      "20 and 80 ms RTT, 50 processes on one account (the default)")
     mode.add_argument("--smoke", action="store_true", help="tiny sizes, only to check that "
                       "every program runs and every figure is read (CTest)")
     parser.add_argument("--only", action="append", choices=SECTIONS,
                         help="run only these sections (repeatable)")
     parser.add_argument("--logs", help="folder for each program's output [BUILD/bench-report]")
     parser.add_argument("--markdown", help="also write the table (with date and machine) here")
+    parser.add_argument("--reuse-logs", action="store_true", help="read each program's output "
+                        "from --logs when it is there instead of running it (re-render a report)")
     args = parser.parse_args()
+    global REUSE_LOGS
+    REUSE_LOGS = args.reuse_logs
     mode_name = "quick" if args.quick else "smoke" if args.smoke else "full"
     settings = MODES[mode_name]
     build = os.path.abspath(args.build)
@@ -313,22 +439,38 @@ def main():
     section("unary", lambda: unary_rows(run(
         [os.path.join(bench, "gateway_bench"), "--build", build, "--calls", str(settings["calls"])],
         os.path.join(logs, "gateway_bench.txt"), 1800)))
-    section("transfer", lambda: transfer_rows(run(
-        [os.path.join(bench, "transfer_bench"), "--build", build, "--gib", settings["gib"],
-         "--streams", str(settings["streams"]), "--only", "upload", "--only", "download",
-         "--only", "many", "--skip-sweep"], os.path.join(logs, "transfer_bench.txt"), 3600),
-        settings["gib"], settings["streams"]))
+    def transfer():
+        plain = run([os.path.join(bench, "transfer_bench"), "--build", build, "--gib",
+                     settings["gib"], "--streams", str(settings["streams"]), "--only", "upload",
+                     "--only", "download", "--only", "many", "--skip-sweep"],
+                    os.path.join(logs, "transfer_bench.txt"), 3600)
+        tls = run([os.path.join(bench, "transfer_bench"), "--build", build, "--gib",
+                   settings["gib"], "--only", "upload", "--only", "download", "--skip-sweep",
+                   "--tls"], os.path.join(logs, "transfer_bench_tls.txt"), 3600)
+        relay = run([os.path.join(bench, "transfer_bench"), "--build", build, "--gib",
+                     settings["gib"], "--only", "relay"],
+                    os.path.join(logs, "transfer_bench_relay.txt"), 3600)
+        return transfer_rows(plain, settings["gib"], settings["streams"], tls, relay)
+    section("transfer", transfer)
     section("converter", lambda: converter_rows(run(
         [os.path.join(bench, "converter_bench"), "--benchmark_color=false"] + settings["converter"],
         os.path.join(logs, "converter_bench.txt"), 600)))
 
-    def python():
-        out = os.path.join(logs, "sdk_compare.json")
+    def compare(name, extra, where):
+        out = os.path.join(logs, name + ".json")
         run([sys.executable, os.path.join(HERE, "sdk_compare", "compare.py"), "--build", build,
-             "--json", out] + settings["python"], os.path.join(logs, "sdk_compare.txt"), 3600)
+             "--json", out] + extra, os.path.join(logs, name + ".txt"), 7200)
         with open(out) as f:
-            return python_rows(json.load(f))
-    section("python", python)
+            return sdk_rows(json.load(f), where)
+    section("sdk", lambda: compare("sdk_compare", settings["sdk"], "loopback"))
+
+    def wan():
+        rows = []
+        for rtt in settings["rtts"]:
+            rows += compare("sdk_compare_rtt%s" % rtt, settings["wan"] + ["--rtt-ms", rtt],
+                            "%s ms RTT" % rtt)
+        return rows
+    section("wan", wan)
     section("isolation", lambda: isolation_rows(run(
         [os.path.join(bench, "isolation_bench"), "--build", build] + settings["isolation"],
         os.path.join(logs, "isolation_bench.txt"), 1800)))
@@ -337,12 +479,14 @@ def main():
     text = "\n".join([
         "files-gateway benchmark report (%s run), %s, %.0f min" % (
             mode_name, started.strftime("%Y-%m-%d %H:%M UTC"), minutes),
-        "Machine: %s. Gateway, emulator and benchmark clients share the cores." % where,
+        "Machine: %s, at end %.1f. Gateway, emulator and benchmark clients share the cores."
+        % (where, os.getloadavg()[0]),
         "",
         table(rows),
         "",
-        "ratio = gateway ÷ baseline: of rates for throughput and the Python timings (higher is "
-        "better), of latency and CPU otherwise (lower is better). Program outputs: %s" % logs,
+        "ratio = gateway ÷ baseline: of rates for throughput and the speed of the SDK "
+        "comparisons (higher is better), of latency and CPU otherwise (lower is better). "
+        "Program outputs: %s" % logs,
     ])
     print(text)
     if args.markdown:

@@ -161,7 +161,8 @@ struct Emulator::Impl {
         sessions(clock, options.session_ttl),
         actions(&Router::Default(), &store, &sessions, clock),
         fs(FsOptions(options, clock)),
-        files(&fs, ApiOptions(), Hooks()) {
+        files(&fs, ApiOptions(), Hooks()),
+        rate_limit({options.rate_limit_per_second, options.rate_limit_burst}) {
     files.Register(&actions);
   }
 
@@ -210,6 +211,7 @@ struct Emulator::Impl {
   RequestCounter counter;
   FileSystem fs;
   FilesApi files;
+  KeyRateLimiter rate_limit;
   bool fs_ready = false;
   // An SSLServer when options ask for TLS (made in Start, which can fail).
   std::unique_ptr<httplib::Server> server_holder;
@@ -248,6 +250,27 @@ void Emulator::Impl::Serve(const httplib::Request& req, httplib::Response& res) 
     return;
   }
   if (download) return files.ServeDownload(req, res, rule);
+  if (rate_limit.enabled() && absl::StartsWith(path, kApiPrefix)) {
+    // One bucket per credential, as Files.com counts: the API key, else the
+    // session. Unauthenticated requests are refused by auth anyway.
+    std::string who = req.has_header("X-FilesAPI-Key")
+                          ? "key:" + req.get_header_value("X-FilesAPI-Key")
+                          : req.has_header("X-FilesAPI-Auth")
+                                ? "session:" + req.get_header_value("X-FilesAPI-Auth")
+                                : std::string();
+    if (!who.empty()) {
+      KeyRateLimiter::Verdict verdict = rate_limit.Admit(who, clock());
+      if (!verdict.allowed) {
+        HttpReply reply = ErrorReply(
+            ApiError("rate-limited/too-many-requests",
+                     absl::StrCat("Too Many Requests: retry after ", verdict.retry_after_seconds,
+                                  " s.")),
+            429);
+        reply.headers.emplace_back("Retry-After", absl::StrCat(verdict.retry_after_seconds));
+        return Write(std::move(reply), rule, res);
+      }
+    }
+  }
   if (rule != nullptr && rule->status != 0) {
     HttpReply reply = rule->body.empty()
                           ? ErrorReply(ApiError(FaultType(rule->status), "Injected fault."),
@@ -439,9 +462,11 @@ void Emulator::Impl::Control(const std::string& path, const httplib::Request& re
     return;
   }
   if (what == "requests" && req.method == "GET") return json(200, counter.ToJson());
+  if (what == "rate_limit" && req.method == "GET") return json(200, rate_limit.ToJson());
   if (what == "reset" && req.method == "POST") {
     faults.Clear();
     counter.Reset();
+    rate_limit.Reset();
     // Records too: a test that deleted user 1 must not leave the next one
     // without it (seen when a test binary ran all its cases in one process).
     store.Clear();
@@ -569,11 +594,13 @@ absl::StatusOr<int64_t> Emulator::AddFault(absl::string_view rule_json) {
 int64_t Emulator::AddFault(FaultRule rule) { return impl_->faults.Add(std::move(rule)); }
 void Emulator::ClearFaults() { impl_->faults.Clear(); }
 int64_t Emulator::RequestCount(const std::string& key) const { return impl_->counter.Get(key); }
+KeyRateLimiter::Counts Emulator::RateLimitCounts() const { return impl_->rate_limit.counts(); }
 std::string Emulator::RequestCountsJson() const { return impl_->counter.ToJson(); }
 
 void Emulator::Reset() {
   impl_->faults.Clear();
   impl_->counter.Reset();
+  impl_->rate_limit.Reset();
   if (impl_->options.demo_site && impl_->fs_ready) impl_->files.SeedDemo();
 }
 

@@ -39,7 +39,9 @@
 //   GET    /__emulator/faults            the rules, with their hit counts
 //   DELETE /__emulator/faults            clear every rule
 //   GET    /__emulator/requests          {"requests":{"GET /api/rest/v1/users/1":3,...},"total":3}
-//   POST   /__emulator/reset             clear counts, faults and records; restore the demo site and files
+//   GET    /__emulator/rate_limit        {"per_second":..,"burst":..,"allowed":N,"limited":N}
+//                                        (limited = API requests answered 429 by the per-key rate)
+//   POST   /__emulator/reset             clear counts, faults, rate buckets and records; restore the demo site and files
 //   POST   /__emulator/sessions/expire   end every session
 //   POST   /__emulator/urls/expire       every upload/download URL issued so far expires
 //   GET    /__emulator/uploads           {"sessions":N,"parts":N,"bytes":N}: open upload
@@ -61,6 +63,7 @@
 #include "emulator/faults.h"
 #include "emulator/file_system.h"
 #include "emulator/files_api.h"
+#include "emulator/rate_limit.h"
 
 namespace filesgw::emulator {
 
@@ -106,6 +109,10 @@ struct EmulatorOptions {
   // HTTP.
   std::string tls_cert_pem;
   std::string tls_key_pem;
+  // Per-key request rate like Files.com's (rate_limit.h): API requests over
+  // it get 429 + Retry-After. 0: no limit (the default).
+  double rate_limit_per_second = 0;
+  double rate_limit_burst = 0;  // 0: max(1, rate_limit_per_second)
 };
 
 // What the emulator holds for uploads that have begun and not ended.
@@ -138,7 +145,9 @@ class Emulator {
   // Requests received for "METHOD /absolute/path" since the last reset.
   int64_t RequestCount(const std::string& method_and_path) const;
   std::string RequestCountsJson() const;
-  void Reset();  // counts and faults; restores the demo files when demo_site
+  void Reset();  // counts, faults and rate buckets; restores the demo files when demo_site
+  // API requests allowed / answered 429 by the per-key rate since the last reset.
+  KeyRateLimiter::Counts RateLimitCounts() const;
   void ExpireSessions();
   // Every upload and download URL issued so far answers 403 (expired).
   void ExpireUrls();

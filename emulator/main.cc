@@ -3,6 +3,7 @@
 //                  [--storage-dir DIR] [--part-size BYTES] [--download-url-ttl SECONDS]
 //                  [--upload-url-ttl SECONDS] [--threads N] [--upload-idle-ttl SECONDS]
 //                  [--control-token-file FILE] [--no-control]
+//                  [--rate-limit REQ_PER_S [--rate-limit-burst N]]
 //                  [--tls-cert FILE --tls-key FILE | --tls-self-signed CA_OUT_FILE]
 // Prints one JSON line with the address when ready; exits on SIGTERM/SIGINT.
 #include <chrono>
@@ -50,6 +51,10 @@ int Usage(const char* error) {
       "  --control-token-file FILE  also accept this token (header X-Emulator-Control-Token)\n"
       "                           on /__emulator/* control endpoints; the API key always works\n"
       "  --no-control             turn the control endpoints off (404)\n"
+      "  --rate-limit REQ_PER_S   per-key API request rate, as Files.com enforces it: over\n"
+      "                           it, 429 rate-limited/too-many-requests + Retry-After\n"
+      "                           (default off; presigned URLs are not counted)\n"
+      "  --rate-limit-burst N     requests a key may make at once (default REQ_PER_S)\n"
       "  --tls-cert FILE --tls-key FILE  serve HTTPS with this PEM certificate and key;\n"
       "                           upload and download URLs are https:// too\n"
       "  --tls-self-signed CA_OUT_FILE  serve HTTPS with a throwaway CA and certificate\n"
@@ -79,7 +84,8 @@ int main(int argc, char** argv) {
                 arg == "--storage-dir" || arg == "--part-size" || arg == "--download-url-ttl" ||
                 arg == "--upload-url-ttl" || arg == "--threads" || arg == "--upload-idle-ttl" ||
                 arg == "--control-token-file" || arg == "--tls-cert" || arg == "--tls-key" ||
-                arg == "--tls-self-signed") &&
+                arg == "--tls-self-signed" || arg == "--rate-limit" ||
+                arg == "--rate-limit-burst") &&
                i + 1 < argc) {
       value = argv[++i];
     }
@@ -134,6 +140,12 @@ int main(int argc, char** argv) {
     } else if (arg == "--tls-self-signed") {
       if (value.empty()) return Usage("--tls-self-signed wants a file to write the CA to");
       ca_out_file = value;
+    } else if (arg == "--rate-limit" || arg == "--rate-limit-burst") {
+      double v = 0;
+      if (!absl::SimpleAtod(value, &v) || !(v > 0) || v > 1e9) {
+        return Usage((arg + " wants a positive number").c_str());
+      }
+      (arg == "--rate-limit" ? options.rate_limit_per_second : options.rate_limit_burst) = v;
     } else if (arg == "--no-control") {
       options.control_endpoints = false;
     } else if (arg == "--threads") {
@@ -145,6 +157,9 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (options.rate_limit_burst > 0 && options.rate_limit_per_second <= 0) {
+    return Usage("--rate-limit-burst needs --rate-limit");
+  }
   if (!ca_out_file.empty()) {
     if (!options.tls_cert_pem.empty() || !options.tls_key_pem.empty()) {
       return Usage("--tls-self-signed and --tls-cert/--tls-key exclude each other");

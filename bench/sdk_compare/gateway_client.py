@@ -1,4 +1,4 @@
-"""The comparison's gateway side: the same operations as plain_http_client.py,
+"""The comparison's gateway side: the same operations as sdk_transport_client.py,
 written with the gateway's Python client (files_gateway, clients/python):
 
 - find: client.users.find(id), one unary call each on one channel;
@@ -6,7 +6,7 @@ written with the gateway's Python client (files_gateway, clients/python):
 - upload: client.upload_file(local, remote), one Upload stream;
 - download: client.download_file(remote, local), one Download stream.
 
-One operation per run; prints one JSON line like plain_http_client.py
+One operation per run; prints one JSON line like sdk_transport_client.py
 (start-up, which includes building the client's resources from the protobuf
 descriptors on first use, is reported apart from the operation).
 
@@ -76,6 +76,8 @@ def main():
     parser.add_argument("--target", required=True)
     parser.add_argument("--package", help="folder holding the files_gateway package "
                         "(default: the installed one)")
+    parser.add_argument("--warmup-id", type=int,
+                        help="one untimed find first (steady state; reported apart)")
     sub = parser.add_subparsers(dest="op", required=True)
     find = sub.add_parser("find")
     find.add_argument("--ids-file", required=True, help="JSON list of user ids")
@@ -94,6 +96,10 @@ def main():
     client = files_gateway.connect(args.target, timeout=120.0)
     _ = (client.users, client.transfer_service)  # builds them from the descriptors
     startup = {"startup_seconds": time.time() - START, "startup_cpu_seconds": time.process_time()}
+    if args.warmup_id:
+        w0 = time.perf_counter()
+        client.users.find(args.warmup_id)
+        startup["first_call_seconds"] = time.perf_counter() - w0
     run = {"find": op_find, "list": op_list, "upload": op_upload, "download": op_download}[args.op]
     try:
         cpu0, t0 = time.process_time(), time.perf_counter()

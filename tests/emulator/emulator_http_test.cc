@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -28,6 +29,7 @@ namespace {
 using google::protobuf::FieldDescriptor;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 constexpr char kKey[] = "test-key";
 constexpr char kApi[] = "/api/rest/v1";
@@ -613,6 +615,64 @@ TEST_F(EmulatorHttpTest, OverrideReplacesOneRpc) {
   auto res = Get("/site/usage");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->body, R"({"id":42})");
+}
+
+// Files.com's per-key request rate (--rate-limit): over it, 429 with its error
+// body and a Retry-After in whole seconds; each key has its own bucket; the
+// refused request does nothing; control endpoints are not counted.
+TEST(EmulatorRateLimit, PerKeyBucketAnswers429WithRetryAfter) {
+  std::atomic<int64_t> now_ms{1700000000000};
+  EmulatorOptions options;
+  options.api_key = "";  // any key: two callers with their own keys
+  options.rate_limit_per_second = 2;
+  options.rate_limit_burst = 3;
+  options.clock = [&now_ms] { return absl::FromUnixMillis(now_ms.load()); };
+  Emulator emulator(options);
+  ASSERT_TRUE(emulator.Start().ok());
+  httplib::Client c("127.0.0.1", emulator.port());
+  const std::string users = std::string(kApi) + "/users";
+  httplib::Headers a = {{"X-FilesAPI-Key", "key-a"}}, b = {{"X-FilesAPI-Key", "key-b"}};
+  for (int i = 0; i < 3; ++i) {
+    auto ok = c.Get((users + "/1").c_str(), a);
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200) << "burst of 3, request " << i;
+  }
+  auto limited = c.Post(users.c_str(), a, R"({"username":"not-made"})", "application/json");
+  ASSERT_TRUE(limited);
+  EXPECT_EQ(limited->status, 429);
+  EXPECT_EQ(limited->get_header_value("Retry-After"), "1");
+  EXPECT_EQ(TypeOf(limited), "rate-limited/too-many-requests");
+  // Another key is not slowed by key-a; control calls are not API calls.
+  auto other = c.Get((users + "/1").c_str(), b);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 200);
+  auto counts = c.Get("/__emulator/rate_limit", a);
+  ASSERT_TRUE(counts && counts->status == 200);
+  EXPECT_THAT(counts->body, HasSubstr(R"("allowed":4,"limited":1)"));
+  // Half a second later one token is back (2/s): one more, not two.
+  now_ms += 500;
+  EXPECT_EQ(c.Get((users + "/1").c_str(), a)->status, 200);
+  EXPECT_EQ(c.Get((users + "/1").c_str(), a)->status, 429);
+  now_ms += 1000;
+  auto made = c.Post(users.c_str(), a, R"({"username":"made-later"})", "application/json");
+  ASSERT_TRUE(made);
+  EXPECT_EQ(made->status, 201) << made->body;
+  // The refused create did nothing.
+  auto list = c.Get((users + "?per_page=1000").c_str(), b);
+  ASSERT_TRUE(list && list->status == 200);
+  EXPECT_THAT(list->body, Not(HasSubstr("not-made")));
+  EXPECT_THAT(list->body, HasSubstr("made-later"));
+  EXPECT_EQ(emulator.RateLimitCounts().limited, 2);
+}
+
+TEST(EmulatorRateLimit, BinaryRefusesABadRate) {
+  for (const char* flags : {"--rate-limit 0", "--rate-limit abc", "--rate-limit-burst 5"}) {
+    const std::string command = absl::StrCat("timeout 20 ", FILESGW_EMULATOR_BINARY,
+                                             " --listen 127.0.0.1:0 ", flags, " >/dev/null 2>&1");
+    const int status = std::system(command.c_str());
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 2) << flags;
+  }
 }
 
 }  // namespace
