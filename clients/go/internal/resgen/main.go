@@ -181,7 +181,10 @@ func main() {
 					onPath[m[1]] = true
 				}
 				for k := 0; k < md.Input().Fields().Len(); k++ {
-					if !onPath[string(md.Input().Fields().Get(k).Name())] {
+					// unmapped_fields (params the protos do not know yet) is on every
+					// request; alone it does not earn an action a params argument.
+					name := string(md.Input().Fields().Get(k).Name())
+					if !onPath[name] && name != "unmapped_fields" {
 						a.otherFields++
 					}
 				}
