@@ -98,6 +98,11 @@ class Metrics {
   // stream_idle, ...): never caller input.
   void LimitRejection(std::string_view limit);
 
+  // Redis (README "Scaling out"): whether a profile's shared state is
+  // reachable (filesgw_redis_up{profile}) and failed commands.
+  void SetRedisUp(std::string_view profile, bool up);
+  void RedisError();
+
  private:
   struct MethodSeries;
   MethodSeries& SeriesFor(std::string_view full_method);
@@ -117,6 +122,8 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& governor_wait_;
   prometheus::Family<prometheus::Counter>& governor_rejections_;
   prometheus::Family<prometheus::Counter>& limit_rejections_;
+  prometheus::Family<prometheus::Gauge>& redis_up_;
+  prometheus::Family<prometheus::Counter>& redis_errors_;
 
   prometheus::Gauge* inflight_unary_;
   prometheus::Gauge* inflight_upload_;
