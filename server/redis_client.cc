@@ -115,7 +115,7 @@ RedisReply Convert(const redisReply* r) {
   return out;
 }
 
-timeval ToTimeval(absl::Duration d) { return absl::ToTimeval(d); }
+
 
 }  // namespace
 
@@ -135,7 +135,7 @@ struct RedisClient::Connection {
       return absl::UnimplementedError(
           "rediss:// needs TLS in the Redis client; Debian 12's hiredis 0.14 has none");
     }
-    const timeval tv = ToTimeval(o.timeout);
+    const timeval tv = absl::ToTimeval(o.timeout);
     ctx = e.unix_path.empty() ? redisConnectWithTimeout(e.host.c_str(), e.port, tv)
                               : redisConnectUnixWithTimeout(e.unix_path.c_str(), tv);
     if (ctx == nullptr) return absl::UnavailableError("redis: out of memory");
