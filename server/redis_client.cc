@@ -311,6 +311,9 @@ void RedisClient::Worker(int index) {
         continue;
       }
     }
+    // A reconnect probe (no task) starts from a fresh connection: the one it
+    // holds may have died with the server.
+    if (!have_task) conn.Close();
     if (conn.ctx == nullptr) {
       absl::Status opened = conn.Open(options_);
       if (!opened.ok()) {
