@@ -59,7 +59,7 @@ struct GovernorOptions {
   absl::Duration max_pause = absl::Seconds(60);
   // Set: the limits above are the whole fleet's, held by `shared`; while it
   // is unavailable this replica uses them divided by expected_replicas.
-  std::shared_ptr<SharedBudget> shared;
+  std::shared_ptr<SharedBudget> shared = nullptr;
   int expected_replicas = 1;
 };
 
