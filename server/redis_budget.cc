@@ -12,11 +12,16 @@
 namespace filesgw::server {
 namespace {
 
+// Leases given back wait at most this long for a question to ride along with.
+constexpr absl::Duration kFlushAfter = absl::Milliseconds(20);
+
 // KEYS: tokens, leases, pause. ARGV: rate/s, burst, max in flight, lease ttl
-// ms, lease id. Returns {1, 0} granted, or {0, ms to wait} (-1: the
-// in-flight cap is full; ask again soon).
+// ms, lease id, then leases this replica gave back since its last question
+// (released here, so a call costs one round trip, not two). Returns {1, 0}
+// granted, or {0, ms to wait} (-1: the in-flight cap is full; ask again soon).
 const RedisScript& AcquireScript() {
   static const auto* script = new RedisScript(R"lua(
+if #ARGV > 5 then redis.call('ZREM', KEYS[2], unpack(ARGV, 6)) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local paused = tonumber(redis.call('GET', KEYS[3]) or '0')
@@ -105,6 +110,7 @@ RedisBudget::~RedisBudget() {
   std::lock_guard<std::mutex> lock(mu_);
   closed_ = true;
   if (timer_ != 0) scheduler_->Cancel(timer_);
+  if (flush_timer_ != 0) scheduler_->Cancel(flush_timer_);
 }
 
 void RedisBudget::Acquire(std::function<void(Answer)> done) {
@@ -113,11 +119,17 @@ void RedisBudget::Acquire(std::function<void(Answer)> done) {
   const double burst =
       options_.burst > 0 ? options_.burst : std::max(1.0, options_.requests_per_second);
   auto self = shared_from_this();
+  std::vector<std::string> args = {
+      absl::StrFormat("%.6f", options_.requests_per_second), absl::StrFormat("%.6f", burst),
+      std::to_string(options_.max_concurrent),
+      std::to_string(absl::ToInt64Milliseconds(options_.lease_ttl)), lease.empty() ? "-" : lease};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& r : released_) args.push_back(std::move(r));
+    released_.clear();
+  }
   redis_->Eval(
-      AcquireScript(), {tokens_key_, leases_key_, pause_key_},
-      {absl::StrFormat("%.6f", options_.requests_per_second), absl::StrFormat("%.6f", burst),
-       std::to_string(options_.max_concurrent),
-       std::to_string(absl::ToInt64Milliseconds(options_.lease_ttl)), lease.empty() ? "-" : lease},
+      AcquireScript(), {tokens_key_, leases_key_, pause_key_}, std::move(args),
       [self, lease, done = std::move(done)](RedisReply r) {
         Answer a;
         if (!r.status.ok() || r.elements.size() != 2) {
@@ -143,12 +155,29 @@ void RedisBudget::Acquire(std::function<void(Answer)> done) {
 }
 
 void RedisBudget::Release(const std::string& lease) {
+  // Goes back with this replica's next question, or within kFlushAfter when
+  // none comes (other replicas may be waiting for the slot). Best effort: a
+  // lease not removed expires by itself.
+  std::lock_guard<std::mutex> lock(mu_);
+  live_.erase(lease);
+  released_.push_back(lease);
+  if (flush_timer_ != 0 || closed_) return;
+  std::weak_ptr<RedisBudget> weak = weak_from_this();
+  flush_timer_ = scheduler_->RunAt(scheduler_->Now() + kFlushAfter, [weak] {
+    if (auto self = weak.lock()) self->Flush();
+  });
+}
+
+void RedisBudget::Flush() {
+  std::vector<std::string> args = {"ZREM", leases_key_};
   {
     std::lock_guard<std::mutex> lock(mu_);
-    live_.erase(lease);
+    flush_timer_ = 0;
+    if (released_.empty()) return;
+    for (auto& r : released_) args.push_back(std::move(r));
+    released_.clear();
   }
-  // Best effort: a lease not removed expires by itself.
-  redis_->Command({"ZREM", leases_key_, lease}, [](RedisReply) {});
+  redis_->Command(std::move(args), [](RedisReply) {});
 }
 
 void RedisBudget::Pause(absl::Duration length) {

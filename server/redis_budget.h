@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "client_core/governor.h"
 #include "client_core/scheduler.h"
@@ -49,6 +50,7 @@ class RedisBudget : public client_core::SharedBudget,
  private:
   void ArmRenewal();
   void Renew();
+  void Flush();
 
   const RedisBudgetOptions options_;
   const std::shared_ptr<RedisClient> redis_;
@@ -58,7 +60,9 @@ class RedisBudget : public client_core::SharedBudget,
   std::atomic<uint64_t> next_lease_{0};
   std::mutex mu_;
   std::set<std::string> live_;  // leases held by this replica
+  std::vector<std::string> released_;  // given back, not yet told to Redis
   uint64_t timer_ = 0;
+  uint64_t flush_timer_ = 0;
   bool closed_ = false;
 };
 
