@@ -17,8 +17,15 @@ namespace filesgw::server {
 absl::StatusOr<RedisEndpoint> ParseRedisUrl(const std::string& url) {
   RedisEndpoint e;
   e.url = url;
-  auto bad = [&url](const std::string& why) {
-    return absl::InvalidArgumentError(absl::StrCat("redis url '", url, "': ", why));
+  // Never echo a password someone put in the URL.
+  std::string shown = url;
+  if (const size_t at = shown.find('@'); at != std::string::npos) {
+    const size_t scheme = shown.find("://");
+    const size_t from = scheme == std::string::npos ? 0 : scheme + 3;
+    if (at > from) shown.replace(from, at - from, "***");
+  }
+  auto bad = [&shown](const std::string& why) {
+    return absl::InvalidArgumentError(absl::StrCat("redis url '", shown, "': ", why));
   };
   absl::string_view rest = url;
   if (absl::ConsumePrefix(&rest, "unix:")) {
