@@ -1,8 +1,18 @@
 #include "server/redis_client.h"
 
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
+#include <netdb.h>
+#include <openssl/err.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <utility>
@@ -124,27 +134,175 @@ RedisReply Convert(const redisReply* r) {
 
 
 
+// rediss://: Debian 12's hiredis (0.14) speaks no TLS, so the connection
+// goes through a tunnel: hiredis talks plaintext over one end of a socket
+// pair and a thread of the tunnel's own moves the bytes through OpenSSL to
+// the server (one thread does all SSL_read/SSL_write, as OpenSSL requires).
+// The server's certificate is verified against the system store plus
+// --ca-file, and its name against the URL's host.
+class TlsTunnel {
+ public:
+  ~TlsTunnel() { Stop(); }
+
+  // Connects, handshakes and starts the pump; *plain_fd is hiredis's end.
+  absl::Status Start(const RedisEndpoint& e, const std::string& ca_file, absl::Duration timeout,
+                     int* plain_fd) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (getaddrinfo(e.host.c_str(), std::to_string(e.port).c_str(), &hints, &found) != 0 ||
+        found == nullptr) {
+      return absl::UnavailableError(absl::StrCat("redis: cannot resolve ", e.host));
+    }
+    for (addrinfo* a = found; a != nullptr && tcp_ < 0; a = a->ai_next) {
+      int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+      if (fd < 0) continue;
+      const timeval tv = absl::ToTimeval(timeout);
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+        tcp_ = fd;
+      } else {
+        close(fd);
+      }
+    }
+    freeaddrinfo(found);
+    if (tcp_ < 0) return absl::UnavailableError(absl::StrCat("redis: cannot connect to ", e.host));
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
+    SSL_CTX_set_default_verify_paths(ctx_);
+    if (!ca_file.empty() && SSL_CTX_load_verify_locations(ctx_, ca_file.c_str(), nullptr) != 1) {
+      return absl::UnavailableError(absl::StrCat("redis: cannot load CA file ", ca_file));
+    }
+    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    ssl_ = SSL_new(ctx_);
+    SSL_set_fd(ssl_, tcp_);
+    SSL_set_tlsext_host_name(ssl_, e.host.c_str());
+    SSL_set_hostflags(ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (SSL_set1_host(ssl_, e.host.c_str()) != 1) {
+      return absl::UnavailableError("redis: cannot set the TLS host name");
+    }
+    if (SSL_connect(ssl_) != 1) {
+      char err[256];
+      ERR_error_string_n(ERR_get_error(), err, sizeof err);
+      const long verify = SSL_get_verify_result(ssl_);
+      return absl::UnavailableError(absl::StrCat(
+          "redis: TLS handshake failed: ", err,
+          verify != X509_V_OK ? absl::StrCat(" (", X509_verify_cert_error_string(verify), ")")
+                              : std::string()));
+    }
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0) {
+      return absl::UnavailableError("redis: socketpair failed");
+    }
+    *plain_fd = pair[0];
+    pump_fd_ = pair[1];
+    fcntl(tcp_, F_SETFL, fcntl(tcp_, F_GETFL) | O_NONBLOCK);
+    thread_ = std::thread([this] { Pump(); });
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    if (thread_.joinable()) {
+      // hiredis closed its end (redisFree) first: the pump sees EOF and ends.
+      if (pump_fd_ >= 0) shutdown(pump_fd_, SHUT_RDWR);
+      thread_.join();
+    }
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    if (ctx_ != nullptr) SSL_CTX_free(ctx_);
+    if (tcp_ >= 0) close(tcp_);
+    if (pump_fd_ >= 0) close(pump_fd_);
+    ssl_ = nullptr;
+    ctx_ = nullptr;
+    tcp_ = pump_fd_ = -1;
+  }
+
+ private:
+  void Pump() {
+    char buf[16384];
+    std::string out;  // plaintext from hiredis not yet taken by SSL_write
+    for (;;) {
+      pollfd fds[2] = {{pump_fd_, static_cast<short>(out.empty() ? POLLIN : 0), 0},
+                       {tcp_, static_cast<short>(POLLIN | (out.empty() ? 0 : POLLOUT)), 0}};
+      if (poll(fds, 2, 1000) < 0 && errno != EINTR) return;
+      if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+        const ssize_t n = read(pump_fd_, buf, sizeof buf);
+        if (n <= 0) return;  // hiredis is done with the connection
+        out.append(buf, static_cast<size_t>(n));
+      }
+      while (!out.empty()) {
+        const int n = SSL_write(ssl_, out.data(), static_cast<int>(out.size()));
+        if (n > 0) {
+          out.erase(0, static_cast<size_t>(n));
+          continue;
+        }
+        const int err = SSL_get_error(ssl_, n);
+        if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) return Broken();
+        break;
+      }
+      // Everything the server sent (SSL may hold decrypted bytes beyond what poll sees).
+      for (;;) {
+        const int n = SSL_read(ssl_, buf, sizeof buf);
+        if (n > 0) {
+          if (!WriteAll(buf, static_cast<size_t>(n))) return;
+          continue;
+        }
+        const int err = SSL_get_error(ssl_, n);
+        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) break;
+        return Broken();  // closed or failed
+      }
+    }
+  }
+  bool WriteAll(const char* p, size_t n) {
+    while (n > 0) {
+      const ssize_t w = write(pump_fd_, p, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return false;
+      p += w;
+      n -= static_cast<size_t>(w);
+    }
+    return true;
+  }
+  // The server went away: hiredis sees its end close and reports it.
+  void Broken() { shutdown(pump_fd_, SHUT_RDWR); }
+
+  int tcp_ = -1;
+  int pump_fd_ = -1;
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+  std::thread thread_;
+};
+
 }  // namespace
 
 // One hiredis connection, used by one pool thread only.
 struct RedisClient::Connection {
   redisContext* ctx = nullptr;
+  std::unique_ptr<TlsTunnel> tunnel;  // rediss:// only
   ~Connection() { Close(); }
   void Close() {
     if (ctx != nullptr) redisFree(ctx);
     ctx = nullptr;
+    tunnel.reset();
   }
 
   absl::Status Open(const RedisClientOptions& o) {
     Close();
     const RedisEndpoint& e = o.endpoint;
-    if (e.tls) {
-      return absl::UnimplementedError(
-          "rediss:// needs TLS in the Redis client; Debian 12's hiredis 0.14 has none");
-    }
     const timeval tv = absl::ToTimeval(o.timeout);
-    ctx = e.unix_path.empty() ? redisConnectWithTimeout(e.host.c_str(), e.port, tv)
-                              : redisConnectUnixWithTimeout(e.unix_path.c_str(), tv);
+    if (e.tls) {
+      tunnel = std::make_unique<TlsTunnel>();
+      int fd = -1;
+      if (absl::Status s = tunnel->Start(e, o.ca_file, o.timeout, &fd); !s.ok()) {
+        tunnel.reset();
+        return s;
+      }
+      ctx = redisConnectFd(fd);
+    } else if (e.unix_path.empty()) {
+      ctx = redisConnectWithTimeout(e.host.c_str(), e.port, tv);
+    } else {
+      ctx = redisConnectUnixWithTimeout(e.unix_path.c_str(), tv);
+    }
     if (ctx == nullptr) return absl::UnavailableError("redis: out of memory");
     if (ctx->err != 0) {
       absl::Status s = absl::UnavailableError(absl::StrCat("redis: cannot connect: ", ctx->errstr));

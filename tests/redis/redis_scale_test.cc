@@ -385,5 +385,65 @@ TEST_F(RedisScale, RedisKilledMidRunCallsFlowUploadsFailClearlyThenSharingResume
   EXPECT_EQ(failures.load(), 0) << "calls failed while Redis was down: " << last_error;
 }
 
+// rediss://: Redis serving TLS only (a throwaway CA made with openssl), one
+// gateway trusting that CA with --ca-file: resumable uploads (which need
+// Redis) work; a gateway without the CA refuses the server and says so.
+TEST(RedisTls, RedissWithCaFileWorksAndAnUntrustedServerIsRefused) {
+  if (!Exists("/usr/bin/redis-server") || !Exists("/usr/bin/openssl")) {
+    GTEST_SKIP() << "redis-server or openssl is not installed: skipped";
+  }
+  char dir_template[] = "/tmp/filesgw-redis-tls-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  const std::string make = absl::StrCat(
+      "cd ", dir, " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt ",
+      "-days 1 -subj /CN=test-ca && openssl req -newkey rsa:2048 -nodes -keyout server.key ",
+      "-out server.csr -subj /CN=localhost && printf 'subjectAltName=DNS:localhost\n' > ext && ",
+      "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt ",
+      "-days 1 -extfile ext) >/dev/null 2>&1");
+  ASSERT_EQ(std::system(("(" + make).c_str()), 0);
+  const int port = FreePort();
+  Process redis;
+  ASSERT_TRUE(redis
+                  .Start({"/usr/bin/redis-server", "--port", "0", "--tls-port",
+                          std::to_string(port), "--bind", "127.0.0.1", "--tls-cert-file",
+                          dir + "/server.crt", "--tls-key-file", dir + "/server.key",
+                          "--tls-ca-cert-file", dir + "/ca.crt", "--tls-auth-clients", "no",
+                          "--save", "", "--appendonly", "no"},
+                         {}, "Ready to accept connections", absl::Seconds(20))
+                  .ok());
+  auto start_upload = [](const std::shared_ptr<grpc::Channel>& channel) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    files::v1::StartResumableUploadRequest request;
+    request.mutable_spec()->set_path("/tls.bin");
+    files::v1::StartResumableUploadResponse response;
+    return files::v1::TransferService::NewStub(channel)->StartResumableUpload(&ctx, request,
+                                                                              &response);
+  };
+  for (const bool trusted : {true, false}) {
+    Process gateway;
+    std::vector<std::string> args = {FILESGW_GATEWAY_BINARY, "--listen", "127.0.0.1:0",
+                                     "--metrics-listen", "off", "--redis-url",
+                                     absl::StrCat("rediss://localhost:", port)};
+    if (trusted) args.insert(args.end(), {"--ca-file", dir + "/ca.crt"});
+    ASSERT_TRUE(gateway.Start(args, {}, "\"listening\"", absl::Seconds(60)).ok());
+    const std::string line = gateway.ready_line();
+    const int gw_port = std::atoi(line.c_str() + line.find("\"port\":") + 7);
+    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", gw_port),
+                                       grpc::InsecureChannelCredentials());
+    grpc::Status s = start_upload(channel);
+    if (trusted) {
+      EXPECT_TRUE(s.ok()) << isolation::Describe(s) << "\n" << gateway.RecentOutput();
+    } else {
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << isolation::Describe(s);
+      EXPECT_EQ(isolation::ErrorReason(s), "REDIS_UNAVAILABLE");
+      EXPECT_NE(gateway.RecentOutput().find("certificate verify failed"), std::string::npos)
+          << gateway.RecentOutput();
+    }
+  }
+  std::system(absl::StrCat("rm -rf ", dir).c_str());
+}
+
 }  // namespace
 }  // namespace filesgw

@@ -369,7 +369,7 @@ TEST(Config, RedisSectionTopLevelAndPerProfileWithFlagsOverTheFile) {
 TEST(Config, RedisProblemsAreReportedWithTheirLine) {
   const std::string path = Write(
       "redis-bad.yaml", "redis:\n  url: \"redis://:pw@host:6379\"\n  password: x\n"
-                        "  expected_replicas: 0\n  lease: 3s\n");
+                        "  expected_replicas: 0\n  lease_tt: 3s\n");
   auto o = ParseOptions({"--config", path}, Env({}));
   ASSERT_FALSE(o.ok());
   const std::string m(o.status().message());
@@ -378,7 +378,7 @@ TEST(Config, RedisProblemsAreReportedWithTheirLine) {
   EXPECT_THAT(m, Not(HasSubstr("pw@")));
   EXPECT_THAT(m, HasSubstr(":3: redis: password may not be written"));
   EXPECT_THAT(m, HasSubstr(":4: redis: expected_replicas: expected a number in [1, 10000]"));
-  EXPECT_THAT(m, HasSubstr(":5: unknown key 'lease' in redis (did you mean 'lease_ttl'?)"));
+  EXPECT_THAT(m, HasSubstr(":5: unknown key 'lease_tt' in redis (did you mean 'lease_ttl'?)"));
 }
 
 TEST(Config, RedisFlagsAreCheckedAndNoPasswordFlagExists) {
