@@ -395,6 +395,8 @@ void RedisClient::SetState(bool up, const std::string& why) {
     state_ = state;
     up_.store(up);
   }
+  // The first thread may be asleep waiting for work: from now on it probes.
+  if (!up) cv_.notify_all();
   if (log_ != nullptr) {
     const std::string where =
         options_.endpoint.unix_path.empty()

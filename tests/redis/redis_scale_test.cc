@@ -344,6 +344,14 @@ TEST_F(RedisScale, RedisKilledMidRunCallsFlowUploadsFailClearlyThenSharingResume
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << isolation::Describe(s);
     EXPECT_EQ(isolation::ErrorReason(s), "REDIS_UNAVAILABLE");
   }
+  // Health stays SERVING on every replica (the gateway's own --probe asks grpc.health.v1).
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(std::system(absl::StrCat(FILESGW_GATEWAY_BINARY, " --probe 127.0.0.1:", ports_[i],
+                                       " >/dev/null 2>&1")
+                              .c_str()),
+              0)
+        << "replica " << i << " is not SERVING while Redis is down";
+  }
   const int64_t before = UpstreamRequests();
   absl::SleepFor(absl::Seconds(2));
   const double fallback_rate = static_cast<double>(UpstreamRequests() - before) / 2.0;
@@ -372,13 +380,16 @@ TEST_F(RedisScale, RedisKilledMidRunCallsFlowUploadsFailClearlyThenSharingResume
   const double shared_rate = static_cast<double>(UpstreamRequests() - again) / 2.0;
   std::printf("Redis back: upstream %.1f req/s\n", shared_rate);
   EXPECT_LE(shared_rate, 105.0);
+  // One log line per change of state: down once, up once.
   for (int i = 0; i < 3; ++i) {
-    std::string out = gateways_[i]->RecentOutput();
-    size_t from = 0;
-    for (size_t nl; (nl = out.find('\n', from)) != std::string::npos; from = nl + 1) {
-      const std::string line = out.substr(from, nl - from);
-      if (line.find("redis") != std::string::npos) std::printf("gateway %d: %s\n", i, line.c_str());
+    const std::string out = gateways_[i]->RecentOutput();
+    int down = 0, up_after = 0;
+    for (size_t at = 0; (at = out.find("\"msg\":\"redis ", at)) != std::string::npos; ++at) {
+      if (out.compare(at + 13, 11, "unavailable") == 0) ++down;
+      if (out.compare(at + 13, 3, "up\"") == 0 && down > 0) ++up_after;
     }
+    EXPECT_EQ(down, 1) << "replica " << i << ":\n" << out;
+    EXPECT_EQ(up_after, 1) << "replica " << i << ":\n" << out;
   }
   stop = true;
   for (auto& t : threads) t.join();
