@@ -427,6 +427,25 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
       return;
     }
     if (context_->IsCancelled()) return CallerCancelled();
+    if (shared_ && !commit_checked_) {
+      // `end` cannot be taken back: first make sure this stream still holds
+      // the upload (no other replica took it over, nobody cancelled it).
+      commit_checked_ = true;
+      committing_ = true;
+      api_busy_ = true;
+      auto self = shared_from_this();
+      impl_.shared->Renew(session_->shared_id(), session_->shared_token(), [self](grpc::Status s) {
+        self->Post([self, s] {
+          self->committing_ = false;
+          self->api_busy_ = false;
+          if (self->ended_) return;
+          if (self->failing_) return self->Unwind();
+          if (!s.ok()) return self->Fail(s);
+          self->Commit();
+        });
+      });
+      return;
+    }
     committing_ = true;
     api_busy_ = true;
     ApiRequest api;
@@ -627,6 +646,7 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
   bool resumable_ = false;
   bool shared_ = false;      // resumable, kept in Redis
   bool renewing_ = false;
+  bool commit_checked_ = false;  // the lock was checked just before `end`
   absl::Time renewed_at_;
   bool api_busy_ = false;  // a begin_upload or commit answer is awaited
   bool closing_ = false;
