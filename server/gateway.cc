@@ -364,6 +364,9 @@ Gateway::~Gateway() {
     Wait();
     health_->Attach(nullptr);  // the health service goes with server_
   }
+  // Before the profiles go: no Redis thread may end up dropping the last
+  // reference to its own client.
+  for (auto& redis : redis_) redis->Stop();
 }
 
 }  // namespace filesgw::server

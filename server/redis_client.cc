@@ -361,14 +361,22 @@ RedisClient::RedisClient(RedisClientOptions options, Logger* log,
   for (int i = 0; i < n; ++i) threads_.emplace_back([this, i] { Worker(i); });
 }
 
-RedisClient::~RedisClient() {
+RedisClient::~RedisClient() { Stop(); }
+
+void RedisClient::Stop() {
+  std::deque<Task> left;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
     stopping_ = true;
   }
   cv_.notify_all();
   for (auto& t : threads_) t.join();
-  for (auto& task : queue_) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    left.swap(queue_);
+  }
+  for (auto& task : left) {
     RedisReply r;
     r.status = absl::UnavailableError("redis: the client is shutting down");
     task.done(std::move(r));
@@ -417,7 +425,9 @@ void RedisClient::Submit(Task task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     // Down and not due for a reconnect: fail now rather than queue behind it.
-    if (state_ == 0 && absl::Now() < next_attempt_) {
+    if (stopping_) {
+      refused.status = absl::UnavailableError("redis: the client is shutting down");
+    } else if (state_ == 0 && absl::Now() < next_attempt_) {
       refused.status = absl::UnavailableError("redis unavailable (reconnecting)");
     } else if (queue_.size() >= 100000) {
       refused.status = absl::UnavailableError("redis: too many commands queued");

@@ -78,6 +78,10 @@ class RedisClient {
   static std::shared_ptr<RedisClient> Start(RedisClientOptions options, Logger* log,
                                             std::function<void(bool, const std::string&)> on_state);
   ~RedisClient();
+  // Joins the pool's threads; queued and later commands fail UNAVAILABLE.
+  // Call it from outside the pool (the gateway does, once its server has
+  // stopped): a command's callback may hold the last reference to the client.
+  void Stop();
 
   void Command(std::vector<std::string> args, Callback done);
   void Eval(const RedisScript& script, std::vector<std::string> keys,
