@@ -396,6 +396,29 @@ TEST_F(RedisScale, RedisKilledMidRunCallsFlowUploadsFailClearlyThenSharingResume
   EXPECT_EQ(failures.load(), 0) << "calls failed while Redis was down: " << last_error;
 }
 
+TEST_F(RedisScale, AnUploadCancelledOnOneReplicaIsGoneOnAll) {
+  const std::string id = StartUpload(0, "/redis/cancel.bin", 10);
+  ASSERT_FALSE(id.empty());
+  files::v1::QueryUploadStatusResponse status;
+  ASSERT_TRUE(Query(1, id, &status).ok());
+  EXPECT_EQ(status.persisted_size(), 0);
+  EXPECT_FALSE(status.complete());
+  {
+    grpc::ClientContext ctx;
+    files::v1::CancelResumableUploadRequest request;
+    request.set_upload_id(id);
+    google::protobuf::Empty empty;
+    ASSERT_TRUE(Transfer(2)->CancelResumableUpload(&ctx, request, &empty).ok());
+  }
+  grpc::Status gone = Query(0, id, &status);
+  EXPECT_EQ(gone.error_code(), grpc::StatusCode::NOT_FOUND) << isolation::Describe(gone);
+  EXPECT_EQ(isolation::ErrorReason(gone), "UPLOAD_NOT_FOUND");
+  grpc::Status resumed = Resume(1, id, "0123456789", 0);
+  EXPECT_EQ(resumed.error_code(), grpc::StatusCode::NOT_FOUND) << isolation::Describe(resumed);
+  grpc::Status unknown = Query(1, "up-00000000000000000000000000000000", &status);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
 // rediss://: Redis serving TLS only (a throwaway CA made with openssl), one
 // gateway trusting that CA with --ca-file: resumable uploads (which need
 // Redis) work; a gateway without the CA refuses the server and says so.
