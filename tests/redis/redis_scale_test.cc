@@ -458,7 +458,7 @@ TEST(RedisTls, RedissWithCaFileWorksAndAnUntrustedServerIsRefused) {
   for (const bool trusted : {true, false}) {
     Process gateway;
     std::vector<std::string> args = {FILESGW_GATEWAY_BINARY, "--listen", "127.0.0.1:0",
-                                     "--metrics-listen", "off", "--redis-url",
+                                     "--metrics-listen", "127.0.0.1:0", "--redis-url",
                                      absl::StrCat("rediss://localhost:", port)};
     if (trusted) args.insert(args.end(), {"--ca-file", dir + "/ca.crt"});
     ASSERT_TRUE(gateway.Start(args, {}, "\"listening\"", absl::Seconds(60)).ok());
@@ -467,6 +467,22 @@ TEST(RedisTls, RedissWithCaFileWorksAndAnUntrustedServerIsRefused) {
     auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", gw_port),
                                        grpc::InsecureChannelCredentials());
     grpc::Status s = start_upload(channel);
+    // filesgw_redis_up{profile="default"} says which it is.
+    std::string metrics_port_text;
+    {
+      const std::string out = gateway.RecentOutput();
+      const size_t m = out.find("\"msg\":\"metrics\"");
+      ASSERT_NE(m, std::string::npos) << out;
+      const size_t p = out.find("\"port\":", m);
+      metrics_port_text = out.substr(p + 7, out.find_first_of(",}", p) - p - 7);
+    }
+    const std::string metrics = Http(std::atoi(metrics_port_text.c_str()), "GET", "/metrics");
+    EXPECT_NE(metrics.find(absl::StrCat("filesgw_redis_up{profile=\"default\"} ", trusted ? 1 : 0)),
+              std::string::npos)
+        << metrics;
+    if (!trusted) {
+      EXPECT_NE(metrics.find("filesgw_redis_errors_total "), std::string::npos);
+    }
     if (trusted) {
       EXPECT_TRUE(s.ok()) << isolation::Describe(s) << "\n" << gateway.RecentOutput();
     } else {
