@@ -1,6 +1,8 @@
 #include "client_core/checksum.h"
 
-#include <openssl/evp.h>
+// MD5_CTX: see Md5::State.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/md5.h>
 #include <zlib.h>
 
 #if defined(__x86_64__)
@@ -199,31 +201,67 @@ std::string Crc32Hex(uint32_t crc) {
   return buf;
 }
 
+// OpenSSL's low-level MD5 (deprecated in 3.0, same assembly as EVP's): its
+// state is a plain struct, so a resumable upload's running MD5 can be saved
+// at a part boundary and continued by another replica (Export/Import).
 struct Md5::State {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  State() { EVP_DigestInit_ex(ctx, EVP_md5(), nullptr); }
-  ~State() { EVP_MD_CTX_free(ctx); }
+  MD5_CTX ctx;
+  State() { MD5_Init(&ctx); }
 };
 
 Md5::Md5() : state_(std::make_unique<State>()) {}
 Md5::~Md5() = default;
-Md5::Md5(const Md5& other) : state_(std::make_unique<State>()) {
-  EVP_MD_CTX_copy_ex(state_->ctx, other.state_->ctx);
-}
+Md5::Md5(const Md5& other) : state_(std::make_unique<State>(*other.state_)) {}
 Md5& Md5::operator=(const Md5& other) {
-  if (this != &other) EVP_MD_CTX_copy_ex(state_->ctx, other.state_->ctx);
+  if (this != &other) *state_ = *other.state_;
   return *this;
 }
 
-void Md5::Update(std::string_view data) { EVP_DigestUpdate(state_->ctx, data.data(), data.size()); }
+void Md5::Update(std::string_view data) { MD5_Update(&state_->ctx, data.data(), data.size()); }
+
+std::string Md5::Export() const {
+  return std::string(reinterpret_cast<const char*>(&state_->ctx), sizeof(MD5_CTX));
+}
+
+bool Md5::Import(std::string_view bytes) {
+  if (bytes.size() != sizeof(MD5_CTX)) return false;
+  std::memcpy(&state_->ctx, bytes.data(), sizeof(MD5_CTX));
+  return state_->ctx.num < MD5_CBLOCK;
+}
+
+std::string Checksums::Export() const {
+  std::string out;
+  auto put = [&out](uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  put(1, 1);  // format version
+  put(which_, 1);
+  put(crc32_, 4);
+  put(crc32c_, 4);
+  put(static_cast<uint64_t>(bytes_), 8);
+  out += md5_.Export();
+  return out;
+}
+
+bool Checksums::Import(std::string_view in) {
+  if (in.size() < 18 || in[0] != 1) return false;
+  auto get = [&in](size_t at, int bytes) {
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[at + i]);
+    return v;
+  };
+  which_ = static_cast<unsigned>(get(1, 1));
+  crc32_ = static_cast<uint32_t>(get(2, 4));
+  crc32c_ = static_cast<uint32_t>(get(6, 4));
+  bytes_ = static_cast<int64_t>(get(10, 8));
+  return md5_.Import(in.substr(18));
+}
 
 std::string Md5::Hex() const {
-  EVP_MD_CTX* copy = EVP_MD_CTX_new();
-  EVP_MD_CTX_copy_ex(copy, state_->ctx);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(copy, digest, &len);
-  EVP_MD_CTX_free(copy);
+  MD5_CTX copy = state_->ctx;
+  unsigned char digest[MD5_DIGEST_LENGTH];
+  const unsigned int len = MD5_DIGEST_LENGTH;
+  MD5_Final(digest, &copy);
   static const char kHex[] = "0123456789abcdef";
   std::string out;
   for (unsigned int i = 0; i < len; ++i) {

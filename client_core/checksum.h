@@ -34,6 +34,10 @@ class Md5 {
   void Update(std::string_view data);
   // Lower-case hex of the digest so far (the state stays usable).
   std::string Hex() const;
+  // The running state as bytes (this machine's layout: replicas run the same
+  // build), and back; Import is false for bytes that are no such state.
+  std::string Export() const;
+  bool Import(std::string_view bytes);
 
  private:
   struct State;
@@ -57,6 +61,10 @@ class Checksums {
   uint32_t crc32() const { return crc32_; }
   uint32_t crc32c() const { return crc32c_; }
   int64_t bytes() const { return bytes_; }
+  // The whole state as bytes and back (a resumable upload's part boundary,
+  // kept in Redis for the next replica); Import is false on malformed bytes.
+  std::string Export() const;
+  bool Import(std::string_view bytes);
 
  private:
   unsigned which_;

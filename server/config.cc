@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "server/redis_client.h"
 #include "yaml-cpp/yaml.h"
 
 namespace filesgw::server {
@@ -22,7 +23,7 @@ const std::set<std::string>& ProfileKeys() {
   static const auto* keys = new std::set<std::string>{
       "base_url",      "api_key_file", "api_key_env", "username",
       "password_file", "password_env", "max_concurrent_requests", "requests_per_second",
-      "allow_caller_credentials"};
+      "allow_caller_credentials", "redis"};
   return *keys;
 }
 
@@ -46,6 +47,12 @@ const std::set<std::string>& TlsKeys() {
 }
 
 int LineOf(const YAML::Node& node) { return node.Mark().line + 1; }
+
+const std::set<std::string>& RedisKeys() {
+  static const auto* keys =
+      new std::set<std::string>{"url", "password_file", "expected_replicas", "lease_ttl"};
+  return *keys;
+}
 
 // Collects problems as "PATH:LINE: message".
 class Problems {
@@ -120,6 +127,57 @@ bool IsAllowPattern(const std::string& pattern) {
   return method == "*" || std::all_of(method.begin(), method.end(), word);
 }
 
+// A redis: map, top level (`top`: url, password_file, expected_replicas,
+// lease_ttl) or in a profile (url, password_file).
+void ParseRedis(Problems& problems, const YAML::Node& node, const std::string& where, bool top,
+                RedisOptions* out) {
+  if (!node.IsMap()) {
+    problems.Add(node, absl::StrCat(where, ": expected a map (url, password_file",
+                                    top ? ", expected_replicas, lease_ttl)" : ")"));
+    return;
+  }
+  for (const auto& kv : node) {
+    const std::string k = kv.first.Scalar();
+    if (k == "password") {
+      problems.Add(kv.first, absl::StrCat(where, ": password may not be written in the config "
+                                          "file; use password_file (a mounted Secret) or "
+                                          "FILESGW_REDIS_PASSWORD"));
+      continue;
+    }
+    if (RedisKeys().count(k) == 0 || (!top && (k == "expected_replicas" || k == "lease_ttl"))) {
+      std::set<std::string> known = RedisKeys();
+      if (!top) known = {"url", "password_file"};
+      UnknownKey(problems, kv.first, absl::StrCat(" in ", where), known);
+      continue;
+    }
+    std::string text;
+    if (!ScalarText(problems, kv.second, k, &text)) continue;
+    const std::string at = absl::StrCat(where, ": ", k);
+    if (k == "url") {
+      auto e = ParseRedisUrl(text);
+      if (!e.ok()) problems.Add(kv.second, absl::StrCat(where, ": ", e.status().message()));
+      out->url = text;
+    } else if (k == "password_file") {
+      absl::Status read = ReadSecretFile(text, &out->password);
+      if (!read.ok()) problems.Add(kv.second, absl::StrCat(at, ": ", read.message()));
+      out->password_file = text;
+    } else if (k == "expected_replicas") {
+      int64_t n = 0;
+      if (!absl::SimpleAtoi(text, &n) || n < 1 || n > 10000) {
+        problems.Add(kv.second, absl::StrCat(at, ": expected a number in [1, 10000], got '", text, "'"));
+      }
+      out->expected_replicas = static_cast<int>(n);
+    } else if (k == "lease_ttl") {
+      if (!ParseDurationFlag(text, &out->lease_ttl)) {
+        problems.Add(kv.second, absl::StrCat(at, ": expected a duration such as 10s, got '", text, "'"));
+      }
+    }
+  }
+  if (out->url.empty() && !out->password_file.empty()) {
+    problems.Add(node, absl::StrCat(where, ": password_file without url"));
+  }
+}
+
 void ParseProfile(Problems& problems, const std::string& name, const YAML::Node& key_node,
                   const YAML::Node& body, const EnvLookup& env, ConfigFile* out) {
   ProfileOptions p;
@@ -144,6 +202,14 @@ void ParseProfile(Problems& problems, const std::string& name, const YAML::Node&
     }
     if (ProfileKeys().count(k) == 0) {
       UnknownKey(problems, kv.first, absl::StrCat(" in profile '", name, "'"), ProfileKeys());
+      continue;
+    }
+    if (k == "redis") {
+      RedisOptions r;
+      ParseRedis(problems, v, absl::StrCat("profile '", name, "': redis"), false, &r);
+      p.redis_url = r.url;
+      p.redis_password_file = r.password_file;
+      p.redis_password = r.password;
       continue;
     }
     if (!ScalarText(problems, v, k, &text)) continue;
@@ -403,7 +469,7 @@ absl::StatusOr<ConfigFile> LoadConfigFile(const std::string& path, const EnvLook
     return problems.ToStatus();
   }
   std::set<std::string> known = scalar_keys;
-  known.insert({"profiles", "callers", "tls"});
+  known.insert({"profiles", "callers", "tls", "redis"});
   std::set<std::string> seen;
   for (const auto& kv : root) {
     const std::string k = kv.first.Scalar();
@@ -429,6 +495,10 @@ absl::StatusOr<ConfigFile> LoadConfigFile(const std::string& path, const EnvLook
       for (const auto& caller : v) ParseCaller(problems, caller, &out);
     } else if (k == "tls") {
       ParseTls(problems, v, &out);
+    } else if (k == "redis") {
+      out.has_redis = true;
+      out.redis_line = LineOf(v);
+      ParseRedis(problems, v, "redis", true, &out.redis);
     } else if (k == "base_url" || k == "api_key_file" || k == "username" ||
                k == "password_file" || k == "api_key" || k == "password") {
       problems.Add(kv.first, absl::StrCat("'", k, "' belongs to a profile: write it under "

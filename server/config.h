@@ -39,6 +39,9 @@ struct ConfigFile {
   bool has_tls = false;
   TlsOptions tls;
   int tls_line = 0;
+  bool has_redis = false;  // a top-level redis: map
+  RedisOptions redis;
+  int redis_line = 0;
 };
 
 // Reads and checks `path`. `scalar_keys` are the top-level keys that stand

@@ -19,6 +19,8 @@
 #include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/server_builder.h"
 #include "proto/api_pool.h"
+#include "server/redis_budget.h"
+#include "server/redis_client.h"
 #include "server/reflection_service.h"
 
 namespace filesgw::server {
@@ -101,6 +103,34 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
                                      gw->metrics_.get(), scheduler);
   const std::vector<ProfileOptions> profiles = EffectiveProfiles(options);
   gw->health_->SetProfileCount(static_cast<int>(profiles.size()));
+  // Redis: one client per distinct server and password, shared by the
+  // profiles that use it (a profile's own redis: overrides the top level).
+  auto redis_for = [&options](const ProfileOptions& p) {
+    return p.redis_url.empty() ? std::make_pair(options.redis.url, options.redis.password)
+                               : std::make_pair(p.redis_url, p.redis_password);
+  };
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> redis_users;
+  for (const ProfileOptions& p : profiles) {
+    auto key = redis_for(p);
+    if (!key.first.empty()) redis_users[key].push_back(p.name);
+  }
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<RedisClient>> redis_clients;
+  for (const auto& [key, users] : redis_users) {
+    auto endpoint = ParseRedisUrl(key.first);
+    if (!endpoint.ok()) return endpoint.status();
+    RedisClientOptions ro;
+    ro.endpoint = *endpoint;
+    ro.password = key.second;
+    ro.ca_file = options.ca_file;
+    std::shared_ptr<Metrics> metrics = gw->metrics_;
+    ro.on_error = [metrics] { metrics->RedisError(); };
+    for (const auto& name : users) metrics->SetRedisUp(name, false);
+    redis_clients[key] = RedisClient::Start(
+        std::move(ro), log, [metrics, users = users](bool up, const std::string&) {
+          for (const auto& name : users) metrics->SetRedisUp(name, up);
+        });
+    gw->redis_.push_back(redis_clients[key]);
+  }
   std::map<std::string, const ProfileRuntime*> by_name;
   for (const ProfileOptions& p : profiles) {
     auto runtime = std::make_unique<ProfileRuntime>();
@@ -143,6 +173,15 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
       client_core::GovernorOptions governor;
       governor.max_concurrent = p.max_concurrent_requests;
       governor.requests_per_second = p.requests_per_second;
+      if (auto redis = redis_clients.find(redis_for(p)); redis != redis_clients.end()) {
+        RedisBudgetOptions shared;
+        shared.profile = p.name;
+        shared.max_concurrent = p.max_concurrent_requests;
+        shared.requests_per_second = p.requests_per_second;
+        shared.lease_ttl = options.redis.lease_ttl;
+        governor.shared = RedisBudget::Create(shared, redis->second, scheduler);
+        governor.expected_replicas = options.redis.expected_replicas;
+      }
       client.governor = client_core::Governor::Create(governor, scheduler);
     }
     runtime->telemetry.metrics = gw->metrics_;
@@ -177,6 +216,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   transfer.options.profiles.clear();
   transfer.log = log;
   transfer.telemetry = default_profile.telemetry;
+  for (const ProfileOptions& p : profiles) {
+    if (p.name != "default") continue;
+    if (auto redis = redis_clients.find(redis_for(p)); redis != redis_clients.end()) {
+      transfer.redis = redis->second;
+    }
+  }
   gw->transfer_ = std::make_unique<TransferService>(std::move(transfer));
 
   auto credentials = ServerCredentialsFor(options.tls);
@@ -319,6 +364,9 @@ Gateway::~Gateway() {
     Wait();
     health_->Attach(nullptr);  // the health service goes with server_
   }
+  // Before the profiles go: no Redis thread may end up dropping the last
+  // reference to its own client.
+  for (auto& redis : redis_) redis->Stop();
 }
 
 }  // namespace filesgw::server

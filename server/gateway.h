@@ -23,6 +23,7 @@
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/options.h"
+#include "server/redis_client.h"
 #include "server/telemetry.h"
 #include "server/transfer_service.h"
 
@@ -57,6 +58,7 @@ class Gateway {
   // Before everything that reports to them, so they are destroyed last.
   std::shared_ptr<Metrics> metrics_;
   std::unique_ptr<HealthReporter> health_;
+  std::vector<std::shared_ptr<RedisClient>> redis_;  // shared state (--redis-url)
   std::vector<std::unique_ptr<ProfileRuntime>> profiles_;
   std::unique_ptr<CallerAuth> auth_;
   std::shared_ptr<CallerQuotas> quotas_;

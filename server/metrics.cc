@@ -189,6 +189,15 @@ Metrics::Metrics()
                                  "(the proto lacks the key) or misfit (its JSON shape does not "
                                  "fit the field)")
                            .Register(*registry_)),
+      redis_up_(prometheus::BuildGauge()
+                    .Name("filesgw_redis_up")
+                    .Help("1 while the profile's shared state in Redis is reachable, else 0 "
+                          "(local fallback limits apply)")
+                    .Register(*registry_)),
+      redis_errors_(prometheus::BuildCounter()
+                        .Name("filesgw_redis_errors_total")
+                        .Help("Redis commands that failed (no answer or an error answer)")
+                        .Register(*registry_)),
       inflight_unary_(&inflight_calls_.Add({})),
       inflight_upload_(&inflight_streams_.Add({{"direction", "upload"}})),
       inflight_download_(&inflight_streams_.Add({{"direction", "download"}})),
@@ -316,6 +325,12 @@ void Metrics::TransferBytes(Direction direction, int64_t bytes) {
 void Metrics::SetServing(bool serving) { serving_gauge_->Set(serving ? 1 : 0); }
 
 void Metrics::SetCredentialRejected(bool rejected) { rejected_gauge_->Set(rejected ? 1 : 0); }
+
+void Metrics::SetRedisUp(std::string_view profile, bool up) {
+  redis_up_.Add({{"profile", std::string(profile)}}).Set(up ? 1 : 0);
+}
+
+void Metrics::RedisError() { redis_errors_.Add({}).Increment(); }
 
 void Metrics::RegisterProfile(std::string_view profile) {
   governor_wait_.Add({{"profile", std::string(profile)}}, WaitBuckets());

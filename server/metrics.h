@@ -101,6 +101,10 @@ class Metrics {
   // Keys of Files.com answers kept in `unmapped_fields` (server/codec.h):
   // `unknown` keys the protos lack, `misfit` keys whose JSON shape did not fit.
   void UnmappedFields(int64_t unknown, int64_t misfit);
+  // Redis (README "Scaling out"): whether a profile's shared state is
+  // reachable (filesgw_redis_up{profile}) and failed commands.
+  void SetRedisUp(std::string_view profile, bool up);
+  void RedisError();
 
  private:
   struct MethodSeries;
@@ -122,6 +126,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& governor_rejections_;
   prometheus::Family<prometheus::Counter>& limit_rejections_;
   prometheus::Family<prometheus::Counter>& unmapped_fields_;
+  prometheus::Family<prometheus::Gauge>& redis_up_;
+  prometheus::Family<prometheus::Counter>& redis_errors_;
 
   prometheus::Gauge* inflight_unary_;
   prometheus::Gauge* inflight_upload_;

@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "server/config.h"
+#include "server/redis_client.h"
 
 namespace filesgw::server {
 absl::Status ReadSecretFile(const std::string& path, std::string* out) {
@@ -95,6 +96,12 @@ and the server's own limits:
   --tls-cert-file=PATH        serve TLS with this PEM certificate chain (re-read on change) [FILESGW_TLS_CERT_FILE]
   --tls-key-file=PATH         its private key [FILESGW_TLS_KEY_FILE]
   --tls-client-ca-file=PATH   require caller certificates signed by this CA (mTLS) [FILESGW_TLS_CLIENT_CA_FILE]
+  --redis-url=URL             share rate budgets and resumable uploads between replicas through Redis:
+                              redis://host:port[/db], rediss://host:port[/db] (TLS, trusts --ca-file), unix:/path
+                              [FILESGW_REDIS_URL; none: each replica works alone]
+  --redis-password-file=PATH  Redis AUTH password file [FILESGW_REDIS_PASSWORD_FILE, or FILESGW_REDIS_PASSWORD]
+  --expected-replicas=N       while Redis is unavailable each replica uses the budget / N [1; FILESGW_EXPECTED_REPLICAS]
+  --redis-lease-ttl=DUR       in-flight leases and upload locks of a dead replica free after this [10s; FILESGW_REDIS_LEASE_TTL]
   --config=FILE               YAML file: profiles, callers, tls and any flag above as a key
                               (dashes as underscores); flags and environment override it [FILESGW_CONFIG]
   --check-config              validate the configuration, list every problem with its line, exit
@@ -181,6 +188,28 @@ std::string DescribeOptions(const GatewayOptions& o) {
       absl::FormatDuration(o.keepalive_timeout), ", idle transfer streams end after ",
       Seconds(o.stream_idle_timeout), ", upstream connections ", o.api_connections, " API + ",
       o.storage_connections, " storage\n");
+  if (o.redis.url.empty()) {
+    absl::StrAppend(&out, "  redis: none (rate budgets and resumable uploads are this replica's own)\n");
+  } else {
+    absl::StrAppend(&out, "  redis: ", o.redis.url, ", ",
+                    !o.redis.password_file.empty()
+                        ? absl::StrCat("password file ", o.redis.password_file)
+                    : !o.redis.password.empty() ? std::string("password from the environment")
+                                                : std::string("no password"),
+                    ", expected replicas ", o.redis.expected_replicas,
+                    " (fallback while Redis is unavailable: each profile's budget / ",
+                    o.redis.expected_replicas, "), leases expire after ",
+                    absl::FormatDuration(o.redis.lease_ttl),
+                    " (settings checked; Redis itself is not contacted)\n");
+  }
+  for (const auto& p : o.profiles) {
+    if (p.redis_url.empty()) continue;
+    absl::StrAppend(&out, "  profile ", p.name, " uses its own redis: ", p.redis_url,
+                    p.redis_password_file.empty() ? std::string()
+                                                  : absl::StrCat(", password file ",
+                                                                 p.redis_password_file),
+                    "\n");
+  }
   if (o.callers.empty()) {
     absl::StrAppend(&out, "  callers: anyone who reaches ", o.listen,
                     " (local listener); each connection: ", Describe(o.caller_limits), "\n");
@@ -293,6 +322,10 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
       {"keepalive-timeout", "FILESGW_KEEPALIVE_TIMEOUT"},
       {"api-connections", "FILESGW_API_CONNECTIONS"},
       {"storage-connections", "FILESGW_STORAGE_CONNECTIONS"},
+      {"redis-url", "FILESGW_REDIS_URL"},
+      {"redis-password-file", "FILESGW_REDIS_PASSWORD_FILE"},
+      {"expected-replicas", "FILESGW_EXPECTED_REPLICAS"},
+      {"redis-lease-ttl", "FILESGW_REDIS_LEASE_TTL"},
   };
   auto lookup = [&flags](std::string_view name) -> Flag* {
     for (auto& f : flags) {
@@ -332,6 +365,11 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
           "--password is not accepted: secrets on the command line show in ps; use "
           "--password-file or FILES_PASSWORD");
     }
+    if (name == "redis-password") {
+      return absl::InvalidArgumentError(
+          "--redis-password is not accepted: secrets on the command line show in ps; use "
+          "--redis-password-file or FILESGW_REDIS_PASSWORD");
+    }
     if (name == "api-key") {
       return absl::InvalidArgumentError(
           "--api-key is not accepted: secrets on the command line show in ps; use "
@@ -368,7 +406,8 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
     for (const auto& f : flags) {
       const std::string key = KeyOf(f.name);
       if (key != "config" && key != "probe" && key != "probe_service" && key != "base_url" && key != "api_key_file" && key != "username" &&
-          key != "password_file" && key.rfind("tls_", 0) != 0) {
+          key != "password_file" && key.rfind("tls_", 0) != 0 && key.rfind("redis_", 0) != 0 &&
+          key != "expected_replicas") {
         scalar_keys.insert(key);
       }
     }
@@ -579,6 +618,42 @@ absl::StatusOr<GatewayOptions> ParseOptions(const std::vector<std::string>& args
     if (file->empty()) continue;
     std::ifstream probe(*file);
     if (!probe) return absl::InvalidArgumentError(absl::StrCat(tls_at, "cannot read ", *file));
+  }
+
+  // Redis: flags/environment over the config file's redis: section.
+  o.redis = config.redis;
+  const std::string redis_at =
+      config.has_redis ? absl::StrCat(config.path, ":", config.redis_line, ": redis: ") : "";
+  if (const Flag& f = find("redis-url"); f.set) {
+    o.redis.url = f.value;
+    if (auto e = ParseRedisUrl(f.value); !e.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(f.origin, ": ", e.status().message()));
+    }
+  }
+  if (const Flag& f = find("redis-password-file"); f.set) {
+    if (auto s = ReadSecretFile(f.value, &o.redis.password); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(f.origin, ": ", s.message()));
+    }
+    o.redis.password_file = f.value;
+  }
+  if (o.redis.password_file.empty() && env) {
+    if (const char* p = env("FILESGW_REDIS_PASSWORD"); p != nullptr && *p != '\0') {
+      o.redis.password = p;
+    }
+  }
+  {
+    int64_t replicas = o.redis.expected_replicas;
+    if (auto s = count(find("expected-replicas"), 1, 10000, &replicas); !s.ok()) return s;
+    o.redis.expected_replicas = static_cast<int>(replicas);
+  }
+  if (auto s = duration(find("redis-lease-ttl"), &o.redis.lease_ttl); !s.ok()) return s;
+  if (o.redis.lease_ttl < absl::Seconds(1) || o.redis.lease_ttl > absl::Minutes(10)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(redis_at, "redis lease ttl must be between 1s and 10m"));
+  }
+  if (o.redis.url.empty() && !o.redis.password_file.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        redis_at, "a Redis password file without a Redis URL (--redis-url or redis: url:)"));
   }
 
   // Profiles: the config file's, with the flag/environment credential and

@@ -35,6 +35,11 @@ struct ProfileOptions {
   // Callers may send their own Files.com credential per call (x-files-api-key
   // or x-files-session-id metadata) instead of this profile's.
   bool allow_caller_credentials = false;
+  // This profile's own Redis (YAML `redis: {url, password_file}` in the
+  // profile); empty: the top-level one (GatewayOptions::redis).
+  std::string redis_url;
+  std::string redis_password_file;
+  std::string redis_password;  // read from redis_password_file
   int line = 0;  // where the config file defines it (0: flags/environment)
 
   bool has_credential() const { return !api_key.empty() || !username.empty(); }
@@ -70,6 +75,19 @@ struct TlsOptions {
   absl::Duration reload_interval = absl::Seconds(10);  // files re-read this often
 
   bool enabled() const { return !cert_file.empty(); }
+};
+
+// Shared state for many replicas (README "Scaling out"): rate budgets and
+// resumable uploads in Redis. Empty url: each replica works alone.
+struct RedisOptions {
+  std::string url;            // redis://host:port[/db], rediss://host:port[/db], unix:/path
+  std::string password_file;  // --redis-password-file
+  std::string password;       // read from password_file, or FILESGW_REDIS_PASSWORD
+  // While Redis is unavailable each replica uses its profile's budget / this.
+  int expected_replicas = 1;
+  // In-flight leases and upload locks expire this long after their holder
+  // stopped renewing them (a dead replica's slots and uploads come back).
+  absl::Duration lease_ttl = absl::Seconds(10);
 };
 
 // True for unix sockets and loopback host:port addresses (sidecar mode).
@@ -176,6 +194,7 @@ struct GatewayOptions {
   // loopback or a unix socket.
   std::vector<CallerOptions> callers;
   TlsOptions tls;
+  RedisOptions redis;
   std::string config_file;  // --config / FILESGW_CONFIG
   bool check_config = false;  // --check-config: validate, explain, exit
   bool hash_token = false;    // --hash-token: print SHA-256 of the token on stdin

@@ -212,6 +212,7 @@ class PartPool : public std::enable_shared_from_this<PartPool> {
 
 class UploadSession;     // transfer_upload_session.h
 class ResumableRegistry;  // transfer_resumable.h
+class SharedUploads;      // transfer_shared_uploads.h
 
 // The reactors (transfer_upload.cc, transfer_download.cc).
 grpc::ServerReadReactor<files::v1::UploadRequest>* NewUploadReactor(
@@ -233,6 +234,8 @@ struct TransferService::Impl {
   const std::shared_ptr<transfer::PartPool> parts;
   std::atomic<int64_t> active{0};
   std::unique_ptr<transfer::ResumableRegistry> resumable;
+  // Set with --redis-url: resumable uploads live in Redis instead of `resumable`.
+  std::unique_ptr<transfer::SharedUploads> shared;
 };
 
 }  // namespace filesgw::server

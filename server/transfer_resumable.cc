@@ -6,8 +6,6 @@
 #include "absl/random/random.h"
 
 namespace filesgw::server::transfer {
-namespace {
-
 std::string NewUploadId() {
   absl::BitGen gen;
   static const char kHex[] = "0123456789abcdef";
@@ -15,8 +13,6 @@ std::string NewUploadId() {
   for (int i = 0; i < 32; ++i) id.push_back(kHex[absl::Uniform(gen, 0, 16)]);
   return id;
 }
-
-}  // namespace
 
 ResumableRegistry::ResumableRegistry(std::shared_ptr<client_core::Scheduler> scheduler,
                                      absl::Duration ttl)

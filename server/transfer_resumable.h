@@ -15,6 +15,9 @@
 
 namespace filesgw::server::transfer {
 
+// A new upload id: "up-" and 32 random hex digits.
+std::string NewUploadId();
+
 class ResumableRegistry {
  public:
   ResumableRegistry(std::shared_ptr<client_core::Scheduler> scheduler, absl::Duration ttl);

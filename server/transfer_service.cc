@@ -14,6 +14,7 @@
 #include "server/status_builder.h"
 #include "server/transfer_internal.h"
 #include "server/transfer_resumable.h"
+#include "server/transfer_shared_uploads.h"
 #include "server/transfer_upload_session.h"
 
 namespace filesgw::server {
@@ -190,7 +191,12 @@ TransferService::Impl::Impl(TransferDeps d)
     : deps(std::move(d)), budget(deps.options.upload_memory),
       parts(std::make_shared<transfer::PartPool>(deps.options.upload_memory)),
       resumable(std::make_unique<transfer::ResumableRegistry>(deps.scheduler,
-                                                              deps.options.resumable_ttl)) {}
+                                                              deps.options.resumable_ttl)) {
+  if (deps.redis != nullptr) {
+    shared = std::make_unique<transfer::SharedUploads>(deps.redis, deps.options.resumable_ttl,
+                                                       deps.options.redis.lease_ttl);
+  }
+}
 
 TransferService::Impl::~Impl() = default;
 
@@ -317,6 +323,22 @@ grpc::ServerUnaryReactor* TransferService::StartResumableUpload(
         call->Track(session->FetchDescriptors(
             call->scope_.info(), 1, [call, impl, session, response](grpc::Status begun) {
               if (!begun.ok()) return call->Reply(begun);
+              if (impl->shared != nullptr) {
+                // In Redis: any replica continues it. Only bookkeeping, no bytes.
+                transfer::SharedUpload u;
+                u.caller = call->scope_.info().caller_name();
+                const auto& who = call->scope_.info().caller;
+                u.profile = who != nullptr && who->profile != nullptr ? who->profile->name
+                                                                        : "default";
+                u.path = session->path();
+                u.spec = session->spec().SerializeAsString();
+                u.ref = session->ref();
+                const std::string id = transfer::NewUploadId();
+                return impl->shared->Create(id, u, [call, response, id](grpc::Status stored) {
+                  if (stored.ok()) response->set_upload_id(id);
+                  call->Reply(stored);
+                });
+              }
               response->set_upload_id(impl->resumable->Add(session));
               call->Reply(grpc::Status::OK);
             }));
@@ -333,6 +355,24 @@ grpc::ServerUnaryReactor* TransferService::QueryUploadStatus(
   if (!call->scope_.admitted().ok()) {
     call->Reply(call->scope_.admitted());
     call->Unref();
+    return call;
+  }
+  if (impl_->shared != nullptr) {
+    impl_->shared->Query(request->upload_id(), call->scope_.info().caller_name(),
+                         [call, response](grpc::Status s, transfer::SharedUpload u) {
+                           if (s.ok()) {
+                             response->set_complete(u.complete);
+                             files::v1::File file;
+                             if (u.complete && file.ParseFromString(u.file)) {
+                               response->set_persisted_size(file.size());
+                               *response->mutable_file() = std::move(file);
+                             } else {
+                               response->set_persisted_size(u.persisted());
+                             }
+                           }
+                           call->Reply(s);
+                           call->Unref();
+                         });
     return call;
   }
   auto session = impl_->resumable->Find(request->upload_id(), call->scope_.info().caller_name());
@@ -365,6 +405,15 @@ grpc::ServerUnaryReactor* TransferService::CancelResumableUpload(
   if (!call->scope_.admitted().ok()) {
     call->Reply(call->scope_.admitted());
     call->Unref();
+    return call;
+  }
+  if (impl_->shared != nullptr) {
+    // A stream writing it (any replica) fails at its next part or renewal.
+    impl_->shared->Cancel(request->upload_id(), call->scope_.info().caller_name(),
+                          [call](grpc::Status s) {
+                            call->Reply(s);
+                            call->Unref();
+                          });
     return call;
   }
   auto session =

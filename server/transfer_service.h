@@ -59,6 +59,7 @@
 #include "server/caller_auth.h"
 #include "server/caller_quota.h"
 #include "server/log.h"
+#include "server/redis_client.h"
 #include "server/options.h"
 #include "server/telemetry.h"
 
@@ -79,6 +80,9 @@ struct TransferDeps {
   GatewayOptions options;
   Logger* log = nullptr;
   Telemetry telemetry;  // gateway-wide metrics (profiles report upstream answers)
+  // Set (--redis-url): resumable uploads live in Redis, so any replica
+  // continues them (transfer_shared_uploads.h).
+  std::shared_ptr<RedisClient> redis;
 };
 
 class TransferService final : public files::v1::TransferService::CallbackService {

@@ -19,6 +19,7 @@
 #include "server/log.h"
 #include "server/transfer_internal.h"
 #include "server/transfer_resumable.h"
+#include "server/transfer_shared_uploads.h"
 #include "server/transfer_shares.h"
 #include "server/transfer_upload_session.h"
 
@@ -138,6 +139,7 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
       return Fail(Local(grpc::StatusCode::INVALID_ARGUMENT, "BAD_REQUEST_MESSAGE",
                         "the first upload message must carry spec or upload_id"));
     }
+    if (impl_.shared != nullptr) return AttachShared();
     auto session = impl_.resumable->Find(first_.upload_id(), info().caller_name());
     if (session == nullptr) {
       return Fail(Local(grpc::StatusCode::NOT_FOUND, "UPLOAD_NOT_FOUND",
@@ -157,6 +159,79 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
     }
     session_->RewindToPersisted();
     Streaming();
+  }
+
+  // A resumable upload kept in Redis: take its lock, rebuild the session from
+  // what is stored there (this replica may never have seen it).
+  void AttachShared() {
+    const std::string id = first_.upload_id();
+    const std::string token = NewUploadId();
+    auto self = shared_from_this();
+    api_busy_ = true;
+    impl_.shared->Attach(id, info().caller_name(), token,
+                         [self, id, token](grpc::Status s, SharedUpload u) {
+                           self->Post([self, id, token, s, u = std::move(u)] {
+                             self->Attached(id, token, s, u);
+                           });
+                         });
+  }
+
+  void Attached(const std::string& id, const std::string& token, const grpc::Status& s,
+                const SharedUpload& u) {
+    api_busy_ = false;
+    if (ended_ || failing_) {
+      if (s.ok()) impl_.shared->Detach(id, token);
+      if (failing_) Unwind();
+      return;
+    }
+    if (!s.ok()) return Fail(s);
+    files::v1::UploadSpec spec;
+    if (!spec.ParseFromString(u.spec)) {
+      impl_.shared->Detach(id, token);
+      return Fail(Local(grpc::StatusCode::INTERNAL, "UPLOAD_STATE_CORRUPT",
+                        "the resumable upload's saved state is unreadable; start it again"));
+    }
+    auto session = std::make_shared<UploadSession>(&impl_, spec, u.path, info().caller);
+    session->ShareAs(impl_.shared.get(), id, token);
+    if (!session->Restore(u.ref, u.parts)) {
+      impl_.shared->Detach(id, token);
+      return Fail(Local(grpc::StatusCode::INTERNAL, "UPLOAD_STATE_CORRUPT",
+                        "the resumable upload's saved parts are unreadable (a replica of "
+                        "another build?); start it again"));
+    }
+    session_ = std::move(session);
+    resumable_ = true;
+    shared_ = true;
+    renewed_at_ = absl::Now();
+    Listen();
+    if (u.complete) {
+      files::v1::File file;
+      file.ParseFromString(u.file);
+      response_->set_persisted_size(file.size());
+      *response_->mutable_file() = std::move(file);
+      return End(grpc::Status::OK);
+    }
+    session_->RewindToPersisted();
+    Streaming();
+  }
+
+  // Keeps the upload's lock while the stream lives (OnTimer).
+  void RenewShared() {
+    if (!shared_ || ended_ || renewing_ ||
+        absl::Now() - renewed_at_ < impl_.shared->lock_ttl() / 4) {
+      return;
+    }
+    renewing_ = true;
+    auto self = shared_from_this();
+    impl_.shared->Renew(session_->shared_id(), session_->shared_token(), [self](grpc::Status s) {
+      self->Post([self, s] {
+        self->renewing_ = false;
+        self->renewed_at_ = absl::Now();
+        // Redis down: the parts still record nothing, so they fail on their
+        // own; a lost lock (or a cancel) ends the stream now.
+        if (!s.ok() && s.error_code() == grpc::StatusCode::ABORTED) self->Fail(s);
+      });
+    });
   }
 
   // The overwrite check answered: begin_upload for the new upload.
@@ -227,7 +302,7 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
     pending_at_ = 0;
     pending_charged_ = pending_.empty();
     message->Clear();
-    if (resumable_) impl_.resumable->Touch(session_);
+    if (resumable_ && !shared_) impl_.resumable->Touch(session_);
   }
 
   // Moves the upload as far as it can go now; called after every event.
@@ -352,6 +427,25 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
       return;
     }
     if (context_->IsCancelled()) return CallerCancelled();
+    if (shared_ && !commit_checked_) {
+      // `end` cannot be taken back: first make sure this stream still holds
+      // the upload (no other replica took it over, nobody cancelled it).
+      commit_checked_ = true;
+      committing_ = true;
+      api_busy_ = true;
+      auto self = shared_from_this();
+      impl_.shared->Renew(session_->shared_id(), session_->shared_token(), [self](grpc::Status s) {
+        self->Post([self, s] {
+          self->committing_ = false;
+          self->api_busy_ = false;
+          if (self->ended_) return;
+          if (self->failing_) return self->Unwind();
+          if (!s.ok()) return self->Fail(s);
+          self->Commit();
+        });
+      });
+      return;
+    }
     committing_ = true;
     api_busy_ = true;
     ApiRequest api;
@@ -414,6 +508,25 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
                                      " bytes")));
     }
     session_->Answer(committed, response_);
+    if (shared_) {
+      // Committed: a later QueryUploadStatus (any replica) says complete.
+      api_busy_ = true;
+      auto self = shared_from_this();
+      impl_.shared->Complete(
+          session_->shared_id(), session_->shared_token(), committed.SerializeAsString(),
+          [self](grpc::Status s) {
+            self->Post([self, s] {
+              self->api_busy_ = false;
+              if (!s.ok() && self->impl_.deps.log != nullptr) {
+                self->impl_.deps.log->Warn("resumable upload committed, but not marked complete "
+                                           "in Redis",
+                                           {{"error", std::string(s.error_message())}});
+              }
+              self->End(grpc::Status::OK);
+            });
+          });
+      return;
+    }
     if (resumable_) impl_.resumable->Complete(session_, committed);
     End(grpc::Status::OK);
   }
@@ -466,6 +579,7 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
       return Fail(IdleStatus(impl_, "no upload message arrived"));
     }
     if (shares_.waiting()) Advance();
+    RenewShared();
     if (!ended_) ArmTick();
   }
 
@@ -503,7 +617,11 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
     timer_.Stop();
     if (session_ != nullptr) {
       session_->SetListener(nullptr);
-      if (resumable_) impl_.resumable->Detach(session_);
+      if (shared_) {
+        impl_.shared->Detach(session_->shared_id(), session_->shared_token());
+      } else if (resumable_) {
+        impl_.resumable->Detach(session_);
+      }
     }
     shares_.GiveAll();
     shares_.PartDispatched();  // no overdraft outlives the stream
@@ -526,6 +644,10 @@ class UploadStream : public grpc::ServerReadReactor<UploadRequest>,
   bool grace_waited_ = false;
   bool finish_upload_ = false;
   bool resumable_ = false;
+  bool shared_ = false;      // resumable, kept in Redis
+  bool renewing_ = false;
+  bool commit_checked_ = false;  // the lock was checked just before `end`
+  absl::Time renewed_at_;
   bool api_busy_ = false;  // a begin_upload or commit answer is awaited
   bool closing_ = false;
   bool committing_ = false;

@@ -80,7 +80,46 @@ void UploadSession::Finished(int part, int64_t bytes) {
   if (listener != nullptr) listener(bytes);
 }
 
+void UploadSession::ShareAs(SharedUploads* shared, std::string id, std::string token) {
+  shared_ = shared;
+  shared_id_ = std::move(id);
+  shared_token_ = std::move(token);
+}
+
+bool UploadSession::Restore(const std::string& ref, const std::map<int, SharedPart>& parts) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ref_ = ref;
+  for (const auto& [n, p] : parts) {
+    client_core::Checksums sums(SumsWanted());
+    if (!sums.Import(p.sums) || sums.bytes() != p.end) return false;
+    etags_[n] = p.etag;
+    boundaries_[n] = Boundary{p.end, sums};
+  }
+  return true;
+}
+
 void UploadSession::PartDone(int part, std::string etag, int64_t bytes) {
+  if (shared_ == nullptr) return Stored(part, std::move(etag), bytes);
+  // Durable only once Redis knows it: another replica resumes from there.
+  SharedPart record;
+  record.etag = etag;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto b = boundaries_.find(part);
+    if (b != boundaries_.end()) {
+      record.end = b->second.end;
+      record.sums = b->second.sums.Export();
+    }
+  }
+  auto self = shared_from_this();
+  shared_->RecordPart(shared_id_, shared_token_, part, record,
+                      [self, part, etag = std::move(etag), bytes](grpc::Status s) mutable {
+                        if (!s.ok()) return self->PartFailed(part, std::move(s), bytes);
+                        self->Stored(part, std::move(etag), bytes);
+                      });
+}
+
+void UploadSession::Stored(int part, std::string etag, int64_t bytes) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     etags_[part] = std::move(etag);

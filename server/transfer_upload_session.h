@@ -17,6 +17,7 @@
 #include "client_core/checksum.h"
 #include "client_core/http_transport.h"
 #include "server/transfer_internal.h"
+#include "server/transfer_shared_uploads.h"
 
 namespace filesgw::server::transfer {
 
@@ -103,6 +104,17 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   // Fills the answer for a committed file.
   void Answer(const files::v1::File& committed, files::v1::UploadResponse* response) const;
 
+  // --- Shared (Redis) resumable uploads. ---
+  // Continues from what another stream (maybe on another replica) stored:
+  // Files.com's ref and the durable parts with their end offsets and the
+  // checksum state there. False when the saved state is unusable.
+  bool Restore(const std::string& ref, const std::map<int, SharedPart>& parts);
+  // From now on each stored part is recorded in `shared` (fenced by `token`)
+  // before it counts as done; a failure to record fails the part.
+  void ShareAs(SharedUploads* shared, std::string id, std::string token);
+  const std::string& shared_id() const { return shared_id_; }
+  const std::string& shared_token() const { return shared_token_; }
+
   // Resumable bookkeeping (under the registry's lock).
   bool attached = false;
   bool complete = false;
@@ -119,6 +131,12 @@ class UploadSession : public std::enable_shared_from_this<UploadSession> {
   unsigned SumsWanted() const;
   grpc::Status ParseDescriptors(const std::string& body, int part);
   void Finished(int part, int64_t bytes);
+
+  void Stored(int part, std::string etag, int64_t bytes);
+
+  SharedUploads* shared_ = nullptr;
+  std::string shared_id_;
+  std::string shared_token_;
 
   TransferService::Impl* const impl_;
   const files::v1::UploadSpec spec_;

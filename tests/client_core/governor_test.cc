@@ -180,5 +180,86 @@ TEST(Governor, RealTimersHoldTheRateAcrossThreads) {
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(480));
 }
 
+// A shared budget whose answers the test gives by hand (Redis stands behind
+// the real one).
+class FakeBudget : public SharedBudget {
+ public:
+  bool available() const override { return up; }
+  void Acquire(std::function<void(Answer)> done) override { asks.push_back(std::move(done)); }
+  void Release(const std::string& lease) override { released.push_back(lease); }
+  void Pause(absl::Duration length) override { pauses.push_back(length); }
+  void Reply(size_t i, Answer::Kind kind, absl::Duration wait = absl::ZeroDuration()) {
+    SharedBudget::Answer a;
+    a.kind = kind;
+    a.wait = wait;
+    if (kind == Answer::Kind::kGranted) a.lease = "lease-" + std::to_string(i);
+    auto done = std::move(asks[i]);
+    done(std::move(a));
+  }
+  bool up = true;
+  std::vector<std::function<void(SharedBudget::Answer)>> asks;
+  std::vector<std::string> released;
+  std::vector<absl::Duration> pauses;
+};
+
+TEST(Governor, WithASharedBudgetEveryGrantIsTheBudgetsAndWaitsWhenItSaysSo) {
+  auto sched = std::make_shared<FakeScheduler>();
+  auto budget = std::make_shared<FakeBudget>();
+  GovernorOptions o;
+  o.max_concurrent = 30;
+  o.requests_per_second = 100;
+  o.shared = budget;
+  o.expected_replicas = 3;
+  auto gov = Governor::Create(o, sched);
+  Recorder r;
+  gov->Acquire("a", absl::InfiniteFuture(), r.For("a"));
+  gov->Acquire("b", absl::InfiniteFuture(), r.For("b"));
+  ASSERT_EQ(budget->asks.size(), 2u);  // asked, not granted locally
+  EXPECT_TRUE(r.grants.empty());
+  budget->Reply(0, SharedBudget::Answer::Kind::kGranted);
+  ASSERT_EQ(r.grants.size(), 1u);
+  // The budget is spent for 50 ms: b is asked again only then.
+  budget->Reply(1, SharedBudget::Answer::Kind::kWait, absl::Milliseconds(50));
+  EXPECT_EQ(budget->asks.size(), 2u);
+  sched->Advance(absl::Milliseconds(49));
+  EXPECT_EQ(budget->asks.size(), 2u);
+  sched->Advance(absl::Milliseconds(1));
+  ASSERT_EQ(budget->asks.size(), 3u);
+  budget->Reply(2, SharedBudget::Answer::Kind::kGranted);
+  ASSERT_EQ(r.grants.size(), 2u);
+  EXPECT_EQ(r.order[1], "b");
+  r.Release(0);
+  ASSERT_EQ(budget->released.size(), 1u);  // the lease goes back
+  EXPECT_EQ(budget->released[0], "lease-0");
+  gov->PauseUntil(sched->Now() + absl::Seconds(2));  // a 429: every replica pauses
+  ASSERT_EQ(budget->pauses.size(), 1u);
+  EXPECT_EQ(budget->pauses[0], absl::Seconds(2));
+}
+
+TEST(Governor, SharedBudgetUnavailableFallsBackToItsShareOfTheLimits) {
+  auto sched = std::make_shared<FakeScheduler>();
+  auto budget = std::make_shared<FakeBudget>();
+  budget->up = false;
+  GovernorOptions o;
+  o.max_concurrent = 6;
+  o.shared = budget;
+  o.expected_replicas = 3;
+  auto gov = Governor::Create(o, sched);
+  Recorder r;
+  for (int i = 0; i < 3; ++i) gov->Acquire("a", absl::InfiniteFuture(), r.For("a"));
+  EXPECT_EQ(r.grants.size(), 2u) << "6 in flight over 3 replicas: 2 here";
+  EXPECT_TRUE(budget->asks.empty());
+  EXPECT_FALSE(gov->shared_active());
+  // An answer of "unavailable" (Redis died under the question) does the same.
+  budget->up = true;
+  r.Release(0);  // the queued one goes; the mode is looked at again
+  EXPECT_TRUE(gov->shared_active());
+  ASSERT_EQ(budget->asks.size(), 1u);
+  budget->Reply(0, SharedBudget::Answer::Kind::kUnavailable);
+  EXPECT_FALSE(gov->shared_active());
+  EXPECT_EQ(r.grants.size(), 3u) << "granted under the local share instead";
+  for (auto& g : r.grants) EXPECT_TRUE(g.status.ok());
+}
+
 }  // namespace
 }  // namespace filesgw::client_core

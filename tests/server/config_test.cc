@@ -339,5 +339,63 @@ TEST(Config, HashTokenPrintsTheSha256OfStdin) {
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(Config, RedisSectionTopLevelAndPerProfileWithFlagsOverTheFile) {
+  const std::string secret = Write("redis-pass", "s3cret-redis\n");
+  const std::string path = Write(
+      "redis.yaml", "redis: {url: \"redis://redis.files-gateway.svc:6379/2\", password_file: " +
+                        secret + ", expected_replicas: 4, lease_ttl: 5s}\n"
+                        "profiles:\n  default: {}\n"
+                        "  other: {redis: {url: \"unix:/run/redis.sock\"}}\n");
+  auto o = ParseOptions({"--config", path}, Env({}));
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->redis.url, "redis://redis.files-gateway.svc:6379/2");
+  EXPECT_EQ(o->redis.password, "s3cret-redis");
+  EXPECT_EQ(o->redis.expected_replicas, 4);
+  EXPECT_EQ(o->redis.lease_ttl, absl::Seconds(5));
+  ASSERT_EQ(o->profiles.size(), 2u);
+  EXPECT_EQ(o->profiles[1].redis_url, "unix:/run/redis.sock");
+  const std::string described = DescribeOptions(*o);
+  EXPECT_THAT(described, HasSubstr("expected replicas 4"));
+  EXPECT_THAT(described, HasSubstr("profile other uses its own redis: unix:/run/redis.sock"));
+  EXPECT_THAT(described, Not(HasSubstr("s3cret-redis")));
+  auto flags = ParseOptions({"--config", path, "--redis-url", "redis://127.0.0.1:7000",
+                             "--expected-replicas", "2"},
+                            Env({}));
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->redis.url, "redis://127.0.0.1:7000");
+  EXPECT_EQ(flags->redis.expected_replicas, 2);
+}
+
+TEST(Config, RedisProblemsAreReportedWithTheirLine) {
+  const std::string path = Write(
+      "redis-bad.yaml", "redis:\n  url: \"redis://:pw@host:6379\"\n  password: x\n"
+                        "  expected_replicas: 0\n  lease_tt: 3s\n");
+  auto o = ParseOptions({"--config", path}, Env({}));
+  ASSERT_FALSE(o.ok());
+  const std::string m(o.status().message());
+  EXPECT_THAT(m, HasSubstr("redis-bad.yaml:2: redis: redis url"));
+  EXPECT_THAT(m, HasSubstr("credentials do not belong in the URL"));
+  EXPECT_THAT(m, Not(HasSubstr("pw@")));
+  EXPECT_THAT(m, HasSubstr(":3: redis: password may not be written"));
+  EXPECT_THAT(m, HasSubstr(":4: redis: expected_replicas: expected a number in [1, 10000]"));
+  EXPECT_THAT(m, HasSubstr(":5: unknown key 'lease_tt' in redis (did you mean 'lease_ttl'?)"));
+}
+
+TEST(Config, RedisFlagsAreCheckedAndNoPasswordFlagExists) {
+  EXPECT_FALSE(ParseOptions({"--redis-url", "http://host"}, Env({})).ok());
+  EXPECT_FALSE(ParseOptions({"--redis-url", "redis://host:99999"}, Env({})).ok());
+  EXPECT_FALSE(ParseOptions({"--redis-password", "x"}, Env({})).ok());
+  EXPECT_FALSE(ParseOptions({"--expected-replicas", "0"}, Env({})).ok());
+  auto env = ParseOptions({}, Env({{"FILESGW_REDIS_URL", "unix:/tmp/r.sock?db=3"},
+                                   {"FILESGW_REDIS_PASSWORD", "pw"}}));
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_EQ(env->redis.url, "unix:/tmp/r.sock?db=3");
+  EXPECT_EQ(env->redis.password, "pw");
+  EXPECT_EQ(env->redis.expected_replicas, 1);
+  auto plain = ParseOptions({}, Env({}));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->redis.url.empty()) << "no Redis unless asked";
+}
+
 }  // namespace
 }  // namespace filesgw::server
