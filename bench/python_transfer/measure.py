@@ -158,6 +158,11 @@ def make_file(path, mib):
 def run_child(args, package, target, op, extra):
     cmd = [sys.executable, os.path.abspath(__file__), "--child", op, "--target", target,
            "--package", package] + extra
+    if args.perf:
+        os.makedirs(args.perf, exist_ok=True)
+        label = os.path.basename(package.rstrip("/"))
+        cmd = ["perf", "record", "-q", "-o", os.path.join(args.perf, "%s-%s.data" % (op, label)),
+               "--"] + cmd
     out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, timeout=1800).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -179,6 +184,8 @@ def main():
                         "disk's write-back stays out of the figures) [a temporary folder]")
     parser.add_argument("--profile", metavar="DIR", help="cProfile each operation's first run "
                         "into DIR/OP.prof and print its top functions (slower: not for figures)")
+    parser.add_argument("--perf", metavar="DIR", help="run each child under `perf record` "
+                        "into DIR/OP-PACKAGE.data (perf report -i ... to read it)")
     # the child's arguments
     parser.add_argument("--child", choices=OPS, help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
