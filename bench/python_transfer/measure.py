@@ -11,6 +11,8 @@ time.process_time() around the call alone:
 - open_read:  with client.open(remote, "rb") as f: f.readinto(a 1 MiB buffer),
               each piece written to a local file
 - find:       client.users.find(id), --finds sequential calls (CPU per call)
+- download_null (only with --ops): download_file into an open /dev/null, so the
+              figure holds no local-file write (the client's receive cost alone)
 
 Each operation runs --repeat times; the table gives every run, the median,
 CPU s per GiB (per call for find), wall time, the gateway's CPU during the run
@@ -34,7 +36,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 API_KEY = "pyperfkey"
 MIB = 1 << 20
-OPS = ("upload", "download", "open_write", "open_read", "find")
+OPS = ("upload", "download", "open_write", "open_read", "find", "download_null")
 
 
 # --- the measured child ---------------------------------------------------------
@@ -59,6 +61,10 @@ def child(args):
         size = done.size
     elif op == "download":
         meta = client.download_file(args.remote, args.local)
+        size = meta.size
+    elif op == "download_null":
+        with open(os.devnull, "wb") as sink:
+            meta = client.download_file(args.remote, sink)
         size = meta.size
     elif op == "open_write":
         buf = bytearray(MIB)
@@ -161,7 +167,7 @@ def run_child(args, package, target, op, extra):
     if args.perf:
         os.makedirs(args.perf, exist_ok=True)
         label = os.path.basename(package.rstrip("/"))
-        cmd = ["perf", "record", "-q", "-o", os.path.join(args.perf, "%s-%s.data" % (op, label)),
+        cmd = ["perf", "record", "-q", "-g", "-o", os.path.join(args.perf, "%s-%s.data" % (op, label)),
                "--"] + cmd
     out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, timeout=1800).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -178,7 +184,7 @@ def main():
     parser.add_argument("--mib", type=int, default=1024, help="file size [1024]")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--finds", type=int, default=1000)
-    parser.add_argument("--ops", default=",".join(OPS), help="comma-separated, of " + ", ".join(OPS))
+    parser.add_argument("--ops", default=",".join(OPS[:5]), help="comma-separated, of " + ", ".join(OPS))
     parser.add_argument("--json", help="also write the runs to this file")
     parser.add_argument("--work-dir", help="where the local files go (e.g. /dev/shm, so the "
                         "disk's write-back stays out of the figures) [a temporary folder]")
@@ -237,7 +243,7 @@ def main():
                     name = op + (" (%s)" % label if label else "")
                     if op in ("upload", "open_write"):
                         extra = ["--local", source, "--remote", "pyperf/%s-%d.bin" % (op, i)]
-                    elif op in ("download", "open_read"):
+                    elif op in ("download", "open_read", "download_null"):
                         extra = ["--local", sink, "--remote", "pyperf/seed.bin"]
                     else:
                         extra = ["--user-id", str(user_id), "--finds", str(args.finds)]
