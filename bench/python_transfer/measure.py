@@ -13,6 +13,9 @@ time.process_time() around the call alone:
 - find:       client.users.find(id), --finds sequential calls (CPU per call)
 - download_null (only with --ops): download_file into an open /dev/null, so the
               figure holds no local-file write (the client's receive cost alone)
+- upload_floor (only with --ops): grpcio's own floor for an upload: the same
+              pre-built 1 MiB UploadRequest{data} sent --mib times on the
+              client's Upload method (no file read, no framing)
 
 Each operation runs --repeat times; the table gives every run, the median,
 CPU s per GiB (per call for find), wall time, the gateway's CPU during the run
@@ -36,7 +39,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 API_KEY = "pyperfkey"
 MIB = 1 << 20
-OPS = ("upload", "download", "open_write", "open_read", "find", "download_null")
+OPS = ("upload", "download", "open_write", "open_read", "find", "download_null", "upload_floor")
 
 
 # --- the measured child ---------------------------------------------------------
@@ -66,6 +69,17 @@ def child(args):
         with open(os.devnull, "wb") as sink:
             meta = client.download_file(args.remote, sink)
         size = meta.size
+    elif op == "upload_floor":
+        from files_gateway import _api, transfer
+        frame = transfer._data_frame(bytes(MIB))
+        count = os.path.getsize(args.local) // MIB
+
+        def requests():
+            yield _api.transfer_pb2.UploadRequest(spec=transfer.upload_spec(
+                args.remote, expected_size=count * MIB))
+            for _ in range(count):
+                yield frame
+        size = transfer._data_stub(client).Upload(requests(), timeout=600).file.size
     elif op == "open_write":
         buf = bytearray(MIB)
         view = memoryview(buf)
@@ -241,7 +255,7 @@ def main():
             for i in range(args.repeat):
                 for label, package in packages:  # interleaved: both see the same load
                     name = op + (" (%s)" % label if label else "")
-                    if op in ("upload", "open_write"):
+                    if op in ("upload", "open_write", "upload_floor"):
                         extra = ["--local", source, "--remote", "pyperf/%s-%d.bin" % (op, i)]
                     elif op in ("download", "open_read", "download_null"):
                         extra = ["--local", sink, "--remote", "pyperf/seed.bin"]
