@@ -19,6 +19,7 @@ are those of the blocking client. Importing this module imports grpc.aio
 """
 import asyncio
 import codecs
+import io
 import os
 import tempfile
 from typing import (TYPE_CHECKING, Any, AsyncIterator, List, Literal, Optional, Sequence, Tuple,
@@ -199,7 +200,10 @@ class AsyncClient(AsyncResources):
                                      chunk_size=chunk_size, options=options, progress=progress)
         async with reader:
             if hasattr(local, "write"):
-                async for data in reader.chunks():
+                # io's own file objects take memoryviews (no copy); any other
+                # writer gets bytes, as it always did.
+                chunks = reader._views() if isinstance(local, io.IOBase) else reader.chunks()
+                async for data in chunks:
                     local.write(data)
                 return reader.metadata
             local = os.fspath(local)
@@ -208,7 +212,7 @@ class AsyncClient(AsyncResources):
                                        dir=folder)
             try:
                 with os.fdopen(fd, "wb") as out:
-                    async for data in reader.chunks():
+                    async for data in reader._views():
                         out.write(data)
                 os.replace(tmp, local)
             except BaseException:
@@ -359,19 +363,39 @@ class AsyncDownloadReader:
             return None
         return msg
 
-    def _take(self, item):
+    def _check(self, item):
+        """The message's data (a memoryview) once its offset is checked and counted."""
         msg, view = item  # see transfer._parse_download_response
         if view and msg.offset != self._request.offset + self._received:
             self.cancel()
             raise DataLossError("the download of %s skipped from offset %d to %d" % (
                 self.remote, self._request.offset + self._received, msg.offset))
-        if not view:
-            return
-        self._received += len(view)
-        data = view.tobytes()  # the one copy of the chunk
-        self._buf = self._buf + data if self._buf else data
-        if self._progress is not None:
-            self._progress(self._received, self._total)
+        if view:
+            self._received += len(view)
+            if self._progress is not None:
+                self._progress(self._received, self._total)
+        return view
+
+    def _take(self, item):
+        view = self._check(item)
+        if view:
+            data = view.tobytes()  # the one copy of the chunk
+            self._buf = self._buf + data if self._buf else data
+
+    async def _views(self):
+        # The data as memoryviews into the received messages: what
+        # download_file writes into io file objects.
+        await self._start()
+        if self._buf:
+            data, self._buf = self._buf, b""
+            yield memoryview(data)
+        while not self._eof:
+            item = await self._next()
+            if item is None:
+                return
+            view = self._check(item)
+            if view:
+                yield view
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The remaining data, one bytes object per stream message."""

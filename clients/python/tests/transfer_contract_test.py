@@ -341,6 +341,29 @@ class Transfers(unittest.TestCase):
                 self.client.download_file("short:down/a.bin", local + ".short")
             self.assertEqual(os.listdir(tmp), ["a.bin"])  # no partial files left
 
+    def test_download_file_hands_a_plain_writer_bytes(self):
+        # io file objects get memoryviews (no copy); anything else with a
+        # write() still gets bytes it may keep, decode or hash.
+        data = os.urandom(MIB + 4321)
+        self.servicer.files["down/plain.bin"] = data
+
+        class Writer:
+            parts = []
+
+            def write(self, b):
+                self.parts.append(b)
+        writer = Writer()
+        self.client.download_file("down/plain.bin", writer)
+        self.assertTrue(writer.parts)
+        self.assertEqual({type(p) for p in writer.parts}, {bytes})
+        self.assertEqual(b"".join(writer.parts), data)
+        out = io.BytesIO()
+        self.client.download_file("down/plain.bin", out)
+        self.assertEqual(out.getvalue(), data)
+        with self.client.open("down/plain.bin", "rb") as f:
+            reader = f.raw
+            self.assertEqual(b"".join(reader.chunks()), data)
+
     def test_missing_file_fails_at_open(self):
         with self.assertRaises(self.errors.NotFoundError):
             self.client.open("down/x.missing", "rb")
@@ -399,6 +422,18 @@ class AsyncTransfers(unittest.TestCase):
             await client.download_file("aio/a.bin", out, progress=lambda d, t: downs.append(t))
             self.assertEqual(out.getvalue(), data)
             self.assertEqual(set(downs), {len(data)})
+            parts = []
+
+            class Writer:
+                def write(self, b):
+                    parts.append(b)
+            await client.download_file("aio/a.bin", Writer())
+            self.assertEqual(({type(p) for p in parts}, b"".join(parts)), ({bytes}, data))
+            with tempfile.TemporaryDirectory() as tmp:
+                local = os.path.join(tmp, "a.bin")
+                await client.download_file("aio/a.bin", local)
+                with open(local, "rb") as f:
+                    self.assertEqual(f.read(), data)
             async with client.open("aio/t.txt", "w") as w:
                 await w.write("héllo ")
                 await w.write("wörld")
