@@ -13,6 +13,8 @@ time.process_time() around the call alone:
 - find:       client.users.find(id), --finds sequential calls (CPU per call)
 - download_null (only with --ops): download_file into an open /dev/null, so the
               figure holds no local-file write (the client's receive cost alone)
+- aio_upload, aio_download (only with --ops): the same two calls on
+              files_gateway.aio's client, in asyncio.run
 - upload_floor (only with --ops): grpcio's own floor for an upload: the same
               pre-built 1 MiB UploadRequest{data} sent --mib times on the
               client's Upload method (no file read, no framing)
@@ -39,7 +41,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 API_KEY = "pyperfkey"
 MIB = 1 << 20
-OPS = ("upload", "download", "open_write", "open_read", "find", "download_null", "upload_floor")
+OPS = ("upload", "download", "open_write", "open_read", "find", "download_null", "upload_floor",
+       "aio_upload", "aio_download")
 
 
 # --- the measured child ---------------------------------------------------------
@@ -50,7 +53,7 @@ def child(args):
 
     client = files_gateway.connect(args.target, timeout=120.0)
     _ = (client.users, client.transfer_service)  # built from the descriptors, not measured
-    op, size = args.child, None
+    op, size, inner = args.child, None, None
     if op == "find":
         client.users.find(args.user_id)  # the channel's connection, not measured
     profiler = None
@@ -69,6 +72,20 @@ def child(args):
         with open(os.devnull, "wb") as sink:
             meta = client.download_file(args.remote, sink)
         size = meta.size
+    elif op in ("aio_upload", "aio_download"):
+        import asyncio
+        import files_gateway.aio
+
+        async def run():
+            async with files_gateway.aio.connect(args.target, timeout=120.0) as aclient:
+                _ = aclient.users
+                t = time.process_time()
+                if op == "aio_upload":
+                    done = await aclient.upload_file(args.local, args.remote)
+                else:
+                    done = await aclient.download_file(args.remote, args.local)
+                return done.size, time.process_time() - t
+        size, inner = asyncio.run(run())
     elif op == "upload_floor":
         from files_gateway import _api, transfer
         frame = transfer._data_frame(bytes(MIB))
@@ -107,11 +124,13 @@ def child(args):
             if user.id != args.user_id:
                 raise RuntimeError("find answered %r" % (user.to_dict(),))
     cpu, wall, times1 = time.process_time() - cpu0, time.perf_counter() - t0, os.times()
+    if op.startswith("aio_"):
+        cpu = inner  # the call alone, without the event loop's and channel's set-up
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
     client.close()
-    if op in ("download", "open_read") and os.path.getsize(args.local) != size:
+    if op in ("download", "open_read", "aio_download") and os.path.getsize(args.local) != size:
         raise RuntimeError("%s: %d bytes on disk, %d announced" % (
             op, os.path.getsize(args.local), size))
     print(json.dumps({"op": op, "cpu_seconds": cpu, "seconds": wall, "bytes": size,
@@ -181,8 +200,8 @@ def run_child(args, package, target, op, extra):
     if args.perf:
         os.makedirs(args.perf, exist_ok=True)
         label = os.path.basename(package.rstrip("/"))
-        cmd = ["perf", "record", "-q", "-g", "-o", os.path.join(args.perf, "%s-%s.data" % (op, label)),
-               "--"] + cmd
+        data = os.path.join(args.perf, "%s-%s.data" % (op, label))
+        cmd = ["perf", "record", "-q", "-g", "-o", data, "--"] + cmd
     out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, timeout=1800).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -198,7 +217,8 @@ def main():
     parser.add_argument("--mib", type=int, default=1024, help="file size [1024]")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--finds", type=int, default=1000)
-    parser.add_argument("--ops", default=",".join(OPS[:5]), help="comma-separated, of " + ", ".join(OPS))
+    parser.add_argument("--ops", default=",".join(OPS[:5]),
+                        help="comma-separated, of " + ", ".join(OPS) + " [the first five]")
     parser.add_argument("--json", help="also write the runs to this file")
     parser.add_argument("--work-dir", help="where the local files go (e.g. /dev/shm, so the "
                         "disk's write-back stays out of the figures) [a temporary folder]")
@@ -255,9 +275,9 @@ def main():
             for i in range(args.repeat):
                 for label, package in packages:  # interleaved: both see the same load
                     name = op + (" (%s)" % label if label else "")
-                    if op in ("upload", "open_write", "upload_floor"):
+                    if op in ("upload", "open_write", "upload_floor", "aio_upload"):
                         extra = ["--local", source, "--remote", "pyperf/%s-%d.bin" % (op, i)]
-                    elif op in ("download", "open_read", "download_null"):
+                    elif op in ("download", "open_read", "download_null", "aio_download"):
                         extra = ["--local", sink, "--remote", "pyperf/seed.bin"]
                     else:
                         extra = ["--user-id", str(user_id), "--finds", str(args.finds)]
