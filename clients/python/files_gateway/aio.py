@@ -19,6 +19,7 @@ are those of the blocking client. Importing this module imports grpc.aio
 """
 import asyncio
 import codecs
+import io
 import os
 import tempfile
 from typing import (TYPE_CHECKING, Any, AsyncIterator, List, Literal, Optional, Sequence, Tuple,
@@ -34,7 +35,8 @@ from files_gateway.client import (DEFAULT_TARGET, _MIB, LocalFile, Progress, cal
 from files_gateway.errors import (DataLossError, GatewayError, InvalidParameterError,
                                   from_rpc_error)
 from files_gateway.resources import AsyncResource, CallOptions
-from files_gateway.transfer import CHUNK_SIZE, UploadStatus, _Source, upload_spec, _remaining_size
+from files_gateway.transfer import (CHUNK_SIZE, UploadStatus, _DataStub, _data_frame, _Source,
+                                    upload_spec, _remaining_size)
 
 if TYPE_CHECKING:
     from files_gateway._gen.typed import AsyncFile
@@ -133,6 +135,9 @@ class AsyncClient(AsyncResources):
         return self._stub(_api.transfer_pb2_grpc.TransferServiceStub)
 
     def _call_kwargs(self, options, transfer_call=False):
+        if options is None and not self.wait_for_ready:  # the common case, kept short
+            return {"timeout": self.transfer_timeout if transfer_call else self.timeout,
+                    "metadata": self.metadata}
         options = check_options(options)
         default = self.transfer_timeout if transfer_call else self.timeout
         kwargs = {"timeout": options.get("timeout", default),
@@ -175,7 +180,7 @@ class AsyncClient(AsyncResources):
                     data = await loop.run_in_executor(None, f.read, int(chunk_size))
                     if not data:
                         return
-                    yield pb.UploadRequest(data=data)
+                    yield _data_frame(data)
                     sent += len(data)
                     if progress is not None:
                         progress(sent, total)
@@ -195,7 +200,10 @@ class AsyncClient(AsyncResources):
                                      chunk_size=chunk_size, options=options, progress=progress)
         async with reader:
             if hasattr(local, "write"):
-                async for data in reader.chunks():
+                # io's own file objects take memoryviews (no copy); any other
+                # writer gets bytes, as it always did.
+                chunks = reader._views() if isinstance(local, io.IOBase) else reader.chunks()
+                async for data in chunks:
                     local.write(data)
                 return reader.metadata
             local = os.fspath(local)
@@ -204,7 +212,7 @@ class AsyncClient(AsyncResources):
                                        dir=folder)
             try:
                 with os.fdopen(fd, "wb") as out:
-                    async for data in reader.chunks():
+                    async for data in reader._views():
                         out.write(data)
                 os.replace(tmp, local)
             except BaseException:
@@ -280,7 +288,9 @@ class AsyncClient(AsyncResources):
 
 async def _stream_unary(client, requests, options):
     """Runs an Upload stream; typed errors; a cancelled caller cancels the call."""
-    call = client._transfer().Upload(requests, **client._call_kwargs(options, True))
+    # Upload and Download with transfer.py's codec: data framed in one copy, no
+    # protobuf copies of the chunks.
+    call = client._stub(_DataStub).Upload(requests, **client._call_kwargs(options, True))
     try:
         return await call
     except grpc.RpcError as e:
@@ -314,15 +324,16 @@ class AsyncDownloadReader:
     async def _start(self):
         if self._call is not None:
             return self
-        self._call = self._client._transfer().Download(
+        self._call = self._client._stub(_DataStub).Download(
             self._request, **self._client._call_kwargs(self._options, True))
         first = await self._next()
         if first is None:
             raise DataLossError("the download of %s ended without its metadata" % self.remote)
-        if first.HasField("metadata"):
-            self.metadata = models.wrap(first.metadata, self._client)
-            if first.metadata.HasField("size"):
-                self._total = max(0, first.metadata.size - self._request.offset)
+        meta = first[0]
+        if meta.HasField("metadata"):
+            self.metadata = models.wrap(meta.metadata, self._client)
+            if meta.metadata.HasField("size"):
+                self._total = max(0, meta.metadata.size - self._request.offset)
         if self._request.length:
             self._total = self._request.length
         self._take(first)
@@ -352,15 +363,39 @@ class AsyncDownloadReader:
             return None
         return msg
 
-    def _take(self, msg):
-        if msg.data and msg.offset != self._request.offset + self._received:
+    def _check(self, item):
+        """The message's data (a memoryview) once its offset is checked and counted."""
+        msg, view = item  # see transfer._parse_download_response
+        if view and msg.offset != self._request.offset + self._received:
             self.cancel()
             raise DataLossError("the download of %s skipped from offset %d to %d" % (
                 self.remote, self._request.offset + self._received, msg.offset))
-        self._received += len(msg.data)
-        self._buf += msg.data
-        if msg.data and self._progress is not None:
-            self._progress(self._received, self._total)
+        if view:
+            self._received += len(view)
+            if self._progress is not None:
+                self._progress(self._received, self._total)
+        return view
+
+    def _take(self, item):
+        view = self._check(item)
+        if view:
+            data = view.tobytes()  # the one copy of the chunk
+            self._buf = self._buf + data if self._buf else data
+
+    async def _views(self):
+        # The data as memoryviews into the received messages: what
+        # download_file writes into io file objects.
+        await self._start()
+        if self._buf:
+            data, self._buf = self._buf, b""
+            yield memoryview(data)
+        while not self._eof:
+            item = await self._next()
+            if item is None:
+                return
+            view = self._check(item)
+            if view:
+                yield view
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The remaining data, one bytes object per stream message."""
@@ -442,12 +477,13 @@ class AsyncUploadWriter:
                 item = await queue.get()
                 if item is _EOF:
                     return
-                yield pb.UploadRequest(data=item)
-                sent += len(item)
+                frame, size = item  # framed by write()
+                yield frame
+                sent += size
                 if progress is not None:
                     progress(sent, None)
 
-        self._call = self._client._transfer().Upload(
+        self._call = self._client._stub(_DataStub).Upload(
             requests(), **self._client._call_kwargs(self._options, True))
         return self
 
@@ -490,10 +526,20 @@ class AsyncUploadWriter:
             if not self._text:
                 raise TypeError("write() argument must be bytes-like, not str (open with 'w')")
             b = b.encode("utf-8")
-        self._buf += b
-        while len(self._buf) >= self._chunk:
-            await self._put(bytes(self._buf[:self._chunk]))
-            del self._buf[:self._chunk]
+        mv = memoryview(b)
+        if mv.ndim != 1 or mv.itemsize != 1:
+            mv = mv.cast("B")
+        n, pos, chunk = len(mv), 0, self._chunk
+        if self._buf:
+            pos = min(chunk - len(self._buf), n)
+            self._buf += mv[:pos]
+            if len(self._buf) == chunk:
+                await self._put((_data_frame(self._buf), chunk))
+                self._buf = bytearray()
+        while n - pos >= chunk:  # whole chunks framed straight from b
+            await self._put((_data_frame(mv[pos:pos + chunk]), chunk))
+            pos += chunk
+        self._buf += mv[pos:]
         return len(b)
 
     async def close(self) -> None:
@@ -503,7 +549,7 @@ class AsyncUploadWriter:
         await self._start()
         try:
             if self._buf:
-                await self._put(bytes(self._buf))
+                await self._put((_data_frame(self._buf), len(self._buf)))
                 self._buf = bytearray()
             await self._put(_EOF)
             try:
@@ -570,7 +616,7 @@ class AsyncResumableUpload:
             yield pb.UploadRequest(upload_id=upload_id, write_offset=offset)
             at = offset
             for data in src.chunks(int(chunk_size), length):
-                yield pb.UploadRequest(data=data)
+                yield _data_frame(data)
                 at += len(data)
                 if progress is not None:
                     progress(at, src.total)

@@ -279,6 +279,9 @@ class Client(Resources):
         return stub
 
     def _call_kwargs(self, options, transfer_call=False):
+        if options is None and not self.wait_for_ready:  # the common case, kept short
+            return {"timeout": self.transfer_timeout if transfer_call else self.timeout,
+                    "metadata": self.metadata}
         options = check_options(options)
         default = self.transfer_timeout if transfer_call else self.timeout
         kwargs = {"timeout": options.get("timeout", default),

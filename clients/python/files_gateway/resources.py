@@ -148,12 +148,26 @@ def _is_params(value, method):
     return isinstance(value, _MappingABC) or _is_request(value, method)
 
 
-def _result(client, response):
-    desc = response.DESCRIPTOR
+_RESULT_KIND = {}  # response descriptor -> "empty", "items" or "model"
+
+
+def _result_kind(desc):
     if desc.full_name == "google.protobuf.Empty":
-        return None
+        return "empty"
     names = set(desc.fields_by_name)
     if "items" in names and names <= {"items", "next_cursor"}:
+        return "items"
+    return "model"
+
+
+def _result(client, response):
+    desc = response.DESCRIPTOR
+    kind = _RESULT_KIND.get(desc)
+    if kind is None:
+        kind = _RESULT_KIND.setdefault(desc, _result_kind(desc))
+    if kind == "empty":
+        return None
+    if kind == "items":
         return [models.wrap(item, client) for item in response.items]
     return models.wrap(response, client)
 

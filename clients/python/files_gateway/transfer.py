@@ -73,6 +73,112 @@ def _stub(client):
     return client._stub(_api.transfer_pb2_grpc.TransferServiceStub)
 
 
+# --- the data messages' wire form ------------------------------------------------
+#
+# Upload and Download carry the file in a bytes field. Going through the
+# generated message classes copies every chunk twice more than needed (into the
+# message, then out of it on SerializeToString or on each read of .data), so
+# the transfer helpers call these two methods with their own codec: a data
+# chunk is framed as a serialized UploadRequest{data} in one copy, and a
+# DownloadResponse's data is a memoryview into the bytes gRPC received, the
+# rest of the message (metadata, offset) parsed by protobuf. The wire format is
+# the same; other messages (spec, upload_id, finish_upload) are plain protobuf.
+
+_UPLOAD_DATA_KEY = b"\x22"   # UploadRequest.data: field 4, length-delimited
+_DOWNLOAD_DATA_FIELD = 3      # DownloadResponse.data
+_NO_DATA = memoryview(b"")
+
+
+def _varint(n):
+    out = bytearray()
+    while n > 0x7f:
+        out.append((n & 0x7f) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _data_frame(data):
+    """UploadRequest{data: data}, serialized: the bytes gRPC sends as is."""
+    return b"".join((_UPLOAD_DATA_KEY, _varint(len(data)), data))
+
+
+def _serialize_upload_request(request):
+    # bytes: a chunk already framed by _data_frame; else an UploadRequest.
+    return request if type(request) is bytes else request.SerializeToString()
+
+
+def _read_varint(raw, pos):
+    result = shift = 0
+    while True:
+        b = raw[pos]
+        pos += 1
+        result |= (b & 0x7f) << shift
+        if b < 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _parse_download_response(raw):
+    """(DownloadResponse without its data, the data as a memoryview of raw)."""
+    pb = _api.transfer_pb2
+    data, cuts, pos, end = None, [], 0, len(raw)
+    try:
+        while pos < end:
+            start = pos
+            key, pos = _read_varint(raw, pos)
+            wire = key & 7
+            if wire == 0:
+                _, pos = _read_varint(raw, pos)
+            elif wire == 2:
+                size, pos = _read_varint(raw, pos)
+                if key >> 3 == _DOWNLOAD_DATA_FIELD:
+                    data = (pos, pos + size)  # the last one wins, as in protobuf
+                    cuts.append((start, pos + size))
+                pos += size
+            elif wire == 1:
+                pos += 8
+            elif wire == 5:
+                pos += 4
+            else:
+                raise ValueError("wire type %d" % wire)
+        if pos != end:
+            raise ValueError("truncated")
+    except (ValueError, IndexError):
+        # Unusual or broken: protobuf decides (and raises DecodeError if broken).
+        msg = pb.DownloadResponse.FromString(raw)
+        return msg, memoryview(msg.data)
+    if data is None:
+        return pb.DownloadResponse.FromString(raw), _NO_DATA
+    rest, at = [], 0
+    for a, b in cuts:
+        rest.append(raw[at:a])
+        at = b
+    rest.append(raw[at:])
+    msg = pb.DownloadResponse.FromString(b"".join(rest))
+    return msg, memoryview(raw)[data[0]:data[1]]
+
+
+class _DataStub:
+    """TransferService's Upload and Download with the codec above."""
+
+    def __init__(self, channel):
+        pb = _api.transfer_pb2
+        service = "/" + pb.DESCRIPTOR.services_by_name["TransferService"].full_name
+        self.Upload = channel.stream_unary(
+            service + "/Upload", request_serializer=_serialize_upload_request,
+            response_deserializer=pb.UploadResponse.FromString)
+        self.Download = channel.unary_stream(
+            service + "/Download", request_serializer=pb.DownloadRequest.SerializeToString,
+            response_deserializer=_parse_download_response)
+
+
+def _data_stub(client):
+    return client._stub(_DataStub)
+
+
 def _chunks_of(reader, chunk_size):
     while True:
         data = reader.read(chunk_size)
@@ -114,7 +220,7 @@ def upload_file(client, local, remote, mkdir_parents=False, *, chunk_size=CHUNK_
             sent = 0
             try:
                 for data in _chunks_of(f, chunk_size):
-                    yield pb.UploadRequest(data=data)
+                    yield _data_frame(data)
                     sent += len(data)
                     if progress is not None:
                         progress(sent, total)
@@ -122,8 +228,8 @@ def upload_file(client, local, remote, mkdir_parents=False, *, chunk_size=CHUNK_
                 read_errors.append(e)
                 raise
 
-        future = client._call(_stub(client).Upload.future, requests(), options, transfer=True,
-                              translate=False)
+        future = client._call(_data_stub(client).Upload.future, requests(), options,
+                              transfer=True, translate=False)
         try:
             response = future.result()
         except (grpc.RpcError, grpc.FutureCancelledError) as e:
@@ -148,7 +254,10 @@ def download_file(client, remote, local, *, offset=0, length=0, chunk_size=0, op
                             options=options, progress=progress)
     with reader:
         if hasattr(local, "write"):
-            for data in reader.chunks():
+            # io's own file objects take the data as memoryviews (no copy);
+            # any other writer gets bytes, as it always did.
+            chunks = reader._views() if isinstance(local, io.IOBase) else reader.chunks()
+            for data in chunks:
                 local.write(data)
             return reader.metadata
         local = os.fspath(local)
@@ -157,7 +266,7 @@ def download_file(client, remote, local, *, offset=0, length=0, chunk_size=0, op
                                    dir=folder)
         try:
             with os.fdopen(fd, "wb") as out:
-                for data in reader.chunks():
+                for data in reader._views():
                     out.write(data)
             os.replace(tmp, local)
         except BaseException:
@@ -198,8 +307,9 @@ class _Feed:
                 continue
             if item is _EOF:
                 return
-            yield pb.UploadRequest(data=item)
-            self.sent += len(item)
+            frame, size = item
+            yield frame
+            self.sent += size
             if self.progress is not None:
                 self.progress(self.sent, None)
 
@@ -221,14 +331,16 @@ class UploadWriter(io.BufferedIOBase):
         if self._chunk <= 0:
             raise InvalidParameterError("chunk_size must be positive")
         self._feed = _Feed(queue_size, progress)
-        self._buf = bytearray()
+        self._buf = None  # a chunk being filled by small writes (allocated once)
+        self._fill = 0
         self._written = 0
         self.remote = spec.path
         self.file = None     # the File model, once committed
         self.result = None   # the UploadResponse (file, md5, crc32c), once committed
         self._client = client
-        self._future = client._call(_stub(client).Upload.future, self._feed.requests(spec),
-                                    options, transfer=True, translate=False)
+        self._future = client._call(_data_stub(client).Upload.future,
+                                    self._feed.requests(spec), options, transfer=True,
+                                    translate=False)
         self._future.add_done_callback(self._feed.on_done)
 
     @property
@@ -264,19 +376,27 @@ class UploadWriter(io.BufferedIOBase):
         mv = memoryview(b)
         if mv.ndim != 1 or mv.itemsize != 1:
             mv = mv.cast("B")
-        n, pos = len(mv), 0
-        if self._buf:
-            pos = min(self._chunk - len(self._buf), n)
-            self._buf += mv[:pos]
-            if len(self._buf) == self._chunk:
-                self._put(bytes(self._buf))
-                self._buf = bytearray()
-        while n - pos >= self._chunk:
-            self._put(bytes(mv[pos:pos + self._chunk]))
-            pos += self._chunk
-        self._buf += mv[pos:]
+        n, pos, chunk = len(mv), 0, self._chunk
+        if self._fill:
+            pos = min(chunk - self._fill, n)
+            self._buf[self._fill:self._fill + pos] = mv[:pos]
+            self._fill += pos
+            if self._fill == chunk:
+                self._send_buffer()
+        while n - pos >= chunk:  # whole chunks straight from the caller's buffer
+            self._put((_data_frame(mv[pos:pos + chunk]), chunk))
+            pos += chunk
+        if pos < n:
+            if self._buf is None:
+                self._buf = bytearray(chunk)
+            self._buf[:n - pos] = mv[pos:]
+            self._fill = n - pos
         self._written += n
         return n
+
+    def _send_buffer(self):
+        fill, self._fill = self._fill, 0
+        self._put((_data_frame(memoryview(self._buf)[:fill]), fill))
 
     def tell(self) -> int:
         return self._written
@@ -290,9 +410,8 @@ class UploadWriter(io.BufferedIOBase):
         if self.closed:
             return
         try:
-            if self._buf:
-                self._put(bytes(self._buf))
-                self._buf = bytearray()
+            if self._fill:
+                self._send_buffer()
             self._put(_EOF)
             try:
                 self.result = self._future.result()
@@ -365,17 +484,18 @@ class DownloadReader(io.RawIOBase):
         self._start = request.offset
         self._whole = request.offset == 0 and request.length == 0
         self._received = 0
-        self._pending = memoryview(b"")
+        self._pending = _NO_DATA
         self._eof = False
-        self._call = client._call(_stub(client).Download, request, options, transfer=True,
+        self._call = client._call(_data_stub(client).Download, request, options, transfer=True,
                                   translate=False)
         first = self._next()
         if first is None:
             raise DataLossError("the download of %s ended without its metadata" % self.remote)
-        self.metadata = models.wrap(first.metadata, client) if first.HasField("metadata") else None
+        meta = first[0]
+        self.metadata = models.wrap(meta.metadata, client) if meta.HasField("metadata") else None
         self._total = request.length or None
-        if self._total is None and self.metadata is not None and first.metadata.HasField("size"):
-            self._total = max(0, first.metadata.size - request.offset)
+        if self._total is None and self.metadata is not None and meta.metadata.HasField("size"):
+            self._total = max(0, meta.metadata.size - request.offset)
         self._take(first)
 
     def _next(self):
@@ -387,14 +507,15 @@ class DownloadReader(io.RawIOBase):
             self._eof = True
             raise from_rpc_error(e) from None
 
-    def _take(self, msg):
-        if msg.data and msg.offset != self._start + self._received:
+    def _take(self, item):
+        msg, data = item  # see _parse_download_response
+        if data and msg.offset != self._start + self._received:
             self.cancel()
             raise DataLossError("the download of %s skipped from offset %d to %d" % (
                 self.remote, self._start + self._received, msg.offset))
-        self._received += len(msg.data)
-        self._pending = memoryview(msg.data)
-        if msg.data and self._progress is not None:
+        self._received += len(data)
+        self._pending = data
+        if data and self._progress is not None:
             self._progress(self._received, self._total)
 
     def _fill(self):
@@ -431,11 +552,15 @@ class DownloadReader(io.RawIOBase):
         return n
 
     def chunks(self) -> Iterator[bytes]:
-        """The remaining data, one bytes object per stream message (no copies)."""
+        """The remaining data, one bytes object per stream message."""
+        for view in self._views():
+            yield view.tobytes()
+
+    def _views(self):
+        # Memoryviews into the received messages: what download_file writes.
         while self._fill():
-            data, self._pending = self._pending, memoryview(b"")
-            whole = data.nbytes == len(data.obj)
-            yield data.obj if whole else data.tobytes()
+            data, self._pending = self._pending, _NO_DATA
+            yield data
 
     @property
     def bytes_received(self) -> int:
@@ -670,7 +795,7 @@ class ResumableUpload:
             at = offset
             try:
                 for data in src.chunks(int(chunk_size), length):
-                    yield pb.UploadRequest(data=data)
+                    yield _data_frame(data)
                     at += len(data)
                     if progress is not None:
                         progress(at, src.total)
@@ -681,8 +806,8 @@ class ResumableUpload:
                 yield pb.UploadRequest(finish_upload=True)
 
         try:
-            future = self._client._call(_stub(self._client).Upload.future, requests(), options,
-                                        transfer=True, translate=False)
+            future = self._client._call(_data_stub(self._client).Upload.future, requests(),
+                                        options, transfer=True, translate=False)
             try:
                 response = future.result()
             except (grpc.RpcError, grpc.FutureCancelledError) as e:
