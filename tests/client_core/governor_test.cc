@@ -158,24 +158,34 @@ TEST(Governor, CancelledWaiterAnswersCancelledAndFreesItsPlace) {
 
 TEST(Governor, RealTimersHoldTheRateAcrossThreads) {
   auto gov = Governor::Create({.requests_per_second = 200, .burst = 1}, MakeRealScheduler());
-  absl::Mutex mu;
-  int granted = 0;
-  absl::Notification all;
-  const int kCalls = 100;
+  constexpr int kCalls = 100;
+  // Shared with the grant callbacks, which run on the scheduler's thread and
+  // may still be unwinding when the test has seen the last grant: owned by
+  // them too, so nothing is destroyed under a callback.
+  struct State {
+    absl::Mutex mu;
+    int granted = 0;
+    absl::Notification all;
+  };
+  auto state = std::make_shared<State>();
   absl::Time start = absl::Now();
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] {
+    threads.emplace_back([&gov, state, t] {
       for (int i = 0; i < kCalls / 4; ++i) {
-        gov->Acquire(std::to_string(t), absl::InfiniteFuture(), [&](Grant g) {
-          absl::MutexLock lock(&mu);
-          if (g.status.ok() && ++granted == kCalls) all.Notify();
+        gov->Acquire(std::to_string(t), absl::InfiniteFuture(), [state](Grant g) {
+          bool last = false;
+          {
+            absl::MutexLock lock(&state->mu);
+            last = g.status.ok() && ++state->granted == kCalls;
+          }
+          if (last) state->all.Notify();
         });
       }
     });
   }
   for (auto& t : threads) t.join();
-  ASSERT_TRUE(all.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(state->all.WaitForNotificationWithTimeout(absl::Seconds(10)));
   // 100 calls at 200/s with a burst of 1: about 0.5 s, never much faster.
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(480));
 }
