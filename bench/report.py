@@ -49,6 +49,17 @@ MODES = {
 SECTIONS = ("unary", "transfer", "converter", "sdk", "wan", "isolation")
 
 
+def over(a, b):
+    """a / b, or None (shown as "-") when the floor measured zero: a smoke run's
+    few calls can take less CPU than the clock's resolution."""
+    return a / b if b > 0 else None
+
+
+def within(a, b, factor):
+    """a <= factor * b, or None (not judged) when there is no floor."""
+    return a <= factor * b if b > 0 else None
+
+
 class Row:
     """One line of the table. ratio is gateway / baseline unless given."""
 
@@ -128,10 +139,10 @@ def unary_rows(text):
     client = re.search(r"^direct libcurl client CPU per call, FindUser: ([\d.]+)us", text, re.M)
     if client is None:  # an older gateway_bench: the floor without the client's CPU
         rows.append(Row("FindUser gateway CPU per call vs gRPC floor (empty server, async API; "
-                        "callback API + health: %s, ratio %.1f)" % (fmt_us(floor["callback"][1]),
-                                                                    cpu / floor["callback"][1]),
+                        "callback API + health: %s, ratio %s)" % (fmt_us(floor["callback"][1]),
+                                                                    "%.1f" % over(cpu, floor["callback"][1]) if floor["callback"][1] > 0 else "-"),
                         fmt_us(cpu), "%s (async API)" % fmt_us(floor["async"][1]),
-                        cpu / floor["async"][1], "≤ 2x (async floor + libcurl client CPU)",
+                        over(cpu, floor["async"][1]), "≤ 2x (async floor + libcurl client CPU)",
                         None))
     else:
         base = floor["async"][1] + float(client[1])
@@ -139,10 +150,10 @@ def unary_rows(text):
                         "%s + direct libcurl client %s (callback API + health: %s)"
                         % (fmt_us(floor["async"][1]), fmt_us(float(client[1])),
                            fmt_us(floor["callback"][1])),
-                        fmt_us(cpu), fmt_us(base), cpu / base, "≤ 2x", cpu <= 2 * base))
+                        fmt_us(cpu), fmt_us(base), over(cpu, base), "≤ 2x", within(cpu, base, 2)))
     rows.append(Row("FindUser added p50 vs gRPC floor's round trip p50 (async API)",
-                    fmt_us(added), fmt_us(floor["async"][0]), added / floor["async"][0],
-                    "≤ 2x", added <= 2 * floor["async"][0]))
+                    fmt_us(added), fmt_us(floor["async"][0]), over(added, floor["async"][0]),
+                    "≤ 2x", within(added, floor["async"][0], 2)))
     conv = re.search(r"^converter alone on the same ListUsers\(per_page=1000\) body \((\d+) bytes\): "
                      r"([\d.]+)us", text, re.M)
     lm = need(r"^ListUsers\(per_page=1000\)\s+%sus\s+%sus\s+%sus\s+%sus\s+%sus\s*$" % ((num,) * 5),
@@ -152,8 +163,8 @@ def unary_rows(text):
         rows.append(Row("ListUsers(per_page=1000) gateway CPU per call vs the converter alone on "
                         "the same body (%.1f MB, %.0f MB/s)" % (int(conv[1]) / 1e6,
                                                                  int(conv[1]) / conv_us),
-                        fmt_us(list_cpu), fmt_us(conv_us), list_cpu / conv_us, "≤ 2x",
-                        list_cpu <= 2 * conv_us))
+                        fmt_us(list_cpu), fmt_us(conv_us), over(list_cpu, conv_us), "≤ 2x",
+                        within(list_cpu, conv_us, 2)))
     m = need(r"(\d+) concurrent FindUser: (\d+) failed, ([\d.]+) ms, gateway threads "
              r"\(peak seen\): (\d+)", text, "gateway_bench: concurrent line")
     n, failed, ms, threads = int(m[1]), int(m[2]), float(m[3]), int(m[4])
@@ -247,8 +258,8 @@ def transfer_rows(text, gib, streams, tls_text=None, relay_text=None):
             gw_cpu = float(found["big-" + direction]["cpu"])
             rows.append(Row("%s %s: gateway CPU s/GiB vs a do-nothing relay on the same stacks "
                             "(gRPC sync server + libcurl, %s MiB/s)" % (word, size, m[1]),
-                            "%.2f" % gw_cpu, "%.2f" % relay_cpu, gw_cpu / relay_cpu, "≤ 1.25x",
-                            gw_cpu <= 1.25 * relay_cpu))
+                            "%.2f" % gw_cpu, "%.2f" % relay_cpu, over(gw_cpu, relay_cpu), "≤ 1.25x",
+                            within(gw_cpu, relay_cpu, 1.25)))
     for direction, word in (("up", "uploads"), ("down", "downloads")):
         m = found["many-" + direction]
         if m["failed"]:
