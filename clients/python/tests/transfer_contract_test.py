@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 import harness
@@ -105,6 +106,15 @@ def make_servicer():
                     context.abort(grpc.StatusCode.NOT_FOUND, "Parent folder not found")
             spec = messages[0].spec
             data = b"".join(m.data for m in messages)
+            # As the gateway does: a client's cancel can end the reads a moment before
+            # the call shows as cancelled, so look again before committing; and a
+            # stream shorter than its expected_size commits nothing.
+            time.sleep(0.02)
+            if not context.is_active():
+                return pb.UploadResponse()
+            if spec.HasField("expected_size") and len(data) != spec.expected_size:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                              "%d bytes arrived, expected_size is %d" % (len(data), spec.expected_size))
             self.files[spec.path] = data
             return pb.UploadResponse(file=file_pb2.File(path=spec.path, size=len(data)))
 
